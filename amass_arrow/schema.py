@@ -1,0 +1,211 @@
+"""The store's contract: format version, paths, Arrow schemas, pose layouts and joint sets.
+
+Every reader and writer imports names from here; no other module spells a column name or a
+store path. Frames are Z-up metres unless `info.json` says `frame: "y_up"`.
+
+Store layout (relative to the store root)::
+
+    meta/info.json                         manifest (amass_arrow.store.Manifest)
+    sequences.parquet                      one row per sequence
+    frames/dataset=<D>/subject=<S>/part-<hash>.parquet   one row per frame (hive, keys percent-encoded)
+    rejects.parquet                        inputs that were not converted, with reasons
+    labels/<source>.parquet                optional label tables
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pyarrow as pa
+
+FORMAT_VERSION = 1
+
+# ---------------------------------------------------------------- paths
+INFO_PATH = "meta/info.json"
+SEQUENCES_PATH = "sequences.parquet"
+REJECTS_PATH = "rejects.parquet"
+FRAMES_DIR = "frames"
+LABELS_DIR = "labels"
+LOCK_PATH = "meta/.lock"
+FRAMES_GLOB = f"{FRAMES_DIR}/**/*.parquet"
+LABELS_GLOB = f"{LABELS_DIR}/*.parquet"
+PART_TEMPLATE = "part-{key}.parquet"
+HIVE_KEYS = ("dataset", "subject")
+
+
+def partition_dir(dataset: str, subject: str) -> str:
+    """Relative directory of one (dataset, subject) partition; values are percent-encoded.
+
+    DuckDB and polars decode them back, so names with spaces, '=', '%', '/' or '..' round-trip
+    and never escape the store tree.
+    """
+    d = urllib.parse.quote(dataset, safe="")
+    s = urllib.parse.quote(subject, safe="")
+    return f"{FRAMES_DIR}/dataset={d}/subject={s}"
+
+
+# ---------------------------------------------------------------- pose layout
+# Widths of the SMPL-family parameter blocks (axis-angle, radians; trans in metres).
+ROOT = 3
+BODY = 63  # 21 body joints
+HAND = 90  # 2 x 15 MANO joints (absolute, not PCA)
+JAW = 3
+EYE = 6
+SMPL_HANDS = 6  # SMPL's two leaf 'hand' joints (22, 23)
+TRANS = 3
+
+SURFACE_MODELS = ("smpl", "smplh", "smplx")
+GENDERS = ("male", "female", "neutral")
+
+# ---------------------------------------------------------------- skeletons
+_BODY_NAMES = [
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
+    "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+]
+_BODY_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19]
+_FINGERS = ["index", "middle", "pinky", "ring", "thumb"]
+
+
+def _hand(side: str, wrist: int, first: int) -> tuple[list[str], list[int]]:
+    names, parents = [], []
+    for f in _FINGERS:
+        for k in (1, 2, 3):
+            names.append(f"{side}_{f}{k}")
+            parents.append(wrist if k == 1 else first + len(parents) - 1)
+    return names, parents
+
+
+def _skeletons() -> dict[str, tuple[list[str], list[int]]]:
+    smpl = (_BODY_NAMES + ["left_hand", "right_hand"], _BODY_PARENTS + [20, 21])
+    lh, lhp = _hand("left", 20, 22)
+    rh, rhp = _hand("right", 21, 37)
+    smplh = (_BODY_NAMES + lh + rh, _BODY_PARENTS + lhp + rhp)
+    lx, lxp = _hand("left", 20, 25)
+    rx, rxp = _hand("right", 21, 40)
+    smplx = (
+        _BODY_NAMES + ["jaw", "left_eye_smplhf", "right_eye_smplhf"] + lx + rx,
+        _BODY_PARENTS + [15, 15, 15] + lxp + rxp,
+    )
+    return {"smpl": smpl, "smplh": smplh, "smplx": smplx}
+
+
+#: surface model -> (joint names, parent indices); the model files' kinematic trees.
+SKELETONS: dict[str, tuple[list[str], list[int]]] = _skeletons()
+
+#: named joint sets a store can hold; each a list of joint names.
+JOINT_SETS: dict[str, list[str]] = {
+    "body22": list(_BODY_NAMES),
+    "smpl24": SKELETONS["smpl"][0],
+    "smplh52": SKELETONS["smplh"][0],
+    "smplx55": SKELETONS["smplx"][0],
+}
+#: `--joints skeleton` resolves to the single surface model's own set.
+SKELETON_SET = {"smpl": "smpl24", "smplh": "smplh52", "smplx": "smplx55"}
+
+FOOT_JOINTS = {
+    "left_ankle": "left_ankle",
+    "right_ankle": "right_ankle",
+    "left_toe": "left_foot",  # SMPL's 'foot' joint sits at the toe base
+    "right_toe": "right_foot",
+}
+
+
+def joint_indices(joint_set: str, surface_model: str) -> list[int] | None:
+    """Indices of `joint_set`'s joints in `surface_model`'s skeleton, or None if it lacks one."""
+    names = SKELETONS[surface_model][0]
+    pos = {n: i for i, n in enumerate(names)}
+    try:
+        return [pos[n] for n in JOINT_SETS[joint_set]]
+    except KeyError:
+        return None
+
+
+# ---------------------------------------------------------------- frame columns
+SEQ_ID = "seq_id"
+FRAME = "frame"
+T = "t"
+POSE_COLUMNS = {  # column -> width; None-able columns are null where the model lacks them
+    "root_orient": ROOT,
+    "pose_body": BODY,
+    "pose_hand": HAND,
+    "pose_jaw": JAW,
+    "pose_eye": EYE,
+    "pose_smpl_hands": SMPL_HANDS,
+    "trans": TRANS,
+}
+NULLABLE_POSE = {"pose_hand", "pose_jaw", "pose_eye", "pose_smpl_hands"}
+JOINTS = "joints"  # flat J*3 float32, joint-major (x, y, z per joint), metres
+JOINT_VEL = "joint_vel"  # optional, flat J*3 float32, m/s
+CONTACT_COLUMNS = [
+    "left_ankle_contact",
+    "right_ankle_contact",
+    "left_toe_contact",
+    "right_toe_contact",
+    "left_foot_contact",  # ankle or toe
+    "right_foot_contact",
+]
+
+
+def fsl(width: int) -> pa.DataType:
+    return pa.list_(pa.float32(), width)
+
+
+def frame_schema(num_joints: int, joint_velocities: bool = False) -> pa.Schema:
+    """Schema of one frame row (hive keys dataset/subject come from the path, not the file)."""
+    fields = [
+        pa.field(SEQ_ID, pa.string(), nullable=False),
+        pa.field(FRAME, pa.int32(), nullable=False),
+        pa.field(T, pa.float32(), nullable=False),
+    ]
+    for name, width in POSE_COLUMNS.items():
+        fields.append(pa.field(name, fsl(width), nullable=name in NULLABLE_POSE))
+    fields.append(pa.field(JOINTS, fsl(3 * num_joints), nullable=False))
+    if joint_velocities:
+        fields.append(pa.field(JOINT_VEL, fsl(3 * num_joints), nullable=False))
+    for c in CONTACT_COLUMNS:
+        fields.append(pa.field(c, pa.bool_(), nullable=False))
+    return pa.schema(fields)
+
+
+# ---------------------------------------------------------------- sequence rows
+SEQUENCE_SCHEMA = pa.schema(
+    [
+        pa.field("seq_id", pa.string(), nullable=False),
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("subject", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),
+        pa.field("source_path", pa.string(), nullable=False),  # relative to the AMASS root
+        pa.field("content_hash", pa.string(), nullable=False),  # blake2b-128 of the file bytes
+        pa.field("file_size", pa.int64(), nullable=False),
+        pa.field("surface_model", pa.string(), nullable=False),
+        pa.field("gender", pa.string(), nullable=False),  # as written in the file
+        pa.field("model_gender", pa.string(), nullable=False),  # body model actually used
+        pa.field("betas", pa.list_(pa.float32()), nullable=False),
+        pa.field("num_betas", pa.int16(), nullable=False),
+        pa.field("source_fps", pa.float64(), nullable=False),  # fps used (after any override)
+        pa.field("fps_key", pa.string(), nullable=False),  # npz key it came from
+        pa.field("fps_in_file", pa.float64(), nullable=True),
+        pa.field("fps_override_reason", pa.string(), nullable=True),
+        pa.field("source_frames", pa.int32(), nullable=False),
+        pa.field("store_fps", pa.float64(), nullable=False),
+        pa.field("resample_mode", pa.string(), nullable=False),
+        pa.field("num_frames", pa.int32(), nullable=False),
+        pa.field("duration", pa.float64(), nullable=False),  # seconds, (num_frames-1)/store_fps
+        pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
+        pa.field("has_dmpls", pa.bool_(), nullable=False),
+        pa.field("quality_flags", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        pa.field("source_path", pa.string(), nullable=False),
+        pa.field("dataset", pa.string(), nullable=True),
+        pa.field("subject", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),  # short code, e.g. "nan_values"
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=True),
+    ]
+)

@@ -1,0 +1,82 @@
+"""The normalized in-memory sequence every reader produces and every later stage consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Sequence:
+    """One AMASS motion, whatever file variant it came from (AMASS Z-up, metres, radians).
+
+    Pose blocks are float32 axis-angle arrays of shape (T, width); blocks a surface model does
+    not have are None. `fps` is the rate used downstream (after any override); `fps_in_file`
+    is what the file said and `fps_key` the npz key it came from.
+    """
+
+    seq_id: str  # e.g. "CMU/01/01_01"
+    dataset: str
+    subject: str
+    name: str
+    source_path: str  # relative to the AMASS root, '/'-separated
+    surface_model: str  # smpl | smplh | smplx
+    gender: str  # male | female | neutral
+    betas: np.ndarray  # (B,) float32, B in {10, 16, 300, 400, ...}
+    fps: float
+    fps_key: str  # mocap_framerate | mocap_frame_rate
+    root_orient: np.ndarray  # (T, 3)
+    pose_body: np.ndarray  # (T, 63)
+    trans: np.ndarray  # (T, 3) metres
+    pose_hand: np.ndarray | None = None  # (T, 90) smplh/smplx
+    pose_jaw: np.ndarray | None = None  # (T, 3) smplx
+    pose_eye: np.ndarray | None = None  # (T, 6) smplx
+    pose_smpl_hands: np.ndarray | None = None  # (T, 6) smpl joints 22-23
+    dmpls: np.ndarray | None = None  # (T, 8)
+    fps_in_file: float | None = None
+    fps_override_reason: str | None = None
+    content_hash: str = ""
+    file_size: int = 0
+    quality_flags: list[str] = field(default_factory=list)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.root_orient.shape[0])
+
+    @property
+    def duration(self) -> float:
+        """Seconds between the first and the last frame."""
+        return (self.num_frames - 1) / self.fps if self.num_frames else 0.0
+
+    def pose_blocks(self) -> dict[str, np.ndarray | None]:
+        """Column name -> (T, width) array or None, in schema order."""
+        return {
+            "root_orient": self.root_orient,
+            "pose_body": self.pose_body,
+            "pose_hand": self.pose_hand,
+            "pose_jaw": self.pose_jaw,
+            "pose_eye": self.pose_eye,
+            "pose_smpl_hands": self.pose_smpl_hands,
+            "trans": self.trans,
+        }
+
+    def full_pose(self) -> np.ndarray:
+        """(T, J, 3) axis-angle for every joint of the surface model's skeleton, in tree order."""
+        blocks = [self.root_orient, self.pose_body]
+        if self.surface_model == "smpl":
+            blocks.append(_or_zeros(self.pose_smpl_hands, self.num_frames, 6))
+        elif self.surface_model == "smplh":
+            blocks.append(_or_zeros(self.pose_hand, self.num_frames, 90))
+        else:
+            blocks += [
+                _or_zeros(self.pose_jaw, self.num_frames, 3),
+                _or_zeros(self.pose_eye, self.num_frames, 6),
+                _or_zeros(self.pose_hand, self.num_frames, 90),
+            ]
+        flat = np.concatenate(blocks, axis=1)
+        return flat.reshape(self.num_frames, -1, 3)
+
+
+def _or_zeros(a: np.ndarray | None, t: int, width: int) -> np.ndarray:
+    return a if a is not None else np.zeros((t, width), np.float32)
