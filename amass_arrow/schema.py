@@ -173,12 +173,14 @@ def frame_schema(num_joints: int, joint_velocities: bool = False) -> pa.Schema:
 SEQUENCE_SCHEMA = pa.schema(
     [
         pa.field("seq_id", pa.string(), nullable=False),
-        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("dataset", pa.string(), nullable=False),  # folder name as found
+        pa.field("canonical_dataset", pa.string(), nullable=False),  # SMPL+H-era name (HDM05 -> MPI_HDM05)
         pa.field("subject", pa.string(), nullable=False),
         pa.field("name", pa.string(), nullable=False),
         pa.field("source_path", pa.string(), nullable=False),  # relative to the AMASS root
         pa.field("content_hash", pa.string(), nullable=False),  # blake2b-128 of the file bytes
         pa.field("file_size", pa.int64(), nullable=False),
+        pa.field("file_mtime_ns", pa.int64(), nullable=False),
         pa.field("surface_model", pa.string(), nullable=False),
         pa.field("gender", pa.string(), nullable=False),  # as written in the file
         pa.field("model_gender", pa.string(), nullable=False),  # body model actually used
@@ -196,6 +198,7 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
         pa.field("has_dmpls", pa.bool_(), nullable=False),
         pa.field("quality_flags", pa.list_(pa.string()), nullable=False),
+        pa.field("part", pa.string(), nullable=False),  # frames file holding this sequence, store-relative
     ]
 )
 

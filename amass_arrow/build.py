@@ -1,0 +1,401 @@
+"""Orchestrates discover -> read -> motion -> store over a worker pool; resumable and incremental.
+
+Each sequence becomes one immutable part file whose name hashes (seq_id, content hash, build
+settings); its sequences-table row rides in the file's Parquet metadata. So a killed build
+resumes from the part files already in staging, an unchanged source reuses its part from the
+published build (hard link), and a rebuild of the same input yields the same files and rows.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__, schema
+from .bodymodel import BodyModelRegistry
+from .config import BuildConfig
+from .discover import SourceFile, canonical_dataset, discover
+from .errors import AmassArrowError, ConfigError, InputError, StoreError
+from .read import content_hash, peek, read_sequence
+from .store import Manifest, Store, StoreLayout, WriteLock, write_parquet_atomic, write_text_atomic
+
+ROW_META_KEY = b"amass_arrow.sequence"
+
+
+@dataclass
+class BuildResult:
+    store: Path
+    build_id: str
+    converted: int
+    reused: int
+    rejects: list[dict[str, Any]]
+    sequences: int
+    frames: int
+    per_dataset: dict[str, dict[str, float]]
+    changed: bool
+    elapsed: float = 0.0
+    source_frames: int = 0
+
+    def summary(self) -> str:
+        """A plain-text summary table: per dataset, then rejects by reason."""
+        lines = [f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}"]
+        for ds, row in sorted(self.per_dataset.items()):
+            lines.append(f"{ds:<24}{int(row['sequences']):>10}{int(row['frames']):>12}{row['hours']:>9.3f}")
+        hours = sum(r["hours"] for r in self.per_dataset.values())
+        lines.append(f"{'total':<24}{self.sequences:>10}{self.frames:>12}{hours:>9.3f}")
+        lines.append(f"converted {self.converted}, reused {self.reused}, rejected {len(self.rejects)}"
+                     + ("" if self.changed else " (store already up to date)"))
+        if self.rejects:
+            lines.append("rejects by reason:")
+            for reason, n in sorted(Counter(r["reason"] for r in self.rejects).items()):
+                lines.append(f"  {reason:<24}{n:>6}")
+            for r in self.rejects[:20]:
+                lines.append(f"  - {r['source_path']}: {r['message']}")
+            if len(self.rejects) > 20:
+                lines.append(f"  … {len(self.rejects) - 20} more in rejects.parquet")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- settings hash
+def settings_key(cfg: BuildConfig, joint_set: str, models: dict[str, str]) -> str:
+    """Hash of everything besides the source bytes that changes a part file's content."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(json.dumps({"format": schema.FORMAT_VERSION, "motion": asdict(cfg.motion), "joint_set": joint_set,
+                         "models": models, "fps_overrides": cfg.fps_overrides}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def part_name(seq_id: str, digest: str, key: str) -> str:
+    h = hashlib.blake2b(f"{seq_id}\0{digest}\0{key}".encode(), digest_size=10).hexdigest()
+    return schema.PART_TEMPLATE.format(key=h)
+
+
+def _file_fingerprint(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{content_hash(path)}"
+
+
+# ---------------------------------------------------------------- the worker
+_W: dict[str, Any] = {}
+
+
+def _init_worker(body_models: str, cfg: BuildConfig, joint_set: str, key: str, staging: str) -> None:
+    _W.update(registry=BodyModelRegistry(body_models), cfg=cfg, joint_set=joint_set, key=key, staging=Path(staging))
+
+
+def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None:
+    for k in (src.seq_id, src.dataset, canonical_dataset(src.dataset)):
+        if k in cfg.fps_overrides:
+            return float(cfg.fps_overrides[k]), f"config fps_overrides[{k!r}]"
+    return None
+
+
+def convert_one(src: SourceFile) -> dict[str, Any]:
+    """Read, process and write one sequence's part file. Returns {'row': ...} or {'reject': ...}."""
+    from .motion import process
+
+    cfg: BuildConfig = _W["cfg"]
+    try:
+        seq = read_sequence(src, fps_override=_fps_override(cfg, src))
+        model = _W["registry"].get(seq.surface_model, seq.gender)
+        out = process(seq, model, cfg.motion, _W["joint_set"])
+    except InputError as exc:
+        return {"reject": _reject(src, exc.code, exc.message)}
+    row = {
+        "seq_id": seq.seq_id, "dataset": seq.dataset, "subject": seq.subject, "name": seq.name,
+        "source_path": seq.source_path, "canonical_dataset": canonical_dataset(seq.dataset),
+        "content_hash": seq.content_hash, "file_size": seq.file_size, "file_mtime_ns": src.mtime_ns,
+        "surface_model": seq.surface_model, "gender": seq.gender, "model_gender": model.gender,
+        "betas": seq.betas.tolist(), "num_betas": int(seq.betas.size),
+        "source_fps": seq.fps, "fps_key": seq.fps_key, "fps_in_file": seq.fps_in_file,
+        "fps_override_reason": seq.fps_override_reason, "source_frames": seq.num_frames,
+        "has_dmpls": seq.dmpls is not None,
+    }
+    row.update(out.fields)
+    row["quality_flags"] = list(seq.quality_flags) + list(out.fields.get("quality_flags", []))
+    if model.gender != seq.gender:
+        row["quality_flags"].append(f"neutral_model_fallback:{seq.gender}")
+    name = part_name(seq.seq_id, seq.content_hash, _W["key"])
+    rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
+    row["part"] = rel
+    table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
+    write_parquet_atomic(table, _W["staging"] / rel, row_group_size=64 * 1024)
+    return {"row": row}
+
+
+def _reject(src: SourceFile, code: str, message: str, digest: str | None = None) -> dict[str, Any]:
+    return {"source_path": src.rel, "dataset": src.dataset, "subject": src.subject,
+            "reason": code, "message": message, "content_hash": digest}
+
+
+# ---------------------------------------------------------------- the build
+def build(cfg: BuildConfig, *, progress: bool = True, log: Callable[[str], None] | None = None) -> BuildResult:
+    """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`."""
+    import time
+
+    t0 = time.perf_counter()
+    cfg.validate()
+    log = log or (lambda msg: print(msg, file=sys.stderr))
+    layout = StoreLayout(cfg.out)
+    layout.check_writable_target()
+    with WriteLock(layout):
+        disc = discover(cfg.amass_root, cfg.datasets or None)
+        if not disc.files and not disc.problems:
+            raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
+        registry = BodyModelRegistry(cfg.body_models)
+        previous = _previous_rows(layout, cfg.force)
+
+        # Up front: which surface models / genders are needed (cheap header reads), so a missing
+        # body model is one clear error before any work, not a crash mid-build.
+        peeks = {f.rel: peek(f) for f in disc.files if f.rel not in previous or cfg.force}
+        for rel, row in previous.items():
+            peeks.setdefault(rel, (row["surface_model"], row["gender"]))
+        needs = {p for p in peeks.values() if p is not None}
+        registry.check(sorted(needs))
+        joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
+        models_used = {f"{m}/{g}": str(registry.get(m, g).path) for m, g in sorted(needs)}
+        model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
+        key = settings_key(cfg, joint_set, model_hashes)
+        staging = layout.staging(key)
+        staging.mkdir(parents=True, exist_ok=True)
+        _clear_other_staging(layout, keep=staging)
+
+        # What is already done: parts in staging (a killed run) and in the published build.
+        done = {} if cfg.force else _rows_from_parts(staging)
+        current = layout.current()
+        todo: list[SourceFile] = []
+        rows: dict[str, dict[str, Any]] = {}
+        rejects = [_problem_reject(p) for p in disc.problems]
+        reused = 0
+        for f in disc.files:
+            row = _reusable(f, done.get(f.rel)) or _reusable(f, previous.get(f.rel))
+            if row is not None and row["part"].startswith(schema.FRAMES_DIR) and _ensure_part(row, staging, current, key):
+                rows[f.rel] = row
+                reused += 1
+            else:
+                todo.append(f)
+
+        todo.sort(key=lambda f: -f.size)  # longest first: better load balance
+        results = _run(todo, cfg, joint_set, key, staging, progress)
+        for r in results:
+            if "row" in r:
+                rows[r["row"]["source_path"]] = r["row"]
+            else:
+                rejects.append(r["reject"])
+
+        try:
+            manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used)
+        except OSError as exc:
+            raise StoreError(
+                f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
+                f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
+            ) from None
+
+    src_frames = sum(int(r["source_frames"]) for r in rows.values())
+    res = BuildResult(layout.path, manifest.build_id, len(todo) - sum("reject" in r for r in results), reused,
+                      sorted(rejects, key=lambda r: r["source_path"]), manifest.num_sequences, manifest.num_frames,
+                      manifest.datasets, changed, time.perf_counter() - t0, src_frames)
+    return res
+
+
+def _run(todo, cfg, joint_set, key, staging, progress) -> list[dict[str, Any]]:
+    from tqdm import tqdm
+
+    results = []
+    bar = tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", disable=not progress or not todo,
+               file=sys.stderr, smoothing=0.1)
+    init = (cfg.body_models, cfg, joint_set, key, str(staging))
+    if cfg.workers <= 1 or len(todo) <= 1:
+        _init_worker(*init)
+        for f in todo:
+            results.append(_guard(f))
+            bar.update(f.size)
+    else:
+        ctx = mp.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx, initializer=_init_worker, initargs=init) as ex:
+            futs = {ex.submit(_guard, f): f for f in todo}
+            for fut in as_completed(futs):
+                results.append(fut.result())
+                bar.update(futs[fut].size)
+    bar.close()
+    return results
+
+
+def _guard(src: SourceFile) -> dict[str, Any]:
+    """convert_one, turning unexpected library errors on bad data into rejects (never the whole build)."""
+    try:
+        return convert_one(src)
+    except OSError as exc:
+        if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the whole build must stop
+            raise
+        return {"reject": _reject(src, "unreadable", f"I/O error: {exc}")}
+    except (ValueError, FloatingPointError, MemoryError) as exc:
+        return {"reject": _reject(src, "invalid_data", f"{type(exc).__name__}: {exc}")}
+
+
+def _problem_reject(p: InputError) -> dict[str, Any]:
+    parts = p.path.split("/")
+    return {"source_path": p.path, "dataset": parts[0] if len(parts) > 1 else None,
+            "subject": parts[1] if len(parts) > 2 else None, "reason": p.code, "message": p.message, "content_hash": None}
+
+
+def _resolve_joint_set(joints: str, models: set[str]) -> str:
+    if joints != "skeleton":
+        return joints
+    if len(models) != 1:
+        raise ConfigError(
+            f"--joints skeleton needs one surface model, but the inputs mix {', '.join(sorted(models))}; "
+            f"use --joints body22 (or smplh52 for SMPL+H with SMPL-X)"
+        )
+    return schema.SKELETON_SET[next(iter(models))]
+
+
+def _reusable(f: SourceFile, row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    if row.get("file_size") == f.size and row.get("file_mtime_ns") == f.mtime_ns:
+        return row
+    if row.get("file_size") == f.size and content_hash(f.path) == row.get("content_hash"):
+        return dict(row, file_mtime_ns=f.mtime_ns)
+    return None
+
+
+def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None, key: str) -> bool:
+    """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
+    dst = staging / row["part"]
+    if dst.is_file():
+        return True
+    if current is None or not row["part"].endswith(part_name(row["seq_id"], row["content_hash"], key)):
+        return False
+    src = current / row["part"]
+    if not src.is_file():
+        return False
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        import shutil
+
+        shutil.copy2(src, dst)
+    return True
+
+
+def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
+    rows = {}
+    frames = staging / schema.FRAMES_DIR
+    if not frames.is_dir():
+        return rows
+    for p in frames.rglob("part-*.parquet"):
+        try:
+            meta = pq.read_schema(p).metadata or {}
+            row = json.loads(meta[ROW_META_KEY])
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            p.unlink(missing_ok=True)  # a damaged leftover: convert again
+            continue
+        rows[row["source_path"]] = row
+    return rows
+
+
+def _previous_rows(layout: StoreLayout, force: bool) -> dict[str, dict[str, Any]]:
+    if force or layout.current() is None:
+        return {}
+    try:
+        store = Store(layout.path)
+        table = store.sequences()
+    except (AmassArrowError, OSError, pa.ArrowException):
+        return {}
+    return {r["source_path"]: r for r in table.to_pylist()}
+
+
+def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
+    import shutil
+
+    for d in layout.side.glob("staging-*"):
+        if d != keep:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) -> tuple[Manifest, bool]:
+    ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
+    keep = {r["part"] for r in ordered}
+    frames_dir = staging / schema.FRAMES_DIR
+    if frames_dir.is_dir():  # drop parts of vanished or changed sources, and temp leftovers
+        for p in sorted(frames_dir.rglob("*"), reverse=True):
+            rel = p.relative_to(staging).as_posix()
+            if p.is_file() and rel not in keep:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+
+    seq_table = sequences_table(ordered)
+    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    files: dict[str, dict[str, Any]] = {}
+    for r in ordered:
+        files[r["part"]] = {"rows": int(r["num_frames"]), "bytes": (staging / r["part"]).stat().st_size}
+    per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
+    for r in ordered:
+        d = per_dataset[r["dataset"]]
+        d["sequences"] += 1
+        d["frames"] += int(r["num_frames"])
+        d["hours"] += float(r["duration"]) / 3600.0
+    h = hashlib.blake2b(digest_size=8)
+    h.update(key.encode())
+    for r in ordered:
+        h.update(r["part"].encode())
+    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
+        h.update(f"{r['source_path']}\0{r['reason']}".encode())
+    build_id = h.hexdigest()
+    current = layout.current()
+    if current is not None and current.name == build_id:
+        return Store(layout.path).info, False
+
+    seq_bytes = write_parquet_atomic(seq_table, staging / schema.SEQUENCES_PATH)
+    rej_bytes = write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
+    files[schema.SEQUENCES_PATH] = {"rows": seq_table.num_rows, "bytes": seq_bytes}
+    files[schema.REJECTS_PATH] = {"rows": rej_table.num_rows, "bytes": rej_bytes}
+    m = cfg.motion
+    manifest = Manifest(
+        format_version=schema.FORMAT_VERSION, build_id=build_id,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
+        joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
+        contacts={"speed_threshold": m.contact_speed, "height_threshold": m.contact_height,
+                  "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS, "floor": m.floor},
+        num_sequences=seq_table.num_rows, num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
+        num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
+        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
+        joint_velocities=m.joint_velocities,
+    )
+    write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
+    layout.publish(staging, build_id)
+    return manifest, True
+
+
+def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
+    cols = {f.name: [r.get(f.name) for r in rows] for f in schema.SEQUENCE_SCHEMA}
+    return pa.Table.from_pydict(cols, schema=schema.SEQUENCE_SCHEMA)
+
+
+def _public_config(cfg: BuildConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    d.pop("force", None)
+    return d
+
+
+def _software() -> dict[str, str]:
+    return {"amass_arrow": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "pyarrow": pa.__version__}

@@ -1,0 +1,278 @@
+"""One AMASS `.npz` -> one normalized `Sequence`, whatever the variant.
+
+Variants (DESIGN.md): SMPL+H G `poses` (T,156); SMPL-X stage-ii `poses` (T,165) plus split keys;
+split-keys-only SMPL-X files; SMPL `poses` (T,72); old SMPL-X files with only a 165-wide `poses`.
+Files are opened with `allow_pickle=False` and only numeric keys are read, so the object arrays of
+stage-ii files are never unpickled. Every problem raises `InputError(path, code, message)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .discover import SourceFile
+from .errors import InputError
+from .schema import BODY, EYE, GENDERS, HAND, JAW, ROOT
+from .sequence import Sequence
+
+FPS_KEYS = ("mocap_framerate", "mocap_frame_rate")
+MAX_FPS = 1000.0
+POSE_WIDTH_MODEL = {72: "smpl", 156: "smplh", 165: "smplx"}
+SPLIT_KEYS = {"root_orient": ROOT, "pose_body": BODY, "pose_hand": HAND, "pose_jaw": JAW, "pose_eye": EYE}
+GENDER_ALIASES = {"m": "male", "f": "female", "n": "neutral"}
+
+
+def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
+    """blake2b-128 hex digest of the file bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_sequence(
+    src: SourceFile, *, fps_override: tuple[float, str] | None = None, file_hash: str | None = None
+) -> Sequence:
+    """Read and validate one motion file. `fps_override` = (fps, reason) replaces the file's rate."""
+    rel = src.rel
+    try:
+        digest = file_hash or content_hash(src.path)
+    except OSError as exc:
+        raise InputError(rel, "unreadable", f"cannot read file: {exc.strerror or exc}") from None
+    if src.size == 0:
+        raise InputError(rel, "empty_file", "file is empty (0 bytes)")
+    npz = _open(src.path, rel)
+    with npz:
+        keys = set(npz.files)
+        arrays = _Arrays(npz, rel)
+        model, blocks = _pose_blocks(arrays, keys, rel, src)
+        trans = arrays.numeric("trans", ndim=2, width=3)
+        T = blocks["root_orient"].shape[0]
+        if T == 0:
+            raise InputError(rel, "zero_frames", "sequence has zero frames")
+        for name, a in list(blocks.items()) + [("trans", trans)]:
+            if a is not None and a.shape[0] != T:
+                raise InputError(rel, "bad_shape", f"'{name}' has {a.shape[0]} frames but the poses have {T}")
+        if T < 2:
+            raise InputError(rel, "too_few_frames", f"sequence has {T} frame; at least 2 are needed for velocities and contacts")
+        fps_in_file, fps_key = _fps(arrays, keys, rel)
+        gender = _gender(arrays, keys, rel, src)
+        betas = _betas(arrays, keys, rel, src)
+        dmpls = arrays.numeric("dmpls", ndim=2) if "dmpls" in keys else None
+
+    fps, reason = fps_in_file, None
+    if fps_override is not None:
+        fps, reason = fps_override
+    for name, a in list(blocks.items()) + [("trans", trans), ("betas", betas)]:
+        if a is not None and not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).sum())
+            raise InputError(rel, "non_finite", f"'{name}' has {bad} NaN/inf value(s)")
+    flags = []
+    if dmpls is not None and not np.any(dmpls):
+        flags.append("dmpls_all_zero")
+    return Sequence(
+        seq_id=src.seq_id,
+        dataset=src.dataset,
+        subject=src.subject,
+        name=src.name,
+        source_path=rel,
+        surface_model=model,
+        gender=gender,
+        betas=betas,
+        fps=float(fps),
+        fps_key=fps_key,
+        fps_in_file=fps_in_file,
+        fps_override_reason=reason,
+        root_orient=blocks["root_orient"],
+        pose_body=blocks["pose_body"],
+        pose_hand=blocks.get("pose_hand"),
+        pose_jaw=blocks.get("pose_jaw"),
+        pose_eye=blocks.get("pose_eye"),
+        pose_smpl_hands=blocks.get("pose_smpl_hands"),
+        trans=trans,
+        dmpls=dmpls,
+        content_hash=digest,
+        file_size=src.size,
+        quality_flags=flags,
+    )
+
+
+def _open(path: Path, rel: str):
+    try:
+        obj = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise InputError(rel, "corrupt", f"not a readable .npz archive (truncated or damaged zip: {exc})") from None
+    except ValueError as exc:
+        raise InputError(rel, "not_npz", f"not an .npz archive ({exc})") from None
+    except OSError as exc:
+        raise InputError(rel, "unreadable", f"cannot read file: {exc.strerror or exc}") from None
+    if not isinstance(obj, np.lib.npyio.NpzFile):
+        raise InputError(rel, "not_npz", "file is a single .npy array, not an .npz archive")
+    return obj
+
+
+class _Arrays:
+    """Key access on an open NpzFile that turns every failure into an InputError."""
+
+    def __init__(self, npz, rel: str):
+        self.npz, self.rel = npz, rel
+
+    def raw(self, key: str) -> np.ndarray:
+        try:
+            return self.npz[key]
+        except KeyError:
+            raise InputError(self.rel, "missing_key", f"required key '{key}' is missing") from None
+        except ValueError as exc:
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                raise InputError(self.rel, "object_array", f"key '{key}' is an object (pickled) array; refusing to unpickle it") from None
+            raise InputError(self.rel, "corrupt", f"key '{key}' cannot be read: {exc}") from None
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise InputError(self.rel, "corrupt", f"key '{key}' cannot be read (truncated or damaged file: {exc})") from None
+
+    def numeric(self, key: str, ndim: int | None = None, width: int | None = None) -> np.ndarray:
+        a = self.raw(key)
+        if a.dtype.kind not in "fiu":
+            raise InputError(self.rel, "bad_dtype", f"key '{key}' has dtype {a.dtype}, expected numbers")
+        if ndim is not None and a.ndim != ndim:
+            raise InputError(self.rel, "bad_shape", f"key '{key}' has shape {a.shape}, expected {ndim} dimensions")
+        if width is not None and a.shape[-1] != width:
+            raise InputError(self.rel, "bad_shape", f"key '{key}' has shape {a.shape}, expected (T, {width})")
+        return np.ascontiguousarray(a, dtype=np.float32)
+
+    def text(self, key: str) -> str:
+        a = self.raw(key)
+        if a.dtype.kind not in "SU" or a.size != 1:
+            raise InputError(self.rel, "bad_dtype", f"key '{key}' should be a string, got {a.dtype} of shape {a.shape}")
+        v = a.reshape(()).item()
+        return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip()
+
+
+def _pose_blocks(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> tuple[str, dict]:
+    declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
+    if declared is not None and declared not in ("smpl", "smplh", "smplx"):
+        raise InputError(rel, "bad_model", f"surface_model_type is {declared!r}; expected smpl, smplh or smplx")
+    has_split = "root_orient" in keys and "pose_body" in keys
+    if has_split:
+        model = declared or ("smplx" if ("pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")) else "smplh")
+        blocks = {}
+        for k in ("root_orient", "pose_body") + (("pose_hand",) if model != "smpl" else ()) + (("pose_jaw", "pose_eye") if model == "smplx" else ()):
+            if k in keys:
+                blocks[k] = arrays.numeric(k, ndim=2, width=SPLIT_KEYS[k])
+            elif k == "pose_hand" and "poses" in keys:
+                blocks[k] = None  # filled from poses below
+            else:
+                T = blocks["root_orient"].shape[0]
+                blocks[k] = np.zeros((T, SPLIT_KEYS[k]), np.float32)
+        if any(v is None for v in blocks.values()):
+            poses = arrays.numeric("poses", ndim=2)
+            if poses.shape[1] >= 66 + HAND:
+                blocks["pose_hand"] = np.ascontiguousarray(poses[:, -HAND:])
+        return model, blocks
+    if "poses" not in keys:
+        raise InputError(rel, "missing_key", "neither 'poses' nor the split keys (root_orient, pose_body, ...) are present")
+    poses = arrays.numeric("poses", ndim=2)
+    width = poses.shape[1]
+    model = POSE_WIDTH_MODEL.get(width)
+    if model is None:
+        raise InputError(rel, "bad_shape", f"'poses' has {width} columns; expected 72 (SMPL), 156 (SMPL+H) or 165 (SMPL-X)")
+    if declared is not None and declared != model:
+        raise InputError(rel, "model_mismatch", f"surface_model_type says {declared} but 'poses' has {width} columns ({model})")
+    if src.rel.endswith("_stageii.npz") and model != "smplx":
+        raise InputError(rel, "model_mismatch", f"a _stageii file (SMPL-X) but 'poses' has {width} columns ({model})")
+    blocks = {"root_orient": poses[:, 0:3], "pose_body": poses[:, 3:66]}
+    if model == "smpl":
+        blocks["pose_smpl_hands"] = poses[:, 66:72]
+    elif model == "smplh":
+        blocks["pose_hand"] = poses[:, 66:156]
+    else:
+        blocks["pose_jaw"] = poses[:, 66:69]
+        blocks["pose_eye"] = poses[:, 69:75]
+        blocks["pose_hand"] = poses[:, 75:165]
+    return model, {k: np.ascontiguousarray(v) for k, v in blocks.items()}
+
+
+def _fps(arrays: _Arrays, keys: set[str], rel: str) -> tuple[float, str]:
+    key = next((k for k in FPS_KEYS if k in keys), None)
+    if key is None:
+        raise InputError(rel, "missing_fps", f"no frame rate: neither {' nor '.join(FPS_KEYS)} is present")
+    a = arrays.raw(key)
+    if a.dtype.kind not in "fiu" or a.size != 1:
+        raise InputError(rel, "bad_fps", f"'{key}' should be one number, got {a.dtype} of shape {a.shape}")
+    fps = float(a.reshape(()))
+    if not np.isfinite(fps) or fps <= 0 or fps > MAX_FPS:
+        raise InputError(rel, "bad_fps", f"'{key}' is {fps}; expected a frame rate in (0, {MAX_FPS:g}] Hz")
+    return fps, key
+
+
+def _subject_shape(src: SourceFile) -> dict[str, np.ndarray] | None:
+    shape = src.path.parent / "shape.npz"
+    if not shape.is_file():
+        return None
+    try:
+        with np.load(shape, allow_pickle=False) as z:
+            return {k: z[k] for k in ("betas", "gender") if k in z.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):
+        return None
+
+
+def _gender(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> str:
+    if "gender" in keys:
+        raw = arrays.text("gender")
+    else:
+        shape = _subject_shape(src)
+        if not shape or "gender" not in shape:
+            raise InputError(rel, "missing_key", "no 'gender' in the file nor in the subject's shape.npz")
+        g = shape["gender"].reshape(()).item()
+        raw = (g.decode() if isinstance(g, bytes) else str(g)).strip()
+    g = raw.lower()
+    g = GENDER_ALIASES.get(g, g)
+    if g not in GENDERS:
+        raise InputError(rel, "unknown_gender", f"gender is {raw!r}; expected one of {', '.join(GENDERS)}")
+    return g
+
+
+def _betas(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> np.ndarray:
+    if "betas" in keys:
+        b = arrays.numeric("betas")
+    else:
+        shape = _subject_shape(src)
+        if not shape or "betas" not in shape:
+            raise InputError(rel, "missing_key", "no 'betas' in the file nor in the subject's shape.npz")
+        b = np.asarray(shape["betas"], np.float32)
+    if b.ndim == 2 and b.shape[0] == 1:
+        b = b[0]
+    if b.ndim != 1 or b.size == 0:
+        raise InputError(rel, "bad_shape", f"'betas' has shape {b.shape}; expected (B,)")
+    return np.ascontiguousarray(b, dtype=np.float32)
+
+
+def peek(src: SourceFile) -> tuple[str, str] | None:
+    """(surface_model, gender) from headers and tiny keys only; None if the file cannot tell.
+
+    Used before a build to check that every needed body model exists; the full read decides
+    (and rejects) for real.
+    """
+    try:
+        with np.load(src.path, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            arrays = _Arrays(npz, src.rel)
+            gender = _gender(arrays, keys, src.rel, src)
+            declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
+            if declared:
+                return declared, gender
+            if "root_orient" in keys and "pose_body" in keys:
+                smplx = "pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")
+                return ("smplx" if smplx else "smplh"), gender
+            with zipfile.ZipFile(src.path) as zf, zf.open("poses.npy") as fh:
+                version = np.lib.format.read_magic(fh)
+                shape = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(fh)[0]
+            model = POSE_WIDTH_MODEL.get(shape[-1]) if len(shape) == 2 else None
+            return (model, gender) if model else None
+    except (InputError, KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):
+        return None
