@@ -1,0 +1,223 @@
+"""Frame-rate conversion of a Sequence: real timestamps, slerp for rotations, lerp for the rest.
+
+Pure numpy, vectorized over frames (no Python loop per frame). Times are seconds from the first
+frame; rotations are axis-angle in radians; translations in metres.
+
+Two modes besides 'none':
+
+- 'interpolate': sample the sequence on the grid 0, 1/dst, 2/dst, ... (see `target_times`),
+  quaternion slerp between the two bracketing source frames for every pose block, linear
+  interpolation for `trans` and `dmpls`. The result has exactly `dst_fps`.
+- 'decimate': the ProtoMotions rule, offered for parity with its datasets: the output rate is
+  the smallest divisor of round(source fps) that is >= the target; keep every k-th source frame
+  (k = round(source fps) / that divisor). 120->30 (k=4), 100->50 (k=2), 250->50 (k=5),
+  59.99->30 (k=2). The true resulting rate is source fps / k (59.99/2 = 29.995 Hz), and that is
+  what the returned Sequence carries, so its timestamps stay true seconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .sequence import Sequence
+
+MODES = ("interpolate", "decimate", "none")
+_GRID_EPS = 1e-6  # frames: tolerance for "the last sample falls on the grid"
+
+# Sequence fields interpolated with slerp (axis-angle blocks) and with lerp.
+_ROTATION_FIELDS = ("root_orient", "pose_body", "pose_hand", "pose_jaw", "pose_eye", "pose_smpl_hands")
+_LINEAR_FIELDS = ("trans", "dmpls")
+
+
+def target_times(num_frames: int, src_fps: float, dst_fps: float) -> np.ndarray:
+    """Sample times (N,) float64 seconds of a `num_frames`-frame sequence resampled to `dst_fps`.
+
+    duration = (num_frames - 1) / src_fps; the grid is k / dst_fps for k = 0 .. N-1 with
+    N = floor(duration * dst_fps + 1e-6) + 1: every grid point inside [0, duration], plus the last
+    one if it misses the duration by less than 1e-6 of an output frame (float noise), in which case
+    it is clamped to exactly `duration`. Empty input gives an empty grid.
+    """
+    if num_frames <= 0:
+        return np.zeros(0, np.float64)
+    duration = (num_frames - 1) / float(src_fps)
+    n = int(math.floor(duration * float(dst_fps) + _GRID_EPS)) + 1
+    t = np.arange(n, dtype=np.float64) / float(dst_fps)
+    return np.minimum(t, duration)
+
+
+def source_times(num_frames: int, fps: float) -> np.ndarray:
+    """Timestamps (T,) float64 seconds of frames 0..T-1 at `fps`."""
+    return np.arange(num_frames, dtype=np.float64) / float(fps)
+
+
+def _bracket(src_times: np.ndarray, dst_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each dst time: index i of the source frame at or before it and weight w in [0, 1] of frame i+1.
+
+    Requires len(src_times) >= 2 and increasing src_times; dst times outside the range are clamped.
+    """
+    src = np.asarray(src_times, np.float64)
+    dst = np.asarray(dst_times, np.float64)
+    i = np.clip(np.searchsorted(src, dst, side="right") - 1, 0, len(src) - 2)
+    w = (dst - src[i]) / (src[i + 1] - src[i])
+    return i, np.clip(w, 0.0, 1.0)
+
+
+def lerp(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """Linear interpolation of (T, D) samples at `src_times` (s) to (N, D) at `dst_times` (s); keeps dtype."""
+    x = np.asarray(x)
+    if x.shape[0] == 1:
+        return np.repeat(x, len(dst_times), axis=0)
+    i, w = _bracket(src_times, dst_times)
+    w = w.reshape((-1,) + (1,) * (x.ndim - 1))
+    x64 = x.astype(np.float64, copy=False)
+    out = (1.0 - w) * x64[i] + w * x64[i + 1]
+    return out.astype(x.dtype, copy=False)
+
+
+def aa_to_quat(aa: np.ndarray) -> np.ndarray:
+    """Axis-angle (..., 3) radians -> unit quaternions (..., 4) as (w, x, y, z), float64."""
+    aa = np.asarray(aa, np.float64)
+    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
+    half = 0.5 * theta
+    # sin(theta/2)/theta, with its Taylor series near zero
+    small = theta < 1e-6
+    scale = np.where(small, 0.5 - theta**2 / 48.0, np.sin(half) / np.where(small, 1.0, theta))
+    return np.concatenate([np.cos(half), aa * scale], axis=-1)
+
+
+def quat_to_aa(q: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Unit quaternions (..., 4) (w, x, y, z) -> axis-angle (..., 3) radians, float64.
+
+    Without `reference` the angle is in [0, pi]. With a `reference` (..., 3) axis-angle, the
+    result is the equivalent axis-angle (angle + 2*pi*n along the same axis) closest to it, so
+    sources whose angles exceed pi (e.g. a root that has spun around) keep their representation.
+    """
+    q = np.asarray(q, np.float64)
+    q = np.where(q[..., :1] < 0, -q, q)  # w >= 0: angle in [0, pi]
+    v = q[..., 1:]
+    s = np.linalg.norm(v, axis=-1, keepdims=True)
+    theta = 2.0 * np.arctan2(s, q[..., :1])
+    small = s < 1e-8
+    axis = v / np.where(small, 1.0, s)
+    # theta/sin(theta/2) -> 2 + theta^2/12 near zero; here v ~ axis*theta/2
+    aa = np.where(small, v * 2.0, axis * theta)
+    if reference is None:
+        return aa
+    ref = np.asarray(reference, np.float64)
+    rn = np.linalg.norm(ref, axis=-1, keepdims=True)
+    # near identity the axis is undefined: borrow the reference's direction
+    axis = np.where(small & (rn > 1e-8), ref / np.where(rn > 1e-8, rn, 1.0), axis)
+    proj = np.sum(ref * axis, axis=-1, keepdims=True)
+    n = np.round((proj - theta) / (2.0 * np.pi))
+    return np.where(small & (n == 0), aa, axis * (theta + 2.0 * np.pi * n))
+
+
+def matrix_to_quat(R: np.ndarray) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) -> unit quaternions (..., 4) (w, x, y, z), float64 (Shepperd's method)."""
+    R = np.asarray(R, np.float64)
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    tr = m00 + m11 + m22
+    # four candidate (unnormalized) quaternions; pick the numerically largest per rotation
+    cands = np.stack(
+        [
+            np.stack([1 + tr, R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]], -1),
+            np.stack([R[..., 2, 1] - R[..., 1, 2], 1 + m00 - m11 - m22, R[..., 0, 1] + R[..., 1, 0], R[..., 0, 2] + R[..., 2, 0]], -1),
+            np.stack([R[..., 0, 2] - R[..., 2, 0], R[..., 0, 1] + R[..., 1, 0], 1 - m00 + m11 - m22, R[..., 1, 2] + R[..., 2, 1]], -1),
+            np.stack([R[..., 1, 0] - R[..., 0, 1], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 2] + R[..., 2, 1], 1 - m00 - m11 + m22], -1),
+        ],
+        axis=-2,
+    )  # (..., 4, 4)
+    pick = np.argmax(np.stack([tr, m00, m11, m22], -1), axis=-1)
+    q = np.take_along_axis(cands, pick[..., None, None], axis=-2)[..., 0, :]
+    q /= np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., :1] < 0, -q, q)
+
+
+def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+    """Quaternion slerp of axis-angle rotations sampled at `src_times` (s) to `dst_times` (s).
+
+    aa: (T, K, 3) or (T, 3K) radians; returns the same layout with N = len(dst_times) frames and the
+    input dtype. Interpolates along the shortest arc between the bracketing source frames
+    (antipodal quaternions are flipped; identical ones are copied). Output frames that fall exactly
+    on a source frame reproduce it bit for bit; others are unwrapped toward the source
+    representation (see `quat_to_aa`).
+    """
+    aa = np.asarray(aa)
+    T = aa.shape[0]
+    shaped = aa.reshape(T, -1, 3)
+    if T == 1:
+        return np.repeat(aa, len(dst_times), axis=0)
+    i, w = _bracket(src_times, dst_times)
+    q = aa_to_quat(shaped)  # (T, K, 4)
+    q0, q1 = q[i], q[i + 1]  # (N, K, 4)
+    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)  # shortest arc
+    dot = np.abs(dot)
+    omega = np.arccos(np.clip(dot, -1.0, 1.0))
+    so = np.sin(omega)
+    wk = w[:, None, None]
+    near = so < 1e-6  # identical (or numerically so): lerp is exact enough
+    safe = np.where(near, 1.0, so)
+    c0 = np.where(near, 1.0 - wk, np.sin((1.0 - wk) * omega) / safe)
+    c1 = np.where(near, wk, np.sin(wk * omega) / safe)
+    qi = c0 * q0 + c1 * q1
+    qi /= np.linalg.norm(qi, axis=-1, keepdims=True)
+    a64 = shaped.astype(np.float64, copy=False)
+    ref = (1.0 - wk) * a64[i] + wk * a64[i + 1]
+    out = quat_to_aa(qi, reference=ref)
+    out = np.where(wk == 0.0, a64[i], np.where(wk == 1.0, a64[i + 1], out))
+    return out.astype(aa.dtype, copy=False).reshape((len(w),) + aa.shape[1:])
+
+
+def decimation(src_fps: float, dst_fps: float) -> tuple[int, float]:
+    """ProtoMotions decimation: (k, nominal fps) with nominal = smallest divisor of round(src_fps) >= dst_fps.
+
+    Keep every k-th frame, k = round(src_fps) / nominal. If no divisor reaches the target
+    (target above the source rate) nothing is dropped: (1, round(src_fps)).
+    """
+    r = int(round(float(src_fps)))
+    if r < 1:
+        raise ValueError(f"source fps {src_fps!r} rounds to {r}; cannot decimate")
+    for d in range(1, r + 1):
+        if r % d == 0 and d >= dst_fps - 1e-9:
+            return r // d, float(d)
+    return 1, float(r)
+
+
+def resample_sequence(seq: Sequence, dst_fps: float, mode: str = "interpolate") -> tuple[Sequence, float]:
+    """Resample `seq` to `dst_fps` by `mode` ('interpolate' | 'decimate' | 'none').
+
+    Returns (new Sequence whose `fps` is the actual resulting rate, that rate in Hz). 'none'
+    returns `seq` itself. Other fields (betas, ids, provenance) are carried over unchanged.
+    """
+    if mode == "none":
+        return seq, float(seq.fps)
+    if mode == "decimate":
+        k, _ = decimation(seq.fps, dst_fps)
+        fps = float(seq.fps) / k
+        if k == 1:
+            return seq, fps
+        changes = {f: _take(getattr(seq, f), slice(None, None, k)) for f in _ROTATION_FIELDS + _LINEAR_FIELDS}
+        return dataclasses.replace(seq, fps=fps, **changes), fps
+    if mode != "interpolate":
+        raise ValueError(f"unknown resample mode {mode!r}; use one of {', '.join(MODES)}")
+    dst_fps = float(dst_fps)
+    if float(seq.fps) == dst_fps or seq.num_frames == 0:
+        return dataclasses.replace(seq, fps=dst_fps), dst_fps
+    src_t = source_times(seq.num_frames, seq.fps)
+    dst_t = target_times(seq.num_frames, seq.fps, dst_fps)
+    changes = {}
+    for f in _ROTATION_FIELDS:
+        a = getattr(seq, f)
+        changes[f] = None if a is None else slerp_axis_angle(a, src_t, dst_t)
+    for f in _LINEAR_FIELDS:
+        a = getattr(seq, f)
+        changes[f] = None if a is None else lerp(a, src_t, dst_t)
+    return dataclasses.replace(seq, fps=dst_fps, **changes), dst_fps
+
+
+def _take(a: np.ndarray | None, idx) -> np.ndarray | None:
+    return None if a is None else np.ascontiguousarray(a[idx])
