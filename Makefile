@@ -1,0 +1,55 @@
+# The user's verbs. With no arguments everything runs on the built-in synthetic demo data.
+#   make build-splits                      demo archive -> store -> splits -> HF datasets + torch
+#   make test                              the test suite (creates .venv on first use)
+#   make build AMASS_ROOT=/data/amass BODY_MODELS=/data/body_models STORE=/data/store
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO ?= demo
+AMASS_ROOT ?= $(DEMO)/synth/amass
+BODY_MODELS ?= $(DEMO)/synth/body_models
+STORE ?= $(DEMO)/store
+OUT ?= $(DEMO)/splits
+SPLITS ?= configs/splits.yaml
+WORKERS ?= 2
+BUILD_ARGS ?=
+
+.PHONY: help install build build-splits export test bench bench-fk lint clean
+help:
+	@grep -E '^#' Makefile | head -5
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DEMO)/synth/.done: | $(VENV)/.installed
+	$(PY) -m amass_arrow.cli synth $(DEMO)/synth --annotations
+	touch $@
+
+# Store only. Demo data unless AMASS_ROOT/BODY_MODELS/STORE are given.
+build: $(VENV)/.installed $(if $(filter $(DEMO)/synth/amass,$(AMASS_ROOT)),$(DEMO)/synth/.done)
+	$(PY) -m amass_arrow.cli build $(AMASS_ROOT) --body-models $(BODY_MODELS) --out $(STORE) --workers $(WORKERS) $(BUILD_ARGS)
+
+# Store (if needed), then every split in $(SPLITS) with its exporters into $(OUT).
+build-splits: build
+	$(PY) -m amass_arrow.cli build-splits $(STORE) --config $(SPLITS) --out $(OUT)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: $(VENV)/.installed
+	$(PY) -m amass_arrow.cli bench --out bench-out
+
+bench-fk: $(VENV)/.installed
+	$(PY) -m amass_arrow.benchfk
+
+lint: $(VENV)/.installed
+	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests
+
+clean:
+	rm -rf $(DEMO) bench-out .pytest_cache

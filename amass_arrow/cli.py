@@ -1,0 +1,195 @@
+"""`amass-arrow` command line: each command parses its flags, calls one library function, and turns
+library errors into one clean line on stderr with exit status 2.
+
+Run `amass-arrow COMMAND --help` for examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import AmassArrowError
+
+COMMANDS: dict[str, tuple[callable, callable]] = {}  # name -> (add_arguments, run)
+
+
+def command(name: str, help: str, epilog: str = ""):
+    """Register `run(args)` as a subcommand; the decorated function's docstring adds its flags."""
+
+    def deco(add_args):
+        def wrap(run):
+            COMMANDS[name] = (help, epilog, add_args, run)
+            return run
+
+        return wrap
+
+    return deco
+
+
+# ---------------------------------------------------------------- synth
+def _synth_args(p):
+    p.add_argument("out", help="output folder: writes OUT/amass/ and OUT/body_models/")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes)")
+    p.add_argument("--target-frames", type=int, default=None, help="approximate total source frames (default: small demo)")
+    p.add_argument("--annotations", action="store_true", help="also write BABEL- and HumanML3D-format annotation files")
+
+
+@command("synth", "write a synthetic AMASS-like archive and synthetic body models (not SMPL; for demos and tests)",
+         "example:\n  amass-arrow synth demo/\n  amass-arrow synth big/ --target-frames 1000000")(_synth_args)
+def _synth(args):
+    from .synthetic import synth
+
+    kw = {"seed": args.seed}
+    if args.target_frames:
+        kw["target_frames"] = args.target_frames
+    if args.annotations:
+        kw["annotations"] = True
+    res = synth(args.out, **kw)
+    print(f"wrote {len(res.files)} synthetic sequences to {res.amass_root}\nbody models in {res.body_models}")
+
+
+# ---------------------------------------------------------------- build
+def _build_args(p):
+    p.add_argument("amass_root", nargs="?", help="AMASS root folder (<dataset>/<subject>/*.npz)")
+    p.add_argument("--body-models", help="folder with smpl/ smplh/ smplx/ model files")
+    p.add_argument("--out", help="store path to create or update")
+    p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
+    p.add_argument("--workers", type=int, help="worker processes (default 1)")
+    p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
+    p.add_argument("--fps", type=float, help="store frame rate in Hz (default 30)")
+    p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
+    p.add_argument("--joints", help="joint set: body22 (default), smpl24, smplh52, smplx55 or skeleton")
+    p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
+    p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
+    p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+@command("build", "convert an AMASS archive into a store (incremental and resumable)",
+         "examples:\n  amass-arrow build /data/amass --body-models /data/body_models --out /data/store --workers 2\n"
+         "  amass-arrow build --config configs/build.yaml --fps 60")(_build_args)
+def _build(args):
+    from .build import build
+    from .config import load_build_config
+
+    cfg = load_build_config(
+        args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
+        datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
+        motion_joints=args.joints, motion_frame=args.frame, motion_joint_velocities=args.joint_velocities,
+    )
+    res = build(cfg, progress=not args.quiet)
+    print(res.summary())
+    print(f"store: {res.store}  (build {res.build_id}, {res.elapsed:.1f} s)")
+
+
+# ---------------------------------------------------------------- info / inventory
+def _info_args(p):
+    p.add_argument("store", help="store path")
+    p.add_argument("--json", action="store_true", help="print the whole info.json")
+
+
+@command("info", "show what a store holds", "example:\n  amass-arrow info demo/store")(_info_args)
+def _info(args):
+    from .store import Store
+
+    s = Store(args.store)
+    if args.json:
+        print(s.info.to_json())
+        return
+    i = s.info
+    print(f"store        {s.layout.path} -> {s.root}")
+    print(f"format       v{i.format_version}, build {i.build_id}, created {i.created}")
+    print(f"motion       {i.fps if i.fps else 'per-sequence'} fps ({i.resample}), joints {i.joint_set} ({len(i.joint_names)}), frame {i.frame}")
+    print(f"contacts     speed < {i.contacts['speed_threshold']} m/s and height < {i.contacts['height_threshold']} m")
+    print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
+    print(f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}")
+    for ds, row in i.datasets.items():
+        print(f"{ds:<24}{int(row['sequences']):>10}{int(row['frames']):>12}{row['hours']:>9.3f}")
+
+
+def _inventory_args(p):
+    p.add_argument("amass_root", help="AMASS root folder")
+
+
+@command("inventory", "list the datasets, subjects and files under an AMASS root (reads no motion data)",
+         "example:\n  amass-arrow inventory /data/amass")(_inventory_args)
+def _inventory(args):
+    from .discover import discover, inventory
+
+    disc = discover(args.amass_root)
+    print(f"{'dataset':<24}{'subjects':>9}{'files':>8}{'MB':>10}")
+    for ds, row in inventory(disc).items():
+        print(f"{ds:<24}{row['subjects']:>9}{row['files']:>8}{row['bytes'] / 1e6:>10.1f}")
+    for p in disc.problems:
+        print(f"problem: {p}")
+
+
+# ---------------------------------------------------------------- render
+def _render_args(p):
+    p.add_argument("store", help="store path")
+    p.add_argument("seq_id", help="sequence id, e.g. CMU/01/01_01")
+    p.add_argument("-o", "--out", required=True, help="output .gif (animation) or .png (frame strip)")
+    p.add_argument("--start", type=float, help="start time in seconds")
+    p.add_argument("--end", type=float, help="end time in seconds")
+
+
+@command("render", "draw a stick figure of one sequence with the floor and foot contacts",
+         "example:\n  amass-arrow render demo/store CMU/01/01_01 -o walk.gif --start 0 --end 3")(_render_args)
+def _render(args):
+    from .render import render_sequence
+
+    out = render_sequence(args.store, args.seq_id, args.out, start=args.start, end=args.end)
+    print(f"wrote {out}")
+
+
+# ---------------------------------------------------------------- main
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="amass-arrow", description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    ap.add_argument("--version", action="version", version=f"amass-arrow {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_, epilog, add_args, _run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_args(p)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_plugins()
+    ap = parser()
+    args = ap.parse_args(argv)
+    if not args.command:
+        ap.print_help()
+        return 1
+    run = COMMANDS[args.command][3]
+    try:
+        run(args)
+    except AmassArrowError as exc:
+        print(f"amass-arrow {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"amass-arrow {args.command}: interrupted; re-run to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _load_plugins() -> None:
+    """Import the modules whose commands live beside their library code (cli_* modules)."""
+    import importlib
+    import pkgutil
+
+    from . import __path__ as pkg_path
+
+    for mod in pkgutil.iter_modules(pkg_path):
+        if mod.name.startswith("cli_"):
+            importlib.import_module(f"{__package__}.{mod.name}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
