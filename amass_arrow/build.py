@@ -31,7 +31,7 @@ from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .read import content_hash, peek, read_sequence
-from .store import Manifest, Store, StoreLayout, WriteLock, write_parquet_atomic, write_text_atomic
+from .store import Manifest, Store, StoreLayout, WriteLock, link_tree, write_parquet_atomic, write_text_atomic
 
 ROW_META_KEY = b"amass_arrow.sequence"
 
@@ -380,6 +380,11 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) ->
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
         joint_velocities=m.joint_velocities,
     )
+    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
+        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
+        old = Store(layout.path).info
+        manifest.labels = old.labels
+        manifest.files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
     write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
     layout.publish(staging, build_id)
     return manifest, True

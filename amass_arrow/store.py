@@ -54,6 +54,7 @@ class Manifest:
     software: dict[str, str]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel path -> {rows, bytes}
     joint_velocities: bool = False
+    labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {file, rows, imported}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "info.json") -> Manifest:
@@ -226,6 +227,58 @@ def write_text_atomic(text: str, path: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def link_tree(src: Path, dst: Path, skip: set[str] = frozenset()) -> None:
+    """Recreate `src`'s files under `dst` as hard links (copies across filesystems); `skip` = rel paths."""
+    for p in sorted(src.rglob("*")):
+        rel = p.relative_to(src).as_posix()
+        if p.is_dir() or rel in skip:
+            continue
+        target = dst / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(p, target)
+        except OSError:
+            shutil.copy2(p, target)
+
+
+def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[str, Any]] | None = None,
+          remove: set[str] = frozenset()) -> Path:
+    """Publish a new build equal to the current one plus `add` (rel path -> table) minus `remove`.
+
+    Used by label imports: the published build stays immutable; unchanged files are hard links.
+    `labels` entries are merged into the manifest's `labels` field.
+    """
+    import hashlib
+
+    layout = StoreLayout(path)
+    with WriteLock(layout):
+        store = Store(path)
+        if not layout.path.is_symlink():
+            raise StoreError(f"{layout.path} is a plain copy of a store; amend the original (a symlinked store)")
+        staging = layout.side / f"staging-amend-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            link_tree(store.root, staging, skip=set(add) | set(remove) | {schema.INFO_PATH})
+            info = store.info
+            for rel in remove:
+                info.files.pop(rel, None)
+            h = hashlib.blake2b(info.build_id.encode(), digest_size=8)
+            for rel in sorted(add):
+                size = write_parquet_atomic(add[rel], staging / rel)
+                info.files[rel] = {"rows": add[rel].num_rows, "bytes": size}
+                h.update(rel.encode())
+                h.update((staging / rel).read_bytes())
+            for rel in sorted(remove):
+                h.update(b"-" + rel.encode())
+            info.labels.update(labels or {})
+            info.build_id = h.hexdigest()
+            write_text_atomic(info.to_json(), staging / schema.INFO_PATH)
+            return layout.publish(staging, info.build_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
 
 # ---------------------------------------------------------------- reading
