@@ -1,0 +1,160 @@
+"""One Sequence -> its frame rows (Arrow) and sequence-row fields: the step between read and write.
+
+    resample -> FK (model rest joints for the sequence's betas) -> floor fix -> contacts
+             -> coordinate frame -> joint-set selection -> Arrow table (schema.frame_schema)
+
+Everything is vectorized over frames; columns are built straight from numpy buffers.
+
+Coordinate frames. Joints, trans and root_orient are stored in `cfg.frame`. For 'y_up' the whole
+body is rotated by M = kinematics.Z_UP_TO_Y_UP about the world origin:
+joints' = M @ joints, root_orient' = M @ R(root_orient) (as axis-angle), and
+trans' = M @ (trans + p0) - p0 where p0 = the pelvis rest position for the sequence's betas,
+because FK rotates the body about the pelvis, not the origin. With that choice FK of the *stored*
+parameters (root_orient', body pose, trans', betas) reproduces the stored joints in either frame.
+(For 'z_up', trans is stored as read, minus the floor height on z.)
+
+The floor fix (cfg.floor == 'lowest_foot', see contacts.floor_height) is applied in AMASS Z-up
+before the frame change, to joints and trans alike; the amount is returned as `floor_height`.
+Contacts are computed from the foot joints of the full skeleton after the floor fix, so they do
+not depend on the chosen joint set or frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from . import contacts as _contacts
+from . import schema
+from .config import MotionConfig
+from .errors import InputError
+from .kinematics import Z_UP_TO_Y_UP, forward_kinematics, rodrigues, to_frame
+from .resample import matrix_to_quat, quat_to_aa, resample_sequence
+from .sequence import Sequence
+
+
+@dataclass
+class Processed:
+    """Frame rows of one sequence plus the fields it adds to its `sequences` row."""
+
+    frames: pa.Table  # schema.frame_schema(num_joints, cfg.joint_velocities)
+    fields: dict[str, Any] = field(default_factory=dict)  # store_fps, resample_mode, num_frames, duration, floor_height, quality_flags
+
+
+def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processed:
+    """Resample, pose, floor-fix, label contacts and tabulate one sequence.
+
+    model: a bodymodel.BodyModel for the sequence's surface model and gender (`parents` (J,),
+    `rest_joints(betas) -> (J, 3)`, `num_shape_betas`, `surface_model`).
+    joint_set: a key of schema.JOINT_SETS (the caller resolves 'skeleton').
+    Raises InputError(code='joint_set_unavailable' | 'surface_model_mismatch' | 'no_frames').
+    """
+    idx = schema.joint_indices(joint_set, model.surface_model) if joint_set in schema.JOINT_SETS else None
+    if idx is None:
+        have = [k for k in schema.JOINT_SETS if schema.joint_indices(k, model.surface_model) is not None]
+        raise InputError(
+            seq.source_path,
+            "joint_set_unavailable",
+            f"joint set {joint_set!r} needs joints a {model.surface_model} body lacks; "
+            f"use one of {', '.join(have)} (or 'skeleton')",
+        )
+    if seq.surface_model != model.surface_model:
+        raise InputError(
+            seq.source_path,
+            "surface_model_mismatch",
+            f"sequence is {seq.surface_model} but the body model is {model.surface_model}",
+        )
+    if seq.num_frames < 1:
+        raise InputError(seq.source_path, "no_frames", "the sequence has no frames")
+
+    flags = list(seq.quality_flags)
+    rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
+    T = rs.num_frames
+
+    # ---- betas -> rest joints
+    nsb = int(model.num_shape_betas)
+    betas = np.asarray(seq.betas, np.float64).ravel()
+    if betas.size > nsb:  # the model's shape space is smaller than the file's: drop the tail
+        flags.append("betas_truncated")
+        betas = betas[:nsb]
+    elif betas.size < nsb:
+        betas = np.concatenate([betas, np.zeros(nsb - betas.size)])
+    rest = np.asarray(model.rest_joints(betas), np.float64)
+    parents = np.asarray(model.parents)
+
+    # ---- FK (float64 for the root/trans precision; pose in float32 is rounded already)
+    pose = rs.full_pose().astype(np.float64)
+    trans = rs.trans.astype(np.float64)
+    joints = forward_kinematics(pose, rest, parents, trans)  # (T, Jm, 3) Z-up
+
+    # ---- floor fix (Z-up)
+    foot_idx = [schema.SKELETONS[model.surface_model][0].index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
+    feet = joints[:, foot_idx]  # view copy (T, 4, 3)
+    floor = 0.0
+    if cfg.floor == "lowest_foot":
+        floor = _contacts.floor_height(feet[..., 2])
+        joints[..., 2] -= floor
+        feet[..., 2] -= floor
+        trans[:, 2] -= floor
+    c4 = _contacts.foot_contacts(feet, fps, 2, cfg.contact_speed, cfg.contact_height)
+    c6 = _contacts.contact_table(c4)
+
+    # ---- coordinate frame
+    root_orient = rs.root_orient
+    if cfg.frame != "z_up":
+        joints = to_frame(joints, cfg.frame)
+        p0 = rest[0]
+        trans = to_frame(trans + p0, cfg.frame) - p0
+        M = Z_UP_TO_Y_UP
+        root_orient = quat_to_aa(matrix_to_quat(M @ rodrigues(rs.root_orient.astype(np.float64))), reference=None)
+
+    sel = joints[:, idx]  # (T, J, 3)
+    J = len(idx)
+
+    # ---- Arrow table
+    arrays: list[pa.Array] = [
+        _repeat_string(seq.seq_id, T),
+        pa.array(np.arange(T, dtype=np.int32)),
+        pa.array((np.arange(T, dtype=np.float64) / fps).astype(np.float32)),
+    ]
+    blocks = rs.pose_blocks()
+    blocks["root_orient"] = root_orient
+    blocks["trans"] = trans
+    for name, width in schema.POSE_COLUMNS.items():
+        a = blocks[name]
+        arrays.append(pa.nulls(T, schema.fsl(width)) if a is None else _fsl(a, width))
+    arrays.append(_fsl(sel, 3 * J))
+    if cfg.joint_velocities:
+        vel = np.gradient(sel, 1.0 / fps, axis=0) if T > 1 else np.zeros_like(sel)
+        arrays.append(_fsl(vel, 3 * J))
+    for k in range(len(schema.CONTACT_COLUMNS)):
+        arrays.append(pa.array(np.ascontiguousarray(c6[:, k])))
+    table = pa.Table.from_arrays(arrays, schema=schema.frame_schema(J, cfg.joint_velocities))
+
+    fields = {
+        "store_fps": float(fps),
+        "resample_mode": cfg.resample,
+        "num_frames": int(T),
+        "duration": (T - 1) / float(fps) if T else 0.0,
+        "floor_height": float(floor),
+        "quality_flags": flags,
+    }
+    return Processed(frames=table, fields=fields)
+
+
+def _fsl(a: np.ndarray, width: int) -> pa.FixedSizeListArray:
+    """(T, ...) numeric -> FixedSizeList<float32>[width] without per-row Python work."""
+    flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
+
+
+def _repeat_string(value: str, n: int) -> pa.StringArray:
+    """A string column of `n` copies of `value`, built from buffers."""
+    b = value.encode("utf-8")
+    offsets = (np.arange(n + 1, dtype=np.int64) * len(b))
+    if offsets[-1] < 2**31:
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b * n))
+    return pa.array([value] * n, pa.string())
