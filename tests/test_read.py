@@ -1,0 +1,159 @@
+"""read: every variant parses to the documented pose split; bad files raise InputError with a reason code."""
+
+import numpy as np
+import pytest
+
+from amass_arrow.discover import discover
+from amass_arrow.errors import InputError
+from amass_arrow.read import peek, read_sequence
+
+RNG = np.random.default_rng(0)
+
+
+def _src(root, rel):
+    d = discover(root)
+    [f] = [f for f in d.files if f.rel == rel]
+    return f
+
+
+def _write(root, rel, **arrays):
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    with open(p, "wb") as fh:
+        np.savez(fh, **arrays)
+    return _src(root, rel)
+
+
+def _smplh(T=5, **over):
+    d = dict(poses=RNG.normal(size=(T, 156)) * 0.1, trans=RNG.normal(size=(T, 3)), betas=RNG.normal(size=16),
+             gender="female", mocap_framerate=np.array(120.0), dmpls=np.zeros((T, 8)))
+    d.update(over)
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def test_smplh_poses_split(tmp_path):
+    a = _smplh()
+    s = read_sequence(_write(tmp_path, "CMU/01/01_01_poses.npz", **a))
+    assert (s.surface_model, s.gender, s.fps, s.fps_key, s.betas.shape) == ("smplh", "female", 120.0, "mocap_framerate", (16,))
+    np.testing.assert_array_equal(s.root_orient, a["poses"][:, :3].astype(np.float32))
+    np.testing.assert_array_equal(s.pose_body, a["poses"][:, 3:66].astype(np.float32))
+    np.testing.assert_array_equal(s.pose_hand, a["poses"][:, 66:].astype(np.float32))
+    assert s.pose_jaw is None and s.pose_eye is None and s.pose_smpl_hands is None
+    assert s.root_orient.dtype == np.float32 and s.seq_id == "CMU/01/01_01"
+    assert "dmpls_all_zero" in s.quality_flags
+    assert len(s.content_hash) == 32
+
+
+@pytest.mark.parametrize("gender", [b"male", np.array(b"male"), np.array("male"), "Male ", "m"])
+def test_gender_encodings(tmp_path, gender):
+    s = read_sequence(_write(tmp_path, "CMU/01/g_poses.npz", **_smplh(gender=gender)))
+    assert s.gender == "male"
+
+
+def test_smplx_stageii_uses_split_keys_and_ignores_object_arrays(tmp_path):
+    T = 4
+    poses = RNG.normal(size=(T, 165)) * 0.1
+    p = tmp_path / "GRAB/s1/apple_stageii.npz"
+    p.parent.mkdir(parents=True)
+    np.savez(p, poses=poses, root_orient=poses[:, :3], pose_body=poses[:, 3:66], pose_jaw=poses[:, 66:69],
+             pose_eye=poses[:, 69:75], pose_hand=poses[:, 75:], trans=np.zeros((T, 3)), betas=np.zeros(300),
+             gender=np.array("neutral"), mocap_frame_rate=np.array(59.99), surface_model_type=np.array("smplx"),
+             markers_latent_vids=np.array([{"a": 1}], dtype=object))
+    s = read_sequence(_src(tmp_path, "GRAB/s1/apple_stageii.npz"))
+    assert (s.surface_model, s.fps, s.fps_key, s.betas.size) == ("smplx", 59.99, "mocap_frame_rate", 300)
+    np.testing.assert_array_equal(s.pose_eye, poses[:, 69:75].astype(np.float32))
+    np.testing.assert_array_equal(s.pose_hand, poses[:, 75:].astype(np.float32))
+
+
+def test_old_165_file_is_smplx(tmp_path):
+    a = _smplh(poses=RNG.normal(size=(5, 165)))
+    s = read_sequence(_write(tmp_path, "KIT/3/old_poses.npz", **a))
+    assert s.surface_model == "smplx"
+    np.testing.assert_array_equal(s.pose_jaw, a["poses"][:, 66:69].astype(np.float32))
+    assert peek(_src(tmp_path, "KIT/3/old_poses.npz")) == ("smplx", "female")
+
+
+def test_smpl_72(tmp_path):
+    a = _smplh(poses=RNG.normal(size=(5, 72)), betas=np.zeros(10))
+    s = read_sequence(_write(tmp_path, "CMU/02/s_poses.npz", **a))
+    assert s.surface_model == "smpl" and s.pose_hand is None
+    np.testing.assert_array_equal(s.pose_smpl_hands, a["poses"][:, 66:72].astype(np.float32))
+    assert s.full_pose().shape == (5, 24, 3)
+
+
+def test_missing_gender_and_betas_come_from_shape_npz(tmp_path):
+    (tmp_path / "CMU/05").mkdir(parents=True)
+    np.savez(tmp_path / "CMU/05/shape.npz", betas=np.arange(16.0), gender=np.array("male"))
+    s = read_sequence(_write(tmp_path, "CMU/05/a_poses.npz", **_smplh(gender=None, betas=None)))
+    assert s.gender == "male" and s.betas[3] == 3.0
+
+
+# ---------------------------------------------------------------- bad input: each names a reason
+def _bad(tmp_path, rel, code, **arrays):
+    src = _write(tmp_path, rel, **arrays)
+    with pytest.raises(InputError) as e:
+        read_sequence(src)
+    assert e.value.code == code, e.value
+    assert rel in str(e.value)
+    return e.value
+
+
+def test_bad_inputs_have_reasons(tmp_path):
+    _bad(tmp_path, "A/1/nan_poses.npz", "non_finite", **_smplh(trans=np.full((5, 3), np.nan)))
+    _bad(tmp_path, "A/1/inf_poses.npz", "non_finite", **_smplh(poses=np.full((5, 156), np.inf)))
+    _bad(tmp_path, "A/1/zero_poses.npz", "zero_frames", **_smplh(T=0))
+    _bad(tmp_path, "A/1/one_poses.npz", "too_few_frames", **_smplh(T=1))
+    _bad(tmp_path, "A/1/gender_poses.npz", "unknown_gender", **_smplh(gender="robot"))
+    _bad(tmp_path, "A/1/width_poses.npz", "bad_shape", **_smplh(poses=np.zeros((5, 100))))
+    _bad(tmp_path, "A/1/rows_poses.npz", "bad_shape", **_smplh(trans=np.zeros((4, 3))))
+    _bad(tmp_path, "A/1/nofps_poses.npz", "missing_fps", **_smplh(mocap_framerate=None))
+    _bad(tmp_path, "A/1/fps0_poses.npz", "bad_fps", **_smplh(mocap_framerate=np.array(0.0)))
+    _bad(tmp_path, "A/1/fpsneg_poses.npz", "bad_fps", **_smplh(mocap_framerate=np.array(-60.0)))
+    _bad(tmp_path, "A/1/fpshuge_poses.npz", "bad_fps", **_smplh(mocap_framerate=np.array(1e9)))
+    _bad(tmp_path, "A/1/notrans_poses.npz", "missing_key", **_smplh(trans=None))
+    _bad(tmp_path, "A/1/noposes_poses.npz", "missing_key", **_smplh(poses=None))
+    _bad(tmp_path, "A/1/mismatch_poses.npz", "model_mismatch", **_smplh(surface_model_type=np.array("smplx")))
+    _bad(tmp_path, "A/1/x72_stageii.npz", "model_mismatch", **_smplh(poses=np.zeros((5, 72))))
+    _bad(tmp_path, "A/1/strposes_poses.npz", "bad_dtype", **_smplh(poses=np.array(["a"] * 5)))
+
+
+def test_object_array_only_file_is_refused_without_unpickling(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            import os
+
+            return (os.system, (f"touch {marker}",))
+
+    p = tmp_path / "A/1/evil_poses.npz"
+    p.parent.mkdir(parents=True)
+    np.savez(p, poses=np.array([Payload()], dtype=object), gender=np.array([Payload()], dtype=object))
+    with pytest.raises(InputError) as e:
+        read_sequence(_src(tmp_path, "A/1/evil_poses.npz"))
+    assert e.value.code == "object_array"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "content, code",
+    [(b"", "empty_file"), (b"this is not a zip at all", "not_npz"), (None, "corrupt")],
+    ids=["empty", "not-a-zip", "truncated"],
+)
+def test_unreadable_files(tmp_path, content, code):
+    p = tmp_path / "A/1/f_poses.npz"
+    p.parent.mkdir(parents=True)
+    if content is None:
+        np.savez(p, **_smplh(T=200))
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2])
+    else:
+        p.write_bytes(content)
+    with pytest.raises(InputError) as e:
+        read_sequence(_src(tmp_path, "A/1/f_poses.npz"))
+    assert e.value.code == code
+
+
+def test_fps_override_is_recorded(tmp_path):
+    s = read_sequence(_write(tmp_path, "A/1/o_poses.npz", **_smplh()), fps_override=(60.0, "known wrong upstream"))
+    assert (s.fps, s.fps_in_file, s.fps_override_reason) == (60.0, 120.0, "known wrong upstream")
