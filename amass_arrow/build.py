@@ -30,8 +30,8 @@ from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
-from .read import content_hash, peek, read_sequence
-from .store import Manifest, Store, StoreLayout, WriteLock, link_tree, write_parquet_atomic, write_text_atomic
+from .read import peek, read_sequence
+from .store import Manifest, Store, StoreLayout, WriteLock, content_hash, file_entry, link_tree, write_parquet_atomic, write_text_atomic
 
 ROW_META_KEY = b"amass_arrow.sequence"
 
@@ -345,7 +345,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) ->
     rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
     files: dict[str, dict[str, Any]] = {}
     for r in ordered:
-        files[r["part"]] = {"rows": int(r["num_frames"]), "bytes": (staging / r["part"]).stat().st_size}
+        files[r["part"]] = file_entry(staging / r["part"], int(r["num_frames"]))
     per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
     for r in ordered:
         d = per_dataset[r["dataset"]]
@@ -363,10 +363,10 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) ->
     if current is not None and current.name == build_id:
         return Store(layout.path).info, False
 
-    seq_bytes = write_parquet_atomic(seq_table, staging / schema.SEQUENCES_PATH)
-    rej_bytes = write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
-    files[schema.SEQUENCES_PATH] = {"rows": seq_table.num_rows, "bytes": seq_bytes}
-    files[schema.REJECTS_PATH] = {"rows": rej_table.num_rows, "bytes": rej_bytes}
+    write_parquet_atomic(seq_table, staging / schema.SEQUENCES_PATH)
+    write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
+    files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
+    files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
     m = cfg.motion
     manifest = Manifest(
         format_version=schema.FORMAT_VERSION, build_id=build_id,

@@ -7,9 +7,7 @@ Run `amass-arrow COMMAND --help` for examples.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from .errors import AmassArrowError
 
@@ -143,6 +141,23 @@ def _render(args):
 
     out = render_sequence(args.store, args.seq_id, args.out, start=args.start, end=args.end)
     print(f"wrote {out}")
+
+
+# ---------------------------------------------------------------- verify
+def _verify_args(p):
+    p.add_argument("store", help="store path")
+    p.add_argument("--quick", action="store_true", help="sizes, row counts and footers only (no hashes, no full read)")
+
+
+@command("verify", "check a store against its manifest; exits 1 with a precise report on corruption",
+         "example:\n  amass-arrow verify demo/store")(_verify_args)
+def _verify(args):
+    from .verify import verify
+
+    rep = verify(args.store, quick=args.quick)
+    print(rep.text())
+    if not rep.ok:
+        raise SystemExit(1)
 
 
 # ---------------------------------------------------------------- main

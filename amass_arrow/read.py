@@ -8,7 +8,6 @@ stage-ii files are never unpickled. Every problem raises `InputError(path, code,
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 import zlib
 from pathlib import Path
@@ -19,21 +18,13 @@ from .discover import SourceFile
 from .errors import InputError
 from .schema import BODY, EYE, GENDERS, HAND, JAW, ROOT
 from .sequence import Sequence
+from .store import content_hash
 
 FPS_KEYS = ("mocap_framerate", "mocap_frame_rate")
 MAX_FPS = 1000.0
 POSE_WIDTH_MODEL = {72: "smpl", 156: "smplh", 165: "smplx"}
 SPLIT_KEYS = {"root_orient": ROOT, "pose_body": BODY, "pose_hand": HAND, "pose_jaw": JAW, "pose_eye": EYE}
 GENDER_ALIASES = {"m": "male", "f": "female", "n": "neutral"}
-
-
-def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
-    """blake2b-128 hex digest of the file bytes."""
-    h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_sequence(

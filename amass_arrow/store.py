@@ -215,6 +215,22 @@ def write_parquet_atomic(table: pa.Table, path: Path, **kw) -> int:
     return path.stat().st_size
 
 
+def content_hash(path: str | Path, chunk: int = 1 << 20) -> str:
+    """blake2b-128 hex digest of a file's bytes (source files and store files alike)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_entry(path: Path, rows: int) -> dict[str, Any]:
+    """The manifest's record of one file: rows, bytes and blake2b-128 of its content."""
+    return {"rows": int(rows), "bytes": path.stat().st_size, "blake2b": content_hash(path)}
+
+
 def write_text_atomic(text: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
@@ -266,8 +282,8 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
                 info.files.pop(rel, None)
             h = hashlib.blake2b(info.build_id.encode(), digest_size=8)
             for rel in sorted(add):
-                size = write_parquet_atomic(add[rel], staging / rel)
-                info.files[rel] = {"rows": add[rel].num_rows, "bytes": size}
+                write_parquet_atomic(add[rel], staging / rel)
+                info.files[rel] = file_entry(staging / rel, add[rel].num_rows)
                 h.update(rel.encode())
                 h.update((staging / rel).read_bytes())
             for rel in sorted(remove):

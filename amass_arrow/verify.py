@@ -1,0 +1,105 @@
+"""`amass-arrow verify`: check a published store against its own manifest.
+
+Checks: manifest valid and of this format version; every listed file present with its size,
+hash and row count; no orphan or missing frames files; schemas match schema.py; every frames
+file fully readable; per-sequence frame counts and totals agree with sequences.parquet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import schema
+from .errors import AmassArrowError
+from .store import Store, content_hash
+
+
+@dataclass
+class Report:
+    store: str
+    checked_files: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        head = f"{self.store}: {self.checked_files} files checked, "
+        if self.ok:
+            return head + "no problems"
+        return head + f"{len(self.problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in self.problems)
+
+
+def verify(path: str | Path, *, quick: bool = False) -> Report:
+    """Verify a store; `quick` skips content hashes and full decoding (footers and sizes only)."""
+    try:
+        store = Store(path)
+    except AmassArrowError as exc:
+        return Report(str(path), 0, [str(exc)])
+    rep = Report(str(store.layout.path))
+    info = store.info
+    root = store.root
+
+    for rel, entry in sorted(info.files.items()):
+        p = root / rel
+        if not p.is_file():
+            rep.problems.append(f"{rel}: missing (listed in info.json)")
+            continue
+        rep.checked_files += 1
+        size = p.stat().st_size
+        if size != entry.get("bytes"):
+            rep.problems.append(f"{rel}: {size} bytes, info.json says {entry.get('bytes')}")
+            continue
+        if not quick and entry.get("blake2b") and content_hash(p) != entry["blake2b"]:
+            rep.problems.append(f"{rel}: content hash differs from info.json (file changed or corrupt)")
+            continue
+        try:
+            pf = pq.ParquetFile(p)
+            rows = pf.metadata.num_rows
+            if not quick:
+                pf.read()
+        except (OSError, pa.ArrowException) as exc:
+            rep.problems.append(f"{rel}: unreadable Parquet ({exc})")
+            continue
+        if rows != entry.get("rows"):
+            rep.problems.append(f"{rel}: {rows} rows, info.json says {entry.get('rows')}")
+
+    listed = {r for r in info.files if r.startswith(schema.FRAMES_DIR + "/")}
+    on_disk = {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
+    for rel in sorted(on_disk - listed):
+        rep.problems.append(f"{rel}: orphan file not listed in info.json")
+
+    try:
+        seqs = store.sequences()
+    except (OSError, pa.ArrowException) as exc:
+        rep.problems.append(f"{schema.SEQUENCES_PATH}: unreadable ({exc})")
+        return rep
+    if not seqs.schema.equals(schema.SEQUENCE_SCHEMA, check_metadata=False):
+        rep.problems.append(f"{schema.SEQUENCES_PATH}: schema differs from this version's sequences schema")
+    rows = seqs.select(["seq_id", "part", "num_frames"]).to_pylist()
+    if len(rows) != info.num_sequences:
+        rep.problems.append(f"{schema.SEQUENCES_PATH}: {len(rows)} sequences, info.json says {info.num_sequences}")
+    total = sum(r["num_frames"] for r in rows)
+    if total != info.num_frames:
+        rep.problems.append(f"{schema.SEQUENCES_PATH}: {total} frames in all, info.json says {info.num_frames}")
+    expected = schema.frame_schema(info.num_joints, info.joint_velocities)
+    for r in rows:
+        entry = info.files.get(r["part"])
+        if entry is None:
+            rep.problems.append(f"{r['part']}: frames of {r['seq_id']} missing from info.json")
+        elif entry.get("rows") != r["num_frames"]:
+            rep.problems.append(f"{r['part']}: {entry.get('rows')} rows but {r['seq_id']} has {r['num_frames']} frames")
+        p = root / r["part"]
+        if p.is_file():
+            try:
+                got = pq.read_schema(p)
+            except (OSError, pa.ArrowException):
+                continue  # reported above
+            if not got.equals(expected, check_metadata=False):
+                rep.problems.append(f"{r['part']}: frame schema differs from info.json's joint set/options")
+    return rep
