@@ -1,0 +1,200 @@
+"""Label tables: annotations from BABEL, HumanML3D and file names as time segments keyed by `seq_id`.
+
+Every source becomes rows of one schema (SEGMENT_SCHEMA) in `labels/<source>.parquet`; the
+`labels` SQL view unions them. Times are seconds on the store's clock (`frames.t`); segments are
+half-open like the slice tables: a frame belongs to a segment iff ``start_t <= t < end_t``.
+Sequence-level labels span 0 -> the store length `num_frames / store_fps` (SequenceIndex.length).
+
+Annotations that could not be placed (no such sequence in the store, humanact12 clips, empty
+clips, ...) and imported ones with a warning (BABEL `dur` disagreeing with the store) go to
+`labels/unmatched/<source>.parquet` (UNMATCHED_SCHEMA) — a sub-folder, so the `labels/*.parquet`
+glob behind the view never picks them up — and to the import summary. Nothing is dropped silently.
+
+    from amass_arrow.labels import babel, humanml3d, filename, write_labels
+    res = babel.import_babel("store", "babel_v1.0_release/")
+    write_labels("store", res)          # publishes a new immutable build via store.amend
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from .. import schema
+from ..discover import canonical_dataset, seq_id_for
+from ..errors import LabelError
+from ..store import Store, amend
+
+SOURCES = ("babel", "humanml3d", "filename")
+KINDS = ("sequence", "frame", "clip")
+UNMATCHED_DIR = f"{schema.LABELS_DIR}/unmatched"
+
+#: One row per labelled time segment, for every source.
+SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("seq_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # babel | humanml3d | filename
+        pa.field("start_t", pa.float64(), nullable=False),  # seconds, store time
+        pa.field("end_t", pa.float64(), nullable=False),  # seconds, exclusive
+        pa.field("raw_label", pa.string(), nullable=True),
+        pa.field("proc_label", pa.string(), nullable=True),
+        pa.field("act_cat", pa.list_(pa.string()), nullable=False),
+        pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
+        pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
+        pa.field("annotator", pa.string(), nullable=True),
+        pa.field("flags", pa.list_(pa.string()), nullable=False),  # mirrored, clipped, duration_mismatch, ...
+        pa.field("source_ref", pa.string(), nullable=False),  # feat_p / new_name / source_path
+    ]
+)
+
+#: One row per annotation that was not imported (imported=false) or imported with a warning.
+UNMATCHED_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_ref", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=True),
+        pa.field("seq_id", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),  # short stable code
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("imported", pa.bool_(), nullable=False),
+    ]
+)
+
+
+def labels_path(source: str) -> str:
+    return f"{schema.LABELS_DIR}/{source}.parquet"
+
+
+def unmatched_path(source: str) -> str:
+    return f"{UNMATCHED_DIR}/{source}.parquet"
+
+
+@dataclass
+class ImportResult:
+    """Segments and problems of one import; `table()`/`unmatched_table()` give the Arrow tables."""
+
+    source: str
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+
+    def add(self, seq_id: str, start_t: float, end_t: float, *, kind: str, source_ref: str, raw_label=None,
+            proc_label=None, act_cat=None, text=None, source_split=None, annotator=None, flags=()) -> None:
+        self.segments.append(dict(
+            seq_id=seq_id, source=self.source, start_t=float(start_t), end_t=float(end_t), raw_label=raw_label,
+            proc_label=proc_label, act_cat=list(act_cat or []), text=text, kind=kind, source_split=source_split,
+            annotator=None if annotator is None else str(annotator), flags=list(flags), source_ref=source_ref,
+        ))
+
+    def report(self, source_ref: str, reason: str, message: str, *, seq_id: str | None = None,
+               source_file: str | None = None, imported: bool = False) -> None:
+        self.unmatched.append(dict(source=self.source, source_ref=source_ref, source_file=source_file,
+                                   seq_id=seq_id, reason=reason, message=message, imported=imported))
+
+    def table(self) -> pa.Table:
+        rows = sorted(self.segments, key=lambda r: (r["seq_id"], r["start_t"], r["kind"], r["end_t"]))
+        return pa.Table.from_pylist(rows, schema=SEGMENT_SCHEMA)
+
+    def unmatched_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.unmatched, schema=UNMATCHED_SCHEMA)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-able counts: segments, sequences, and problems by reason (imported or not)."""
+        skipped = Counter(u["reason"] for u in self.unmatched if not u["imported"])
+        warned = Counter(u["reason"] for u in self.unmatched if u["imported"])
+        return {
+            "source": self.source,
+            "segments": len(self.segments),
+            "sequences": len({s["seq_id"] for s in self.segments}),
+            "unmatched": sum(skipped.values()),
+            "unmatched_by_reason": dict(sorted(skipped.items())),
+            "warnings_by_reason": dict(sorted(warned.items())),
+        }
+
+
+class SequenceIndex:
+    """Resolves AMASS-relative paths (either download's folder names) to the store's seq_ids and facts."""
+
+    def __init__(self, sequences: pa.Table):
+        cols = ["seq_id", "dataset", "canonical_dataset", "num_frames", "store_fps", "source_fps", "fps_in_file",
+                "source_frames", "name"]
+        rows = sequences.select(cols).to_pylist()
+        self.rows = {r["seq_id"]: r for r in rows}
+        self._by_key: dict[tuple[str, str], list[str]] = {}
+        for r in rows:
+            rest = r["seq_id"].split("/", 1)[1] if "/" in r["seq_id"] else r["seq_id"]
+            self._by_key.setdefault((r["canonical_dataset"], rest), []).append(r["seq_id"])
+
+    def length(self, seq_id: str) -> float:
+        """Seconds covered by the store's frames of `seq_id`: num_frames / store_fps (half-open end)."""
+        r = self.rows[seq_id]
+        return float(r["num_frames"]) / float(r["store_fps"])
+
+    @classmethod
+    def of_store(cls, store: Store) -> SequenceIndex:
+        return cls(store.sequences())
+
+    def lookup(self, rel: str) -> list[str]:
+        """seq_ids for `<dataset>/<subject>/<name>_poses.npz` (suffix and .npz/.npy optional); [] if none."""
+        rel = rel.replace("\\", "/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if rel.endswith(".npy"):
+            rel = rel[: -len(".npy")] + ".npz"
+        sid = seq_id_for(rel)
+        if "/" not in sid:
+            return []
+        dataset, rest = sid.split("/", 1)
+        return sorted(self._by_key.get((canonical_dataset(dataset), rest), []))
+
+
+def open_index(store_path: str | Path) -> tuple[Store, SequenceIndex]:
+    store = Store(store_path)
+    return store, SequenceIndex.of_store(store)
+
+
+def clamp_segment(res: ImportResult, seq_id: str, duration: float, start: float, end: float, ref: str,
+                  tolerance: float = 0.25) -> tuple[float, float, list[str]] | None:
+    """Fit [start, end) into [0, duration); report and return None when nothing is left.
+
+    Overhangs up to `tolerance` s are clipped silently (rounding between frame rates); longer ones
+    are clipped, flagged 'clipped' and reported.
+    """
+    flags: list[str] = []
+    if not (end >= start):
+        res.report(ref, "bad_time", f"end_t {end} is before start_t {start}", seq_id=seq_id)
+        return None
+    if start >= duration or end <= 0:
+        res.report(ref, "outside_sequence", f"segment {start:.3f}-{end:.3f} s lies outside the store sequence "
+                   f"(0-{duration:.3f} s)", seq_id=seq_id)
+        return None
+    if start < 0 or end > duration:
+        if start < -tolerance or end > duration + tolerance:
+            flags.append("clipped")
+            res.report(ref, "clipped", f"segment {start:.3f}-{end:.3f} s clipped to the store sequence "
+                       f"(0-{duration:.3f} s)", seq_id=seq_id, imported=True)
+        start, end = max(start, 0.0), min(end, duration)
+    return start, end, flags
+
+
+def write_labels(store_path: str | Path, result: ImportResult) -> Path:
+    """Publish `labels/<source>.parquet` and `labels/unmatched/<source>.parquet` as a new store build."""
+    if result.source not in SOURCES:
+        raise LabelError(f"unknown label source {result.source!r}; expected one of {', '.join(SOURCES)}")
+    info = {
+        "file": labels_path(result.source),
+        "unmatched_file": unmatched_path(result.source),
+        "rows": len(result.segments),
+        "unmatched": sum(1 for u in result.unmatched if not u["imported"]),
+        "inputs": result.inputs,
+        "imported": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    return amend(store_path, {labels_path(result.source): result.table(),
+                              unmatched_path(result.source): result.unmatched_table()},
+                 labels={result.source: info})
