@@ -395,3 +395,51 @@ def test_synthetic_annotations_import_cleanly(store, tmp_path):
     assert hdm and all(r["start_t"] >= 3.0 - 1e-9 for r in hdm)
     assert all(r["source_split"] in ("train", "val", "test") for r in hres.segments)
     assert max(r["end_t"] - r["start_t"] for r in hres.segments) <= 10.0 + 1e-9  # HumanML3D clips are <= 10 s
+
+
+# ---------------------------------------------------------------- end to end on the synthetic archive
+@pytest.fixture(scope="module")
+def synthetic_labelled_store(synthetic_root, tmp_path_factory):
+    """The session's synthetic archive, built, with its generated BABEL + HumanML3D files imported."""
+    from amass_arrow.build import build
+    from amass_arrow.config import load_build_config
+    from amass_arrow.synthetic.annotations import make_annotations
+
+    d = tmp_path_factory.mktemp("labelled")
+    paths = make_annotations(d / "annotations", synthetic_root.files, seed=0)
+    cfg = load_build_config(None, amass_root=str(synthetic_root.amass_root), body_models=str(synthetic_root.body_models),
+                            out=str(d / "store"), workers=1)
+    build(cfg, progress=False)
+    results = [babel.import_babel(d / "store", paths.babel_dir),
+               humanml3d.import_humanml3d(d / "store", paths.humanml3d_index, paths.humanml3d_texts)]
+    for res in results:
+        write_labels(d / "store", res)
+    return d / "store", synthetic_root.files, results
+
+
+def test_synthetic_archive_labels_match_every_file(synthetic_labelled_store):
+    store, files, (b, h) = synthetic_labelled_store
+    assert {r["seq_id"] for r in b.segments} == {f.seq_id for f in files}  # every alias resolves
+    assert sorted(u["reason"] for u in b.unmatched) == ["no_annotation", "no_sequence"]
+    assert [u["reason"] for u in h.unmatched] == ["not_amass"]
+    kind = {f.seq_id: f.motion for f in files}
+    assert all(r["proc_label"] == kind[r["seq_id"]] for r in b.segments)
+
+
+def test_synthetic_walk_segments_really_move(synthetic_labelled_store):
+    store, _, _ = synthetic_labelled_store
+    con = connect(store)
+    # mean horizontal root speed (m/s) over frames of BABEL frame segments, per label
+    speed = dict(con.execute("""
+        WITH seg AS (SELECT DISTINCT seq_id, start_t, end_t, proc_label FROM labels
+                     WHERE source = 'babel' AND kind = 'frame'),
+        f AS (SELECT seq_id, t, trans[1] AS x, trans[2] AS y,
+                     lag(trans[1]) OVER w AS px, lag(trans[2]) OVER w AS py, lag(t) OVER w AS pt
+              FROM frames WINDOW w AS (PARTITION BY seq_id ORDER BY frame))
+        SELECT s.proc_label, avg(sqrt((x - px)^2 + (y - py)^2) / (t - pt))
+        FROM seg s JOIN f ON f.seq_id = s.seq_id AND f.t >= s.start_t AND f.t < s.end_t
+        WHERE pt IS NOT NULL GROUP BY 1""").fetchall())
+    assert speed["walk"] > 0.5 and speed["run"] > speed["walk"] and speed["stand"] < 0.2, speed
+    rows = run_example(con, "walking_frames_with_contacts.sql")
+    assert rows and any(r["left_foot_contact"] for r in rows) and any(not r["left_foot_contact"] for r in rows)
+    assert run_example(con, "babel_split.sql") and run_example(con, "captioned_segments_2_10s.sql")

@@ -37,11 +37,18 @@ class SynthResult:
 
 
 def synth(out: str | Path, seed: int = 0, *, scale: float = 1.0, target_frames: int | None = None,
-          keep_arrays: bool | None = None) -> SynthResult:
-    """Write synthetic body models to `out/body_models` and an archive to `out/amass`; deterministic per seed."""
+          keep_arrays: bool | None = None, annotations: bool = False) -> SynthResult:
+    """Write synthetic body models to `out/body_models` and an archive to `out/amass`; deterministic per seed.
+
+    annotations: also write BABEL / HumanML3D-format files for the archive to `out/annotations/{babel,humanml3d}/`.
+    """
     start = time.perf_counter()
     root = Path(out)
     models = make_body_models(root / "body_models", seed=seed)
     files = make_archive(root / "amass", seed=seed, scale=scale, target_frames=target_frames,
                          body_models_dir=models, keep_arrays=keep_arrays)
+    if annotations:
+        from .annotations import make_annotations
+
+        make_annotations(root / "annotations", files, seed=seed)
     return SynthResult(root, root / "amass", models, files, time.perf_counter() - start)
