@@ -1,14 +1,14 @@
 """Floor estimate and per-foot contact flags from foot-joint trajectories (pure numpy).
 
 The floor rule ("lowest_foot"): the floor of a sequence is the FLOOR_PERCENTILE-th percentile of
-the per-frame minimum foot-joint height (ankles and toes), minus an optional `toe_offset`. With
-the default toe_offset = 0 the floor is the plane the lowest foot joint touches when a foot is
-planted: after the height fix, a planted toe joint sits at ~0 m and a planted ankle at its own
-height above the toe joint (~5-8 cm for adult SMPL bodies), so both fall under the 0.10 m contact
-height. This is ProtoMotions' "lowest joint at the toe offset" with the offset measured at the
-joint, not at the sole: a mesh's sole therefore sits a couple of centimetres below z = 0. The
-percentile (not the minimum) makes the floor robust to a few glitched frames; per-frame minimum
-(not per-joint) keeps it right for jumps, where both feet leave the floor only part of the time.
+the per-frame minimum foot-joint height (ankles and toes) minus `toe_offset`, the height of that
+lowest joint (the toe joint, normally) above the sole when the foot is flat. motion.process takes
+the offset from the body model's rest pose for the sequence's betas (~2 cm), so after the height
+fix the soles stand on z = 0, a planted toe joint sits at ~0.02 m and a planted ankle at ~0.07 m,
+both under the 0.10 m contact height (ProtoMotions: "shift so the lowest joint sits at the toe
+offset"). The percentile (not the minimum) makes the floor robust to a few glitched frames; the
+per-frame minimum over joints (not per joint) keeps it right for jumps, where both feet leave the
+floor only part of the time.
 
 Contacts: a foot joint is in contact when its speed (central differences, m/s) is below
 `speed_thresh` AND its height above the floor is below `height_thresh`. A foot is in contact when

@@ -1,7 +1,7 @@
 """One Sequence -> its frame rows (Arrow) and sequence-row fields: the step between read and write.
 
-    resample -> FK (model rest joints for the sequence's betas) -> floor fix -> contacts
-             -> coordinate frame -> joint-set selection -> Arrow table (schema.frame_schema)
+    floor + contacts (feet FK at the source rate) -> resample -> FK (model rest joints for the
+    sequence's betas) -> floor fix -> coordinate frame -> joint-set selection -> Arrow table
 
 Everything is vectorized over frames; columns are built straight from numpy buffers.
 
@@ -15,8 +15,14 @@ parameters (root_orient', body pose, trans', betas) reproduces the stored joints
 
 The floor fix (cfg.floor == 'lowest_foot', see contacts.floor_height) is applied in AMASS Z-up
 before the frame change, to joints and trans alike; the amount is returned as `floor_height`.
-Contacts are computed from the foot joints of the full skeleton after the floor fix, so they do
-not depend on the chosen joint set or frame.
+The floor is the sole plane: the lowest foot joint's robust minimum minus `toe_offset` (that
+joint's rest height above the model's lowest rest vertex for the sequence's betas, ~2 cm), so a
+stored body stands on z = 0 (ProtoMotions: "the lowest joint sits at the toe offset").
+Contacts and the floor are decided on the *source* frames (FK of the foot chains only, ~9 joints),
+where speeds by central differences have the finest time resolution and do not depend on the
+store rate; each store frame takes the flags of the source frame nearest in time. (At 30 fps a
+foot that lands at speed smears over +-33 ms and loses ~2 frames per step.) They do not depend on
+the chosen joint set or frame either.
 """
 
 from __future__ import annotations
@@ -85,22 +91,28 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     rest = np.asarray(model.rest_joints(betas), np.float64)
     parents = np.asarray(model.parents)
 
-    # ---- FK (float64 for the root/trans precision; pose in float32 is rounded already)
+    # ---- floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
+    names = schema.SKELETONS[model.surface_model][0]
+    foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
+    chain = _ancestors(parents, foot_idx)  # sorted, so parents come first
+    sub_parents = [chain.index(parents[j]) if parents[j] >= 0 else -1 for j in chain]
+    src_pose = seq.full_pose()[:, chain].astype(np.float64)
+    feet_src = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans.astype(np.float64))
+    feet_src = feet_src[:, [chain.index(j) for j in foot_idx]]  # (Ts, 4, 3) Z-up
+    floor = 0.0
+    if cfg.floor == "lowest_foot":
+        floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_offset(model, betas, foot_idx))
+    c_src = _contacts.foot_contacts(feet_src, seq.fps, 2, cfg.contact_speed, cfg.contact_height, floor=floor)
+    # each store frame takes the flags of the source frame nearest in time
+    near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
+    c6 = _contacts.contact_table(c_src[near])
+
+    # ---- FK at the store rate (float64 for the root/trans precision; poses are float32 already)
     pose = rs.full_pose().astype(np.float64)
     trans = rs.trans.astype(np.float64)
     joints = forward_kinematics(pose, rest, parents, trans)  # (T, Jm, 3) Z-up
-
-    # ---- floor fix (Z-up)
-    foot_idx = [schema.SKELETONS[model.surface_model][0].index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
-    feet = joints[:, foot_idx]  # view copy (T, 4, 3)
-    floor = 0.0
-    if cfg.floor == "lowest_foot":
-        floor = _contacts.floor_height(feet[..., 2])
-        joints[..., 2] -= floor
-        feet[..., 2] -= floor
-        trans[:, 2] -= floor
-    c4 = _contacts.foot_contacts(feet, fps, 2, cfg.contact_speed, cfg.contact_height)
-    c6 = _contacts.contact_table(c4)
+    joints[..., 2] -= floor
+    trans[:, 2] -= floor
 
     # ---- coordinate frame
     root_orient = rs.root_orient
@@ -143,6 +155,29 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         "quality_flags": flags,
     }
     return Processed(frames=table, fields=fields)
+
+
+def _ancestors(parents: np.ndarray, joints: list[int]) -> list[int]:
+    """Sorted indices of `joints` and all their ancestors."""
+    keep: set[int] = set()
+    for j in joints:
+        while j >= 0 and j not in keep:
+            keep.add(int(j))
+            j = int(parents[j])
+    return sorted(keep)
+
+
+def toe_offset(model, betas: np.ndarray, foot_idx: list[int]) -> float:
+    """Height (m) of the lowest foot joint above the sole in the model's rest pose (Y-up model frame).
+
+    The sole is the lowest rest vertex for these betas; 0 when the model gives no vertices.
+    """
+    verts = getattr(model, "rest_vertices", None)
+    if verts is None:
+        return 0.0
+    sole = float(np.asarray(verts(betas))[:, 1].min())
+    rest_y = np.asarray(model.rest_joints(betas))[foot_idx, 1]
+    return max(0.0, float(rest_y.min()) - sole)
 
 
 def _fsl(a: np.ndarray, width: int) -> pa.FixedSizeListArray:

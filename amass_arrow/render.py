@@ -123,7 +123,7 @@ def render(
 class _Figure:
     """One stick figure in a 3D axes: bone lines, contact dots, a floor grid that follows it."""
 
-    def __init__(self, ax, joint_set: str, span: float, height: float, zoom: float):
+    def __init__(self, ax, joint_set: str, span: float, height: float, zoom: float, azim: float = -60.0):
         from mpl_toolkits.mplot3d.art3d import Line3DCollection
 
         self.ax = ax
@@ -133,7 +133,7 @@ class _Figure:
         self.span, self.height = span, height
         ax.set_axis_off()
         ax.set_box_aspect((span, span, height), zoom=zoom)
-        ax.view_init(elev=12, azim=-60)
+        ax.view_init(elev=12, azim=azim)
         ax.set_proj_type("persp", focal_length=0.5)
         self.floor = Line3DCollection([], colors="#cfcfcf", linewidths=0.8, zorder=0)
         ax.add_collection3d(self.floor, autolim=False)
@@ -172,6 +172,18 @@ def _grid(x0: float, x1: float, y0: float, y1: float, step: float = 0.25) -> lis
     return segs
 
 
+def _azimuth(joints: np.ndarray, joint_set: str) -> float:
+    """Camera azimuth (degrees) for a three-quarter side view: from the subject's left, 35 deg to the front."""
+    names = schema.JOINT_SETS[joint_set]
+    lat = joints[:, names.index("left_hip"), :2] - joints[:, names.index("right_hip"), :2]
+    lx, ly = lat.mean(axis=0)
+    if np.hypot(lx, ly) < 1e-6:
+        return -60.0
+    fwd = np.array([-ly, lx])  # left x up = forward, seen from above
+    side = np.degrees(np.arctan2(ly, lx))
+    return float(side + 35.0 * np.sign(np.cross([lx, ly], fwd)))
+
+
 def _view(joints: np.ndarray) -> tuple[float, float]:
     """(horizontal window m, vertical window m) that hold every pose of the clip around its root."""
     rel = joints[..., :2] - joints[:, :1, :2]
@@ -189,7 +201,7 @@ def _gif(joints, contacts, out, fps, joint_set, title, first) -> None:
     span, height = _view(joints)
     fig = plt.figure(figsize=(GIF_PX[0] / 100, GIF_PX[1] / 100), dpi=100)
     ax = fig.add_axes((0, 0, 1, 0.93), projection="3d")
-    fig_ = _Figure(ax, joint_set, span, height, zoom=1.25)
+    fig_ = _Figure(ax, joint_set, span, height, zoom=1.25, azim=_azimuth(joints, joint_set))
     label = fig.text(0.02, 0.95, "", fontsize=9, family="monospace", color="#333333")
     if title:
         fig.text(0.98, 0.95, title, fontsize=9, ha="right", color="#333333")
@@ -214,9 +226,10 @@ def _strip(joints, contacts, out, fps, joint_set, title, first) -> None:
     span, height = _view(joints)
     fig = plt.figure(figsize=(n * PANEL_PX[0] / 100, PANEL_PX[1] / 100), dpi=100)
     top = 0.9 if title else 0.95
+    azim = _azimuth(joints, joint_set)
     for k, i in enumerate(idx):
         ax = fig.add_axes((k / n, 0.0, 1 / n, top), projection="3d")
-        f = _Figure(ax, joint_set, span, height, zoom=1.35)
+        f = _Figure(ax, joint_set, span, height, zoom=1.35, azim=azim)
         f.draw(joints[i], contacts[i])
         fig.text((k + 0.5) / n, top, f"t={(first + i) / fps:.2f}s", ha="center", va="bottom", fontsize=8, color="#333333")
     if title:
