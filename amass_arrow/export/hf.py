@@ -1,0 +1,125 @@
+"""Hugging Face `DatasetDict` (train/validation/test) from a split, written with `save_to_disk`.
+
+Row units (features declared explicitly, float32; `F` = feature width, e.g. joints = 3*J):
+    frame   one row per frame: seq_id, frame, t, <feature> List(float32, length=F)  -> torch [F]
+    slice   one row per split row: seq_id, start_frame, num_frames, t List(float32),
+            <feature> Array2D((None, F))                                            -> torch [T_i, F]
+    window  fixed-length windows of `window` frames every `stride` frames inside each split row:
+            seq_id, start_frame, <feature> Array2D((window, F))                    -> torch [window, F]
+`contacts` is bool with F = 6. Arrow columns are built directly from DuckDB's Arrow output
+(no `Dataset.cast`, no pandas), streamed to an Arrow file per split and memory-mapped.
+`DatasetInfo.description` holds the provenance as JSON (store build, split SQL, fps, joints, frame).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ..errors import require
+from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
+
+
+def features_for(unit: str, columns: list[str], widths: dict[str, int], window: int):
+    ds = require("datasets", "hf")
+    f: dict[str, Any] = {"seq_id": ds.Value("string")}
+    if unit == "frame":
+        f.update(frame=ds.Value("int32"), t=ds.Value("float32"))
+        for c in columns:
+            f[c] = ds.List(ds.Value(FEATURES[c][0]), length=widths[c])
+    elif unit == "slice":
+        f.update(start_frame=ds.Value("int64"), num_frames=ds.Value("int64"), t=ds.List(ds.Value("float32")))
+        for c in columns:
+            f[c] = ds.Array2D((None, widths[c]), FEATURES[c][0])
+    else:
+        f.update(start_frame=ds.Value("int64"))
+        for c in columns:
+            f[c] = ds.Array2D((window, widths[c]), FEATURES[c][0])
+    return ds.Features(f)
+
+
+def _nested(flat: pa.Array, width: int, outer_offsets: np.ndarray, ext_type) -> pa.Array:
+    """Array2D storage list<list<x>> over `flat` values: inner lists of `width`, outer by `outer_offsets`."""
+    n_inner = len(flat) // width
+    inner = pa.ListArray.from_arrays(pa.array(np.arange(0, n_inner * width + 1, width, dtype=np.int32)), flat)
+    outer = pa.ListArray.from_arrays(pa.array(outer_offsets.astype(np.int32)), inner)
+    return pa.ExtensionArray.from_storage(ext_type, outer)
+
+
+def window_starts(lengths: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """(run index, offset in run) of every window fitting inside runs of `lengths` frames."""
+    runs, offs = [], []
+    for k, n in enumerate(lengths):
+        s = np.arange(0, int(n) - window + 1, stride)
+        runs.append(np.full(len(s), k))
+        offs.append(s)
+    if not runs:
+        return np.zeros(0, int), np.zeros(0, int)
+    return np.concatenate(runs).astype(int), np.concatenate(offs).astype(int)
+
+
+def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str, int], schema: pa.Schema,
+                window: int, stride: int) -> pa.Table:
+    if unit == "frame":
+        cols = {"seq_id": chunk["seq_id"], "frame": chunk["frame"].cast(pa.int32()), "t": chunk["t"]}
+        for c in columns:
+            arr = chunk[c].combine_chunks()
+            cols[c] = pa.FixedSizeListArray.from_arrays(arr.flatten(), widths[c])
+        return pa.table(cols, schema=schema)
+    _ids, starts, lengths = row_runs(chunk["row_id"])
+    seq = chunk["seq_id"].combine_chunks()
+    frame = chunk["frame"].to_numpy()
+    if unit == "slice":
+        offsets = np.r_[starts, chunk.num_rows]
+        cols = {"seq_id": seq.take(pa.array(starts)), "start_frame": pa.array(frame[starts].astype(np.int64)),
+                "num_frames": pa.array(lengths.astype(np.int64)),
+                "t": pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), chunk["t"].combine_chunks())}
+        for c in columns:
+            cols[c] = _nested(chunk[c].combine_chunks().flatten(), widths[c], offsets, schema.field(c).type)
+        return pa.table(cols, schema=schema)
+    run, off = window_starts(lengths, window, stride)
+    first = starts[run] + off  # chunk row of each window's first frame
+    idx = (first[:, None] + np.arange(window)[None, :]).reshape(-1)
+    cols = {"seq_id": seq.take(pa.array(first)), "start_frame": pa.array(frame[first].astype(np.int64))}
+    for c in columns:
+        v = values(chunk[c], widths[c])[idx].reshape(-1)
+        cols[c] = _nested(pa.array(v), widths[c], np.arange(0, len(first) * window + 1, window), schema.field(c).type)
+    return pa.table(cols, schema=schema)
+
+
+def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
+              step: int = 1, stats=None, progress: bool = True) -> Path:
+    """Write `out` (a DatasetDict folder) for one split definition; returns `out`."""
+    ds = require("datasets", "hf")
+    from tqdm.auto import tqdm
+
+    widths = feature_widths(spec.columns, num_joints)
+    features = features_for(spec.unit, spec.columns, widths, spec.window)
+    schema = features.arrow_schema
+    tmp = out.parent / f".{out.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    desc = json.dumps(provenance, sort_keys=True)
+    dd = {}
+    try:
+        for split in split_table.split_names():
+            path = tmp / f"{split}.arrow"
+            with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
+                chunks = iter_chunks(con, split, spec.columns, widths, step)
+                for chunk in tqdm(chunks, desc=f"hf {spec.unit} {split}", disable=not progress, leave=False):
+                    if stats is not None and split == "train":
+                        stats.update({c: values(chunk[c], widths[c]) for c in spec.columns if FEATURES[c][0] == "float32"})
+                    w.write_table(chunk_to_hf(chunk, spec.unit, spec.columns, widths, schema, spec.window, spec.stride))
+            info = ds.DatasetInfo(description=desc, features=features, dataset_name=f"amass_arrow/{split_table.name}")
+            dd[split] = ds.Dataset.from_file(str(path), info=info, split=split)
+        shutil.rmtree(out, ignore_errors=True)
+        ds.DatasetDict(dd).save_to_disk(str(out))
+    finally:
+        dd.clear()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -1,0 +1,95 @@
+"""torch tensors from a split: one `<split>.pt` dict per split, loadable with `torch.load(p, mmap=True)`.
+
+Per split (N frame rows, R split rows, S sequences, F feature width):
+    seq_ids        list[str] (S)            betas [S, B] float32 (zero-padded), num_betas [S] int64
+    rows           [R, 3] int64: seq index, start_frame, end_frame (half-open, store frames)
+    <feature>      [N, F] float32 (contacts [N, 6] bool)
+    seq_index      [N] int64 -> seq_ids / betas;  row_index [N] int64 -> rows;  frame [N] int32;  t [N] float32
+With unit=window: <feature> [W, window, F], seq_index/row_index/start_frame [W] (no per-frame frame/t).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import require
+from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
+from .hf import window_starts
+
+
+def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
+                 step: int = 1, stats=None, progress: bool = True) -> Path:
+    torch = require("torch", "torch")
+    from tqdm.auto import tqdm
+
+    widths = feature_widths(spec.columns, num_joints)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = split_table.rows
+    for split in split_table.split_names():
+        mine = rows.filter(np.array(rows["split"].to_pylist()) == split).sort_by("row_id")
+        seq_ids = sorted(set(mine["seq_id"].to_pylist()))
+        seq_pos = {s: k for k, s in enumerate(seq_ids)}
+        betas = _betas(con, seq_ids)
+        row_ids = mine["row_id"].to_numpy()
+        row_pos = {int(r): k for k, r in enumerate(row_ids)}
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in spec.columns + ["seq_index", "row_index", "frame", "t", "start_frame"]}
+        for chunk in tqdm(iter_chunks(con, split, spec.columns, widths, step), desc=f"torch {split}",
+                          disable=not progress, leave=False):
+            feats = {c: values(chunk[c], widths[c]) for c in spec.columns}
+            if stats is not None and split == "train":
+                stats.update({c: v for c, v in feats.items() if FEATURES[c][0] == "float32"})
+            sidx = np.array([seq_pos[s] for s in chunk["seq_id"].to_pylist()], dtype=np.int64)
+            ridx = np.array([row_pos[int(r)] for r in chunk["row_id"].to_numpy()], dtype=np.int64)
+            frame = chunk["frame"].to_numpy().astype(np.int32)
+            if spec.unit == "window":
+                _ids, starts, lengths = row_runs(chunk["row_id"])
+                run, off = window_starts(lengths, spec.window, spec.stride)
+                first = starts[run] + off
+                idx = first[:, None] + np.arange(spec.window)[None, :]
+                for c in spec.columns:
+                    parts[c].append(feats[c][idx])
+                parts["seq_index"].append(sidx[first])
+                parts["row_index"].append(ridx[first])
+                parts["start_frame"].append(frame[first].astype(np.int64))
+            else:
+                for c in spec.columns:
+                    parts[c].append(feats[c])
+                parts["seq_index"].append(sidx)
+                parts["row_index"].append(ridx)
+                parts["frame"].append(frame)
+                parts["t"].append(chunk["t"].to_numpy())
+        data: dict[str, Any] = {"seq_ids": seq_ids, "betas": torch.from_numpy(betas[0]), "num_betas": torch.from_numpy(betas[1]),
+                                "rows": torch.from_numpy(np.stack([[seq_pos[s] for s in mine["seq_id"].to_pylist()],
+                                                                   mine["start_frame"].to_numpy(), mine["end_frame"].to_numpy()],
+                                                                  axis=1).astype(np.int64).reshape(-1, 3)),
+                                "provenance": provenance}
+        for k, v in parts.items():
+            if v:
+                data[k] = torch.from_numpy(np.ascontiguousarray(np.concatenate(v)))
+            elif k in spec.columns:
+                shape = (0, spec.window, widths[k]) if spec.unit == "window" else (0, widths[k])
+                data[k] = torch.zeros(shape, dtype=torch.bool if FEATURES[k][0] == "bool" else torch.float32)
+        torch.save(data, out / f"{split}.pt")
+    return out
+
+
+def _betas(con, seq_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """([S, B] float32 zero-padded betas, [S] int64 counts) in `seq_ids` order."""
+    if not seq_ids:
+        return np.zeros((0, 0), np.float32), np.zeros(0, np.int64)
+    cur = con.cursor()
+    try:
+        got = dict(cur.execute("SELECT seq_id, betas FROM sequences WHERE list_contains($ids, seq_id)",
+                               {"ids": seq_ids}).fetchall())
+    finally:
+        cur.close()
+    B = max(len(got[s]) for s in seq_ids)
+    out = np.zeros((len(seq_ids), B), np.float32)
+    n = np.zeros(len(seq_ids), np.int64)
+    for k, s in enumerate(seq_ids):
+        out[k, : len(got[s])] = got[s]
+        n[k] = len(got[s])
+    return out, n

@@ -1,0 +1,217 @@
+"""DuckDB (and polars) over a store: typed views pinned to one build, and running `sql/` files.
+
+`connect(STORE)` resolves the store link once (`Store(path).root`) and defines, on that build dir:
+
+    frames     one row per frame; hive keys dataset/subject as VARCHAR; arrays cast to fixed sizes
+               (root_orient FLOAT[3], pose_body FLOAT[63], ..., joints FLOAT[J*3])
+    sequences  one row per sequence (schema.SEQUENCE_SCHEMA)
+    rejects    inputs that were not converted, with reasons
+    labels     union of labels/*.parquet (only when such files exist)
+    info       one-row table: format_version, build_id, fps, joint_set, num_joints, frame, root
+
+A filter on `dataset`/`subject` through `frames` prunes partitions (reads only those folders).
+
+SQL files are run statement by statement; parameters are DuckDB variables, set before the file
+runs (`SET VARIABLE k = ?`, bound, never pasted) and read in SQL with `getvariable('k')`.
+Errors become `SQLError("<file>:<line>: ...")`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from . import schema
+from .errors import SQLError, require
+from .store import Store
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal (for paths of the store itself, never for user values)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def frame_columns(num_joints: int, joint_velocities: bool = False) -> dict[str, int]:
+    """Array column -> fixed width, in store order (pose blocks, joints[, joint_vel])."""
+    cols = dict(schema.POSE_COLUMNS)
+    cols[schema.JOINTS] = 3 * num_joints
+    if joint_velocities:
+        cols[schema.JOINT_VEL] = 3 * num_joints
+    return cols
+
+
+def view_sql(store: Store) -> dict[str, str]:
+    """`CREATE VIEW` statements (name -> SQL) over the store's resolved build directory."""
+    root = store.root
+    info = store.info
+    casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
+    hive = ", ".join(f"'{k}': VARCHAR" for k in schema.HIVE_KEYS)
+    views = {
+        "frames": (
+            f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM read_parquet("
+            f"{_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})"
+        ),
+        "sequences": f"CREATE OR REPLACE VIEW sequences AS SELECT * FROM read_parquet({_lit(root / schema.SEQUENCES_PATH)})",
+    }
+    if (root / schema.REJECTS_PATH).is_file():
+        views["rejects"] = f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM read_parquet({_lit(root / schema.REJECTS_PATH)})"
+    if any((root / schema.LABELS_DIR).glob("*.parquet")):
+        views["labels"] = (
+            f"CREATE OR REPLACE VIEW labels AS SELECT * FROM read_parquet("
+            f"{_lit(root / schema.LABELS_GLOB)}, union_by_name = true)"
+        )
+    return views
+
+
+def connect(store: str | Path | Store, *, threads: int | None = None):
+    """A DuckDB connection (in memory) with the store's views; see the module docstring.
+
+    The store link is resolved once, so every query on this connection reads one build.
+    """
+    duckdb = require("duckdb", "sql")
+    st = store if isinstance(store, Store) else Store(store)
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    for sql in view_sql(st).values():
+        con.execute(sql)
+    i = st.info
+    con.execute(
+        "CREATE OR REPLACE TABLE info AS SELECT ?::INTEGER AS format_version, ?::VARCHAR AS build_id, "
+        "?::DOUBLE AS fps, ?::VARCHAR AS joint_set, ?::INTEGER AS num_joints, ?::VARCHAR AS frame, "
+        "?::VARCHAR AS root, ?::VARCHAR AS store",
+        [i.format_version, i.build_id, i.fps, i.joint_set, i.num_joints, i.frame, str(st.root), str(st.layout.path)],
+    )
+    return con
+
+
+# ---------------------------------------------------------------- running SQL text / files
+def statements(text: str) -> list[tuple[str, int]]:
+    """Split SQL text into (statement, first line number), using DuckDB's own splitter."""
+    duckdb = require("duckdb", "sql")
+    try:
+        parts = [s.query for s in duckdb.extract_statements(text)]
+    except duckdb.Error as exc:
+        raise _sql_error(exc, "<sql>", text, 1) from None
+    out, pos = [], 0
+    for q in parts:
+        at = text.find(q.strip()[:40], pos)
+        at = pos if at < 0 else at
+        lead = len(q) - len(q.lstrip())
+        out.append((q, text.count("\n", 0, at) + 1 - q.count("\n", 0, lead)))
+        pos = at + max(len(q.strip()), 1)
+    return out
+
+
+def _sql_error(exc: Exception, where: str, stmt: str, first_line: int) -> SQLError:
+    msg = str(exc)
+    m = re.search(r"LINE (\d+):", msg)
+    if m:
+        line = first_line + int(m.group(1)) - 1
+    else:  # no position: point at the statement's first non-comment line
+        line = first_line
+        for k, ln in enumerate(stmt.splitlines()):
+            s = ln.strip()
+            if s and not s.startswith("--"):
+                line = first_line + k
+                break
+    head = msg.split("\n")[0]
+    return SQLError(f"{where}:{line}: {head}")
+
+
+def set_params(con, params: dict[str, Any] | None) -> None:
+    """Bind `params` as DuckDB variables (read in SQL with `getvariable('name')`)."""
+    for k, v in (params or {}).items():
+        if not _NAME.match(str(k)):
+            raise SQLError(f"parameter name {k!r} is not an identifier")
+        con.execute(f"SET VARIABLE {k} = ?", [v])
+
+
+def run_sql(con, text: str, *, where: str = "<sql>", params: dict[str, Any] | None = None, bind: Any = None):
+    """Run every statement of `text`; return the last one's relation (None if it returns nothing).
+
+    `params` become DuckDB variables; `bind` (dict or list) is bound to `$name`/`?` in the last statement.
+    """
+    duckdb = require("duckdb", "sql")
+    set_params(con, params)
+    parts = statements(text)
+    if not parts:
+        raise SQLError(f"{where}: no SQL statement")
+    rel = None
+    for k, (stmt, line) in enumerate(parts):
+        last = k == len(parts) - 1
+        try:
+            if last:
+                rel = con.sql(stmt, params=bind) if bind else con.sql(stmt)
+            else:
+                con.execute(stmt)
+        except duckdb.Error as exc:
+            raise _sql_error(_positioned(con, stmt, exc), where, stmt, line) from None
+    return rel
+
+
+def _positioned(con, stmt: str, exc: Exception) -> Exception:
+    """Relation errors carry no 'LINE n:'; PREPARE (binds, runs nothing) the statement to get one."""
+    if "LINE " in str(exc):
+        return exc
+    duckdb = require("duckdb", "sql")
+    try:
+        con.execute("PREPARE _amass_arrow_check AS " + stmt.rstrip().rstrip(";"))
+        con.execute("DEALLOCATE _amass_arrow_check")
+    except duckdb.Error as again:
+        if "LINE " in str(again) and str(again).split("\n")[0] == str(exc).split("\n")[0]:
+            return again
+    return exc
+
+
+def run_sql_file(con, path: str | Path, params: dict[str, Any] | None = None):
+    """Run a `.sql` file on `con` (see `run_sql`); errors name the file and line."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise SQLError(f"{p}: cannot read SQL file: {exc.strerror}") from None
+    return run_sql(con, text, where=str(p), params=params)
+
+
+def query(store: str | Path | Store, sql: str, params: dict[str, Any] | list | None = None) -> pa.Table:
+    """Run `sql` on a fresh `connect(store)`; `params` are bound to `$name` (dict) or `?` (list)."""
+    con = connect(store)
+    try:
+        rel = run_sql(con, sql, bind=params)
+        if rel is None:
+            return pa.table({})
+        duckdb = require("duckdb", "sql")
+        try:
+            return rel.to_arrow_table()
+        except duckdb.Error as exc:
+            raise _sql_error(exc, "<sql>", sql, 1) from None
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------- polars
+def scan(store: str | Path | Store) -> dict[str, Any]:
+    """polars LazyFrames {frames, sequences, rejects[, labels]} over one build; string hive keys, Array columns."""
+    pl = require("polars", "polars")
+    st = store if isinstance(store, Store) else Store(store)
+    root = st.root
+    casts = [pl.col(c).cast(pl.Array(pl.Float32, w)) for c, w in frame_columns(st.info.num_joints, st.info.joint_velocities).items()]
+    out = {
+        "frames": pl.scan_parquet(
+            str(root / schema.FRAMES_GLOB), hive_partitioning=True,
+            hive_schema={k: pl.String for k in schema.HIVE_KEYS},
+        ).with_columns(casts),
+        "sequences": pl.scan_parquet(str(root / schema.SEQUENCES_PATH)),
+    }
+    if (root / schema.REJECTS_PATH).is_file():
+        out["rejects"] = pl.scan_parquet(str(root / schema.REJECTS_PATH))
+    labels = sorted((root / schema.LABELS_DIR).glob("*.parquet"))
+    if labels:
+        out["labels"] = pl.concat([pl.scan_parquet(str(f)) for f in labels], how="diagonal_relaxed")
+    return out
