@@ -179,9 +179,9 @@ def _azimuth(joints: np.ndarray, joint_set: str) -> float:
     lx, ly = lat.mean(axis=0)
     if np.hypot(lx, ly) < 1e-6:
         return -60.0
-    fwd = np.array([-ly, lx])  # left x up = forward, seen from above
-    side = np.degrees(np.arctan2(ly, lx))
-    return float(side + 35.0 * np.sign(np.cross([lx, ly], fwd)))
+    # camera on the subject's left (azimuth of the left-hip direction), turned 35 deg toward the
+    # front (forward = up x left, i.e. +35 deg counter-clockwise seen from above)
+    return float(np.degrees(np.arctan2(ly, lx)) + 35.0)
 
 
 def _view(joints: np.ndarray) -> tuple[float, float]:
