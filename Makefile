@@ -28,22 +28,22 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 $(DEMO)/synth/.done: | $(VENV)/.installed
-	$(PY) -m amass_arrow.cli synth $(DEMO)/synth --annotations
+	$(PY) -m amass_arrow synth $(DEMO)/synth --annotations
 	touch $@
 
 # Store only. Demo data unless AMASS_ROOT/BODY_MODELS/STORE are given.
 build: $(VENV)/.installed $(if $(filter $(DEMO)/synth/amass,$(AMASS_ROOT)),$(DEMO)/synth/.done)
-	$(PY) -m amass_arrow.cli build $(AMASS_ROOT) --body-models $(BODY_MODELS) --out $(STORE) --workers $(WORKERS) $(BUILD_ARGS)
+	$(PY) -m amass_arrow build $(AMASS_ROOT) --body-models $(BODY_MODELS) --out $(STORE) --workers $(WORKERS) $(BUILD_ARGS)
 
 # Store (if needed), then every split in $(SPLITS) with its exporters into $(OUT).
 build-splits: build
-	$(PY) -m amass_arrow.cli build-splits $(STORE) --config $(SPLITS) --out $(OUT)
+	$(PY) -m amass_arrow build-splits $(STORE) --config $(SPLITS) --out $(OUT)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: $(VENV)/.installed
-	$(PY) -m amass_arrow.cli bench --out bench-out
+	$(PY) -m amass_arrow bench --out bench-out
 
 bench-fk: $(VENV)/.installed
 	$(PY) -m amass_arrow.benchfk

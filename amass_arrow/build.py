@@ -361,6 +361,9 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) ->
     build_id = h.hexdigest()
     current = layout.current()
     if current is not None and current.name == build_id:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
         return Store(layout.path).info, False
 
     write_parquet_atomic(seq_table, staging / schema.SEQUENCES_PATH)

@@ -188,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     except AmassArrowError as exc:
         print(f"amass-arrow {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `amass-arrow ... | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"amass-arrow {args.command}: interrupted; re-run to resume", file=sys.stderr)
         return 130
@@ -206,5 +209,7 @@ def _load_plugins() -> None:
             importlib.import_module(f"{__package__}.{mod.name}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover - `python -m amass_arrow.cli`: use the imported module
+    from amass_arrow.cli import main as _main  # so cli_* plugins register on the same COMMANDS
+
+    sys.exit(_main())
