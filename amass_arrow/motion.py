@@ -42,6 +42,9 @@ from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 from .sequence import Sequence
 
 
+SOURCE_CHUNK = 1 << 15  # source frames posed at once for floor and contacts
+
+
 @dataclass
 class Processed:
     """Frame rows of one sequence plus the fields it adds to its `sequences` row."""
@@ -96,9 +99,13 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
     chain = _ancestors(parents, foot_idx)  # sorted, so parents come first
     sub_parents = [chain.index(parents[j]) if parents[j] >= 0 else -1 for j in chain]
-    src_pose = seq.full_pose()[:, chain].astype(np.float64)
-    feet_src = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans.astype(np.float64))
-    feet_src = feet_src[:, [chain.index(j) for j in foot_idx]]  # (Ts, 4, 3) Z-up
+    feet_src = np.empty((seq.num_frames, len(foot_idx), 3))  # (Ts, 4, 3) Z-up
+    feet_in_chain = [chain.index(j) for j in foot_idx]
+    for start in range(0, seq.num_frames, SOURCE_CHUNK):  # chunks bound memory on hour-long takes
+        rows = slice(start, start + SOURCE_CHUNK)
+        src_pose = seq.full_pose(rows)[:, chain].astype(np.float64)
+        fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows].astype(np.float64))
+        feet_src[rows] = fk[:, feet_in_chain]
     floor = 0.0
     if cfg.floor == "lowest_foot":
         floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_offset(model, betas, foot_idx))

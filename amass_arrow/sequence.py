@@ -61,22 +61,21 @@ class Sequence:
             "trans": self.trans,
         }
 
-    def full_pose(self) -> np.ndarray:
-        """(T, J, 3) axis-angle for every joint of the surface model's skeleton, in tree order."""
-        blocks = [self.root_orient, self.pose_body]
+    def full_pose(self, rows: slice = slice(None)) -> np.ndarray:
+        """(T, J, 3) axis-angle for every joint of the surface model's skeleton, in tree order.
+
+        `rows` selects frames before concatenating, so long sequences can be posed in chunks.
+        """
+        T = len(range(*rows.indices(self.num_frames)))
+
+        def block(a, width):
+            return a[rows] if a is not None else np.zeros((T, width), np.float32)
+
+        blocks = [self.root_orient[rows], self.pose_body[rows]]
         if self.surface_model == "smpl":
-            blocks.append(_or_zeros(self.pose_smpl_hands, self.num_frames, 6))
+            blocks.append(block(self.pose_smpl_hands, 6))
         elif self.surface_model == "smplh":
-            blocks.append(_or_zeros(self.pose_hand, self.num_frames, 90))
+            blocks.append(block(self.pose_hand, 90))
         else:
-            blocks += [
-                _or_zeros(self.pose_jaw, self.num_frames, 3),
-                _or_zeros(self.pose_eye, self.num_frames, 6),
-                _or_zeros(self.pose_hand, self.num_frames, 90),
-            ]
-        flat = np.concatenate(blocks, axis=1)
-        return flat.reshape(self.num_frames, -1, 3)
-
-
-def _or_zeros(a: np.ndarray | None, t: int, width: int) -> np.ndarray:
-    return a if a is not None else np.zeros((t, width), np.float32)
+            blocks += [block(self.pose_jaw, 3), block(self.pose_eye, 6), block(self.pose_hand, 90)]
+        return np.concatenate(blocks, axis=1).reshape(T, -1, 3)
