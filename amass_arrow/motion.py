@@ -42,7 +42,7 @@ from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 from .sequence import Sequence
 
 
-SOURCE_CHUNK = 1 << 15  # source frames posed at once for floor and contacts
+SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
 
 
 @dataclass
@@ -114,10 +114,16 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
     c6 = _contacts.contact_table(c_src[near])
 
-    # ---- FK at the store rate (float64 for the root/trans precision; poses are float32 already)
-    pose = rs.full_pose().astype(np.float64)
+    # ---- FK at the store rate, chunked, over only the stored joints and their ancestors
+    pchain = _ancestors(parents, idx)
+    psub = [pchain.index(parents[j]) if parents[j] >= 0 else -1 for j in pchain]
     trans = rs.trans.astype(np.float64)
-    joints = forward_kinematics(pose, rest, parents, trans)  # (T, Jm, 3) Z-up
+    joints = np.empty((T, len(idx), 3))  # (T, J, 3) Z-up
+    sel_in_chain = [pchain.index(j) for j in idx]
+    for start in range(0, T, SOURCE_CHUNK):
+        rows = slice(start, start + SOURCE_CHUNK)
+        pose = rs.full_pose(rows)[:, pchain].astype(np.float64)
+        joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows])[:, sel_in_chain]
     joints[..., 2] -= floor
     trans[:, 2] -= floor
 
@@ -130,7 +136,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         M = Z_UP_TO_Y_UP
         root_orient = quat_to_aa(matrix_to_quat(M @ rodrigues(rs.root_orient.astype(np.float64))), reference=None)
 
-    sel = joints[:, idx]  # (T, J, 3)
+    sel = joints  # (T, J, 3), already the joint set's joints in order
     J = len(idx)
 
     # ---- Arrow table

@@ -95,6 +95,14 @@ def read_sequence(
     )
 
 
+def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """(shape, fortran_order, dtype) of an open .npy stream, leaving it at the data."""
+    fmt = np.lib.format
+    version = fmt.read_magic(fh)
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    return read(fh)
+
+
 def _open(path: Path, rel: str):
     try:
         obj = np.load(path, allow_pickle=False)
@@ -149,11 +157,9 @@ class _Arrays:
         name = f"{key}.npy"
         if zf is None or name not in zf.namelist() or zf.getinfo(name).file_size < CHUNKED_BYTES:
             return None
-        fmt = np.lib.format
         try:
             with zf.open(name) as fh:
-                version = fmt.read_magic(fh)
-                shape, fortran, dtype = fmt._read_array_header(fh, version)
+                shape, fortran, dtype = _npy_header(fh)
                 if fortran or dtype.kind != "f" or len(shape) != 2 or dtype.hasobject:
                     return None
                 out = np.empty(shape, np.float32)
@@ -293,8 +299,7 @@ def peek(src: SourceFile) -> tuple[str, str] | None:
                 smplx = "pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")
                 return ("smplx" if smplx else "smplh"), gender
             with zipfile.ZipFile(src.path) as zf, zf.open("poses.npy") as fh:
-                version = np.lib.format.read_magic(fh)
-                shape = (np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0)(fh)[0]
+                shape = _npy_header(fh)[0]
             model = POSE_WIDTH_MODEL.get(shape[-1]) if len(shape) == 2 else None
             return (model, gender) if model else None
     except (InputError, KeyError, ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):

@@ -72,8 +72,7 @@ def lerp(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndar
         return np.repeat(x, len(dst_times), axis=0)
     i, w = _bracket(src_times, dst_times)
     w = w.reshape((-1,) + (1,) * (x.ndim - 1))
-    x64 = x.astype(np.float64, copy=False)
-    out = (1.0 - w) * x64[i] + w * x64[i + 1]
+    out = (1.0 - w) * x[i].astype(np.float64) + w * x[i + 1].astype(np.float64)
     return out.astype(x.dtype, copy=False)
 
 
@@ -136,6 +135,9 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     return np.where(q[..., :1] < 0, -q, q)
 
 
+SLERP_CHUNK = 8192  # output frames interpolated at once
+
+
 def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
     """Quaternion slerp of axis-angle rotations sampled at `src_times` (s) to `dst_times` (s).
 
@@ -147,12 +149,23 @@ def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarra
     """
     aa = np.asarray(aa)
     T = aa.shape[0]
-    shaped = aa.reshape(T, -1, 3)
     if T == 1:
         return np.repeat(aa, len(dst_times), axis=0)
     i, w = _bracket(src_times, dst_times)
-    q = aa_to_quat(shaped)  # (T, K, 4)
-    q0, q1 = q[i], q[i + 1]  # (N, K, 4)
+    out = np.empty((len(w),) + aa.shape[1:], dtype=aa.dtype)
+    for s in range(0, len(w), SLERP_CHUNK):  # chunks bound the float64 temporaries
+        out[s:s + SLERP_CHUNK] = _slerp_rows(aa, i[s:s + SLERP_CHUNK], w[s:s + SLERP_CHUNK]).reshape(
+            (-1,) + aa.shape[1:])
+    return out
+
+
+def _slerp_rows(aa: np.ndarray, i: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Slerp between rows i and i+1 of `aa` with weights w: (n, K, 3) float64."""
+    # Gather the bracketing source frames first, then reshape: `aa` may be a column view of a long
+    # `poses` array, and reshaping all T frames would copy it (an hour at 250 fps is 900k frames).
+    a0 = aa[i].astype(np.float64).reshape(len(i), -1, 3)  # (N, K, 3)
+    a1 = aa[i + 1].astype(np.float64).reshape(len(i), -1, 3)
+    q0, q1 = aa_to_quat(a0), aa_to_quat(a1)  # (N, K, 4)
     dot = np.sum(q0 * q1, axis=-1, keepdims=True)
     q1 = np.where(dot < 0, -q1, q1)  # shortest arc
     dot = np.abs(dot)
@@ -165,11 +178,10 @@ def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarra
     c1 = np.where(near, wk, np.sin(wk * omega) / safe)
     qi = c0 * q0 + c1 * q1
     qi /= np.linalg.norm(qi, axis=-1, keepdims=True)
-    a64 = shaped.astype(np.float64, copy=False)
-    ref = (1.0 - wk) * a64[i] + wk * a64[i + 1]
+    ref = (1.0 - wk) * a0 + wk * a1
     out = quat_to_aa(qi, reference=ref)
-    out = np.where(wk == 0.0, a64[i], np.where(wk == 1.0, a64[i + 1], out))
-    return out.astype(aa.dtype, copy=False).reshape((len(w),) + aa.shape[1:])
+    out = np.where(wk == 0.0, a0, np.where(wk == 1.0, a1, out))
+    return out
 
 
 def decimation(src_fps: float, dst_fps: float) -> tuple[int, float]:
