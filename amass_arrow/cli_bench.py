@@ -1,0 +1,27 @@
+"""CLI command `bench`: the full benchmark (library: amass_arrow.bench)."""
+
+from __future__ import annotations
+
+from .cli import command
+
+
+def _bench_args(p):
+    from .bench import DEFAULT_FRAMES
+
+    p.add_argument("--out", default="bench-out", help="working folder: synthetic archives, stores, exports, bench.json")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"approximate source frames (default {DEFAULT_FRAMES:,})")
+    p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the second (doubled) archive")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to build with (default 1 2)")
+    p.add_argument("--smplx-sequences", type=int, default=12, help="most sequences in the smplx baseline sample (default 12)")
+    p.add_argument("--hf-batches", type=int, default=20, help="batches timed for with_format('torch') (default 20)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("bench", "measure build/export/loading speed, memory and size against baselines in the same run",
+         "examples:\n  amass-arrow bench --out bench-out\n  amass-arrow bench --frames 200000 --no-scaling")(_bench_args)
+def _bench(args):
+    from .bench import format_table, run
+
+    res = run(args.out, args.frames, scaling=args.scaling, seed=args.seed, workers=tuple(args.workers),
+              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches)
+    print(format_table(res))

@@ -1,0 +1,82 @@
+"""amass_arrow.bench: the harness on a tiny archive (every figure in the JSON, ratios from figures, the table).
+
+No timing asserts: speed claims are checked by `make bench` on the real machine, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("smplx")
+pytest.importorskip("datasets")
+
+from amass_arrow import bench  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    res = bench.run(out, frames=15_000, scaling=True, smplx_sequences=2, smplx_seconds=1.0, hf_batches=2,
+                    log=lambda *a: None)
+    return out, res
+
+
+def test_json_has_every_figure(result):
+    out, res = result
+    saved = json.loads((out / "bench.json").read_text())
+    assert saved["ratios"] == pytest.approx(res["ratios"], nan_ok=True)
+    assert len(saved["sizes"]) == 2
+    first, doubled = saved["sizes"]
+    for s in (first, doubled):
+        assert s["input_bytes"] > 0 and s["store_bytes"] > 0 and s["source_frames"] > 0
+        assert s["read_floor"]["seconds"] > 0 and s["read_floor"]["files"] == s["input_files"]
+        assert set(s["builds"]) == {"1", "2"}
+        for b in s["builds"].values():
+            assert b["seconds"] > 0 and b["peak_rss_tree"] > 0 and b["source_frames"] == s["source_frames"]
+    assert doubled["source_frames"] > first["source_frames"]
+    assert first["smplx"]["sequences"] >= 1 and first["smplx"]["source_fps"] > 0
+    assert first["export"]["seconds"] > 0
+    ld = first["loading"]
+    assert ld["rows"] > 0 and ld["loader_fps"] > 0 and ld["hf_fps"] > 0 and ld["hf_rows"] > 0
+    assert saved["machine"]["cpus"] >= 1 and saved["date"]
+
+
+def test_ratios_come_from_the_figures(result):
+    _out, res = result
+    s, d = res["sizes"]
+    r = res["ratios"]
+    b1, b2 = s["builds"]["1"], s["builds"]["2"]
+    assert r["worker_speedup"] == pytest.approx(b1["seconds"] / b2["seconds"])
+    assert r["build_vs_read_floor"] == pytest.approx(b2["seconds"] / s["read_floor"]["seconds"])
+    assert r["smplx_speedup"] == pytest.approx((b2["source_frames"] / b2["seconds"]) / s["smplx"]["source_fps"])
+    assert r["size_ratio"] == pytest.approx(s["store_bytes"] / s["input_bytes"])
+    assert r["loader_mfps"] == pytest.approx(s["loading"]["loader_fps"] / 1e6)
+    assert r["loader_vs_hf"] == pytest.approx(s["loading"]["loader_fps"] / s["loading"]["hf_fps"])
+    peaks = [max(b["peak_rss_tree"] for b in x["builds"].values()) for x in (s, d)]
+    assert r["peak_rss_gb"] == pytest.approx(max(peaks) / 1e9)
+    assert r["rss_growth"] == pytest.approx(abs(peaks[1] / peaks[0] - 1))
+    targets = {t["key"]: t for t in res["targets"]}
+    assert set(targets) == {k for k, *_ in bench.TARGETS}
+    for t in targets.values():
+        assert t["value"] == r[t["key"]] and not math.isnan(t["value"])
+        assert t["pass"] == (t["value"] >= t["target"] if t["op"] == ">=" else t["value"] <= t["target"])
+
+
+def test_table_prints_every_target(result):
+    _out, res = result
+    text = bench.format_table(res)
+    for _key, label, _op, _thr in bench.TARGETS:
+        line = next(ln for ln in text.splitlines() if label in ln)
+        assert line.rstrip().endswith(("PASS", "FAIL"))
+    assert "read floor" in text and "smplx" in text and "FrameLoader" in text and "doubled archive" in text
+
+
+def test_cli_registers_bench():
+    from amass_arrow.cli import COMMANDS, _load_plugins
+
+    _load_plugins()
+    assert "bench" in COMMANDS
