@@ -329,3 +329,28 @@ def test_verify_cli_exit_codes(built, tmp_path):
     part.write_bytes(b"garbage")
     bad = subprocess.run(cli + [str(d)], capture_output=True, text=True)
     assert bad.returncode == 1 and part.relative_to(d).as_posix() in bad.stdout
+
+
+def test_memory_stays_bounded_for_one_hour_at_250fps(synthetic_root, tmp_path):
+    """A 1-hour 250 fps SMPL+H take (900k frames, 1.1 GB float64 file) converts in well under 2x its float32 size."""
+    T = 250 * 3600
+    p = tmp_path / "src/Long/s1/hour_poses.npz"
+    p.parent.mkdir(parents=True)
+    t = np.arange(T) / 250.0
+    poses = np.zeros((T, 156))
+    poses[:, 0] = np.pi / 2
+    poses[:, 3] = 0.4 * np.sin(2 * np.pi * t)  # left hip swing
+    trans = np.stack([0.5 * t % 10.0, np.zeros(T), 0.95 + 0.01 * np.sin(t)], 1)
+    np.savez(p, poses=poses, trans=trans, betas=np.zeros(16), gender="male", mocap_framerate=np.array(250.0))
+    float32_bytes = poses.size * 4
+    del poses, trans, t
+    code = (
+        "import resource, json; from amass_arrow.build import build; from amass_arrow.config import load_build_config;"
+        f"r = build(load_build_config(None, amass_root={str(tmp_path / 'src')!r}, body_models={str(synthetic_root.body_models)!r},"
+        f" out={str(tmp_path / 'store')!r}, workers=1), progress=False);"
+        "print(json.dumps([r.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    frames, peak = json.loads(out.stdout.strip().splitlines()[-1])
+    assert frames == int((T - 1) / 250.0 * 30) + 1  # 108000: the last source frame is at 3599.996 s
+    assert peak < 2.0 * float32_bytes, f"peak RSS {peak / 1e9:.2f} GB for a {float32_bytes / 1e9:.2f} GB float32 take"
