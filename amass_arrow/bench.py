@@ -121,6 +121,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) ->
     cmd = [sys.executable, "-m", "amass_arrow", "build", str(amass_root), "--body-models", str(body_models),
            "--out", str(store), "--workers", str(workers), "--fps", "30", "--force", "--quiet"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    load_before = os.getloadavg()[0]  # other work on the machine skews the parallel timings: recorded, shown
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with TreeRSS(proc.pid) as rss:
@@ -132,7 +133,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) ->
     from .store import Store
 
     seqs = Store(store).sequences()
-    return {"workers": workers, "seconds": wall, "peak_rss_tree": rss.peak, "rss_samples": rss.samples,
+    return {"workers": workers, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
             # ru_maxrss (KiB) is the max over all waited-for children so far: meaningful when it grew
             "max_rss_process": after * 1024 if after > before else None,
             "source_frames": int(sum(seqs["source_frames"].to_pylist())), "store_frames": int(sum(seqs["num_frames"].to_pylist())),
@@ -411,6 +412,12 @@ def format_table(res: dict[str, Any]) -> str:
     if r.get("time_growth") is not None:
         L.append(f"doubling: {r['frames_growth']:.2f}x frames -> {r['time_growth']:.2f}x build time, peak RSS "
                  f"{'+' if True else ''}{r['rss_growth'] * 100:.0f}% (absolute change)")
+    busy = [(k, w, b["loadavg_before"]) for k, s in enumerate(res["sizes"]) for w, b in s["builds"].items()
+            if b.get("loadavg_before", 0) > 0.5 * (res["machine"].get("cpus") or 1) * 0.5 + 0.25]
+    if busy:
+        L.append("note: the machine was busy before some builds (1-min load average "
+                 + ", ".join(f"{b:.1f} before {w}-worker build #{k + 1}" for k, w, b in busy)
+                 + "): the parallel timings understate the speedup on an idle machine")
     L.append(f"  {'target':<46}{'measured':>10}{'claim':>10}  result")
     for t in res["targets"]:
         v = t["value"]
