@@ -41,6 +41,10 @@ DEFAULT_COLUMNS = ["root_orient", "pose_body", "pose_hand", "trans", "joints", "
 REPO_ROOT = Path(__file__).resolve().parent.parent  # where the shipped sql/ and configs/ live in a checkout
 
 
+#: optional string columns a split/slice may yield; slice and window exports carry them per row
+TEXT_COLUMNS = ("text", "label")
+
+
 class SplitWarning(UserWarning):
     """A split definition produced something suspicious (e.g. an empty split)."""
 
@@ -138,6 +142,10 @@ class SplitTable:
     sql: dict[str, str]  # file -> text, in the order run
     params: dict[str, Any]
 
+    def text_columns(self) -> list[str]:
+        """The optional text columns that hold at least one value."""
+        return [c for c in TEXT_COLUMNS if c in self.rows.column_names and self.rows[c].null_count < self.rows.num_rows]
+
     def split_names(self) -> list[str]:
         names = set(self.rows["split"].to_pylist())
         return [s for s in SPLITS if s in names] + sorted(names - set(SPLITS))
@@ -146,7 +154,7 @@ class SplitTable:
 _NORMALIZE = """
 SELECT
     row_number() OVER (ORDER BY r.split, r.seq_id, r.start_t, r.end_t) - 1 AS row_id,
-    r.seq_id, r.split, r.start_t, r.end_t, r.weight,
+    r.seq_id, r.split, r.start_t, r.end_t, r.weight, r.text, r.label,
     s.dataset, s.canonical_dataset, s.subject, s.store_fps,
     least(s.num_frames, greatest(0, ceil(r.start_t * s.store_fps - 1e-6)))::BIGINT AS start_frame,
     least(s.num_frames, coalesce(ceil(r.end_t * s.store_fps - 1e-6), s.num_frames))::BIGINT AS end_frame,
@@ -161,10 +169,10 @@ def _load_rows(con, rel, where: str) -> None:
         raise SplitError(f"{where}: the last statement must be a SELECT yielding seq_id, split")
     cols = [c.lower() for c in rel.columns]
     missing = [c for c in ("seq_id", "split") if c not in cols]
-    extra = [c for c in cols if c not in ("seq_id", "split", "start_t", "end_t", "weight")]
+    extra = [c for c in cols if c not in ("seq_id", "split", "start_t", "end_t", "weight") + TEXT_COLUMNS]
     if missing or extra:
         raise SplitError(
-            f"{where}: a split/slice must yield (seq_id, split[, start_t, end_t, weight]); "
+            f"{where}: a split/slice must yield (seq_id, split[, start_t, end_t, weight, text, label]); "
             f"got ({', '.join(rel.columns)})" + (f", missing {', '.join(missing)}" if missing else "")
             + (f", unexpected {', '.join(extra)}" if extra else "")
         )
@@ -173,10 +181,11 @@ def _load_rows(con, rel, where: str) -> None:
     st = "start_t" if "start_t" in cols else "NULL"
     et = "end_t" if "end_t" in cols else "NULL"
     wt = "weight" if "weight" in cols else "NULL"
+    texts = ", ".join(f"{c if c in cols else 'NULL'}::VARCHAR AS {c}" for c in TEXT_COLUMNS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE split_rows AS SELECT seq_id::VARCHAR AS seq_id, split::VARCHAR AS split, "
-        f"coalesce({st}::DOUBLE, 0.0) AS start_t, {et}::DOUBLE AS end_t, coalesce({wt}::DOUBLE, 1.0) AS weight "
-        "FROM _split_new"
+        f"coalesce({st}::DOUBLE, 0.0) AS start_t, {et}::DOUBLE AS end_t, coalesce({wt}::DOUBLE, 1.0) AS weight, "
+        f"{texts} FROM _split_new"
     )
     con.unregister("_split_new")
 

@@ -443,3 +443,30 @@ def test_synthetic_walk_segments_really_move(synthetic_labelled_store):
     rows = run_example(con, "walking_frames_with_contacts.sql")
     assert rows and any(r["left_foot_contact"] for r in rows) and any(not r["left_foot_contact"] for r in rows)
     assert run_example(con, "babel_split.sql") and run_example(con, "captioned_segments_2_10s.sql")
+
+
+def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled_store, tmp_path):
+    """sql/splits/captioned_clips.sql -> HF slice export: one row per caption, `text` = the caption."""
+    import datasets
+
+    from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, build_splits
+
+    store, _, _ = synthetic_labelled_store
+    cfg = SplitsConfig(
+        definitions=[Definition(name="clips", sql="sql/splits/captioned_clips.sql")],
+        exports=[ExportSpec(kind="hf", unit="slice", columns=["joints"], definitions=["clips"])],
+    )
+    build_splits(store, cfg, tmp_path / "out", progress=False, log=lambda *a: None)
+    [hf_dir] = [p for p in (tmp_path / "out" / "clips").iterdir() if p.is_dir() and p.name.startswith("hf")]
+    dd = datasets.load_from_disk(str(hf_dir))
+    con = connect(store)
+    expected = con.execute("""
+        SELECT seq_id, text, end_t - start_t FROM labels
+        WHERE text IS NOT NULL AND end_t - start_t BETWEEN 2 AND 10 AND NOT list_contains(flags, 'mirrored')""").fetchall()
+    got = [(r["seq_id"], r["text"]) for split in dd.values() for r in split]
+    assert sorted(got) == sorted((s, t) for s, t, _ in expected) and got
+    row = next(iter(dd["train"]))
+    assert isinstance(row["text"], str) and len(row["text"].split()) >= 2  # a sentence a person can read
+    # the clip's frames span the caption's seconds at the store rate (half-open, 30 fps)
+    seconds = {(s, t): d for s, t, d in expected}[(row["seq_id"], row["text"])]
+    assert abs(row["num_frames"] - seconds * 30) <= 1

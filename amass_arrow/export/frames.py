@@ -43,8 +43,8 @@ def rows_table_name(con, split_rows: pa.Table) -> str:
     return "export_rows"
 
 
-def frame_query(columns: list[str], widths: dict[str, int], step: int = 1) -> str:
-    cols = ", ".join(_expr(c, widths[c]) for c in columns)
+def frame_query(columns: list[str], widths: dict[str, int], step: int = 1, texts: list[str] = ()) -> str:
+    cols = ", ".join([_expr(c, widths[c]) for c in columns] + [f"r.{c}" for c in texts])
     keep = f" AND (f.frame - r.start_frame) % {int(step)} = 0" if step > 1 else ""
     return (
         f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM export_rows AS r "
@@ -54,11 +54,15 @@ def frame_query(columns: list[str], widths: dict[str, int], step: int = 1) -> st
 
 
 def iter_chunks(con, split: str, columns: list[str], widths: dict[str, int], step: int = 1,
-                batch_rows: int = 1 << 16) -> Iterator[pa.Table]:
-    """Whole-row chunks of one split's frames (a cursor per reader, so `con` stays usable)."""
+                batch_rows: int = 1 << 16, texts: list[str] = ()) -> Iterator[pa.Table]:
+    """Whole-row chunks of one split's frames (a cursor per reader, so `con` stays usable).
+
+    `texts`: split-row string columns (text, label) repeated on every frame of their row.
+    """
     cur = con.cursor()
     try:
-        reader = cur.sql(frame_query(columns, widths, step), params={"split": split}).to_arrow_reader(batch_rows)
+        query = frame_query(columns, widths, step, texts)
+        reader = cur.sql(query, params={"split": split}).to_arrow_reader(batch_rows)
         carry: pa.Table | None = None
         for batch in reader:
             t = pa.Table.from_batches([batch])

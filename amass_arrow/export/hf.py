@@ -2,7 +2,7 @@
 
 Row units (features declared explicitly, float32; `F` = feature width, e.g. joints = 3*J):
     frame   one row per frame: seq_id, frame, t, <feature> List(float32, length=F)  -> torch [F]
-    slice   one row per split row: seq_id, start_frame, num_frames, t List(float32),
+    slice   one row per split row: seq_id, [text, label,] start_frame, num_frames, t List(float32),
             <feature> Array2D((None, F))                                            -> torch [T_i, F]
     window  fixed-length windows of `window` frames every `stride` frames inside each split row:
             seq_id, start_frame, <feature> Array2D((window, F))                    -> torch [window, F]
@@ -25,9 +25,11 @@ from ..errors import require
 from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
 
 
-def features_for(unit: str, columns: list[str], widths: dict[str, int], window: int):
+def features_for(unit: str, columns: list[str], widths: dict[str, int], window: int, texts: list[str] = ()):
     ds = require("datasets", "hf")
     f: dict[str, Any] = {"seq_id": ds.Value("string")}
+    if unit != "frame":  # a clip's caption / action label, one per row
+        f.update({c: ds.Value("string") for c in texts})
     if unit == "frame":
         f.update(frame=ds.Value("int32"), t=ds.Value("float32"))
         for c in columns:
@@ -64,7 +66,7 @@ def window_starts(lengths: np.ndarray, window: int, stride: int) -> tuple[np.nda
 
 
 def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str, int], schema: pa.Schema,
-                window: int, stride: int) -> pa.Table:
+                window: int, stride: int, texts: list[str] = ()) -> pa.Table:
     if unit == "frame":
         cols = {"seq_id": chunk["seq_id"], "frame": chunk["frame"].cast(pa.int32()), "t": chunk["t"]}
         for c in columns:
@@ -76,7 +78,8 @@ def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str
     frame = chunk["frame"].to_numpy()
     if unit == "slice":
         offsets = np.r_[starts, chunk.num_rows]
-        cols = {"seq_id": seq.take(pa.array(starts)), "start_frame": pa.array(frame[starts].astype(np.int64)),
+        cols = {"seq_id": seq.take(pa.array(starts)), **{c: chunk[c].take(pa.array(starts)) for c in texts},
+                "start_frame": pa.array(frame[starts].astype(np.int64)),
                 "num_frames": pa.array(lengths.astype(np.int64)),
                 "t": pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), chunk["t"].combine_chunks())}
         for c in columns:
@@ -85,7 +88,8 @@ def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str
     run, off = window_starts(lengths, window, stride)
     first = starts[run] + off  # chunk row of each window's first frame
     idx = (first[:, None] + np.arange(window)[None, :]).reshape(-1)
-    cols = {"seq_id": seq.take(pa.array(first)), "start_frame": pa.array(frame[first].astype(np.int64))}
+    cols = {"seq_id": seq.take(pa.array(first)), **{c: chunk[c].take(pa.array(first)) for c in texts},
+            "start_frame": pa.array(frame[first].astype(np.int64))}
     for c in columns:
         v = values(chunk[c], widths[c])[idx].reshape(-1)
         cols[c] = _nested(pa.array(v), widths[c], np.arange(0, len(first) * window + 1, window), schema.field(c).type)
@@ -99,7 +103,8 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
     from tqdm.auto import tqdm
 
     widths = feature_widths(spec.columns, num_joints)
-    features = features_for(spec.unit, spec.columns, widths, spec.window)
+    texts = split_table.text_columns() if spec.unit != "frame" else []
+    features = features_for(spec.unit, spec.columns, widths, spec.window, texts)
     schema = features.arrow_schema
     tmp = out.parent / f".{out.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -110,11 +115,11 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
         for split in split_table.split_names():
             path = tmp / f"{split}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
-                chunks = iter_chunks(con, split, spec.columns, widths, step)
+                chunks = iter_chunks(con, split, spec.columns, widths, step, texts=texts)
                 for chunk in tqdm(chunks, desc=f"hf {spec.unit} {split}", disable=not progress, leave=False):
                     if stats is not None and split == "train":
                         stats.update({c: values(chunk[c], widths[c]) for c in spec.columns if FEATURES[c][0] == "float32"})
-                    w.write_table(chunk_to_hf(chunk, spec.unit, spec.columns, widths, schema, spec.window, spec.stride))
+                    w.write_table(chunk_to_hf(chunk, spec.unit, spec.columns, widths, schema, spec.window, spec.stride, texts))
             info = ds.DatasetInfo(description=desc, features=features, dataset_name=f"amass_arrow/{split_table.name}")
             dd[split] = ds.Dataset.from_file(str(path), info=info, split=split)
         shutil.rmtree(out, ignore_errors=True)
