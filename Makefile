@@ -15,7 +15,7 @@ SPLITS ?= configs/splits.yaml
 WORKERS ?= 2
 BUILD_ARGS ?=
 
-.PHONY: help install build build-splits export test bench bench-fk lint clean
+.PHONY: help install build labels build-splits export test bench bench-fk lint clean
 help:
 	@grep -E '^#' Makefile | head -5
 
@@ -34,6 +34,12 @@ $(DEMO)/synth/.done: | $(VENV)/.installed
 # Store only. Demo data unless AMASS_ROOT/BODY_MODELS/STORE are given.
 build: $(VENV)/.installed $(if $(filter $(DEMO)/synth/amass,$(AMASS_ROOT)),$(DEMO)/synth/.done)
 	$(PY) -m amass_arrow build $(AMASS_ROOT) --body-models $(BODY_MODELS) --out $(STORE) --workers $(WORKERS) $(BUILD_ARGS)
+
+# Demo labels: the synthetic BABEL / HumanML3D files, plus file-name keywords (real data: see README).
+labels: build
+	$(PY) -m amass_arrow labels import babel $(STORE) $(DEMO)/synth/annotations/babel
+	$(PY) -m amass_arrow labels import humanml3d $(STORE) $(DEMO)/synth/annotations/humanml3d/index.csv $(DEMO)/synth/annotations/humanml3d/texts
+	$(PY) -m amass_arrow labels import filename $(STORE)
 
 # Store (if needed), then every split in $(SPLITS) with its exporters into $(OUT).
 build-splits: build

@@ -446,14 +446,14 @@ def test_synthetic_walk_segments_really_move(synthetic_labelled_store):
 
 
 def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled_store, tmp_path):
-    """sql/splits/captioned_clips.sql -> HF slice export: one row per caption, `text` = the caption."""
+    """sql/examples/captioned_clips_split.sql -> HF slice export: one row per caption, `text` = the caption."""
     import datasets
 
     from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, build_splits
 
     store, _, _ = synthetic_labelled_store
     cfg = SplitsConfig(
-        definitions=[Definition(name="clips", sql="sql/splits/captioned_clips.sql")],
+        definitions=[Definition(name="clips", sql="sql/examples/captioned_clips_split.sql")],
         exports=[ExportSpec(kind="hf", unit="slice", columns=["joints"], definitions=["clips"])],
     )
     build_splits(store, cfg, tmp_path / "out", progress=False, log=lambda *a: None)
