@@ -446,14 +446,14 @@ def test_synthetic_walk_segments_really_move(synthetic_labelled_store):
 
 
 def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled_store, tmp_path):
-    """sql/examples/captioned_clips_split.sql -> HF slice export: one row per caption, `text` = the caption."""
+    """official split + sql/slices/captions.sql -> HF slice export: one row per caption, `text` = the caption."""
     import datasets
 
     from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, build_splits
 
     store, _, _ = synthetic_labelled_store
     cfg = SplitsConfig(
-        definitions=[Definition(name="clips", sql="sql/examples/captioned_clips_split.sql")],
+        definitions=[Definition(name="clips", sql="sql/splits/amass_official.sql", slices=["sql/slices/captions.sql"])],
         exports=[ExportSpec(kind="hf", unit="slice", columns=["joints"], definitions=["clips"])],
     )
     build_splits(store, cfg, tmp_path / "out", progress=False, log=lambda *a: None)
@@ -465,6 +465,8 @@ def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled
         WHERE text IS NOT NULL AND end_t - start_t BETWEEN 2 AND 10 AND NOT list_contains(flags, 'mirrored')""").fetchall()
     got = [(r["seq_id"], r["text"]) for split in dd.values() for r in split]
     assert sorted(got) == sorted((s, t) for s, t, _ in expected) and got
+    val_datasets = {"HumanEva", "MPI_HDM05", "HDM05", "SFU", "MPI_mosh", "MoSh"}
+    assert dd["validation"].num_rows and all(r["seq_id"].split("/")[0] in val_datasets for r in dd["validation"])
     row = next(iter(dd["train"]))
     assert isinstance(row["text"], str) and len(row["text"].split()) >= 2  # a sentence a person can read
     # the clip's frames span the caption's seconds at the store rate (half-open, 30 fps)
