@@ -122,6 +122,16 @@ def _bad_archive(archive, tmp_path) -> Path:
     np.savez(bad / "zero_poses.npz", **{**arrays, "poses": arrays["poses"][:0], "trans": arrays["trans"][:0]})
     np.savez(bad / "robot_poses.npz", **{**arrays, "gender": np.array("robot")})
     np.savez(bad / "nokeys_poses.npz", betas=arrays["betas"])
+    np.savez(bad / "nofps_poses.npz", **{k: v for k, v in arrays.items() if k != "mocap_framerate"})
+    for name, fps in (("fps0", 0.0), ("fpsneg", -120.0), ("fpsabsurd", 1e7)):
+        np.savez(bad / f"{name}_poses.npz", **{**arrays, "mocap_framerate": np.array(fps)})
+    np.savez(bad / "one_poses.npz", **{**arrays, "poses": arrays["poses"][:1], "trans": arrays["trans"][:1]})
+    np.savez(bad / "dims_stageii.npz", **{**arrays, "poses": arrays["poses"][:, :72]})  # 72 where SMPL-X is declared
+    np.savez(bad / "objonly_poses.npz", poses=np.array([{"a": 1}], dtype=object), trans=np.array([None], dtype=object))
+    os.symlink(bad / "does-not-exist.npz", bad / "dangling_poses.npz")  # unreadable: stat fails
+    # a duplicate sequence name in another dataset is a different sequence, converted normally
+    (root / "SFU" / "dup").mkdir(parents=True)
+    shutil.copy(good, root / "SFU" / "dup" / good.name)
     return root
 
 
@@ -133,6 +143,14 @@ EXPECTED_REASONS = {
     "CMU/01/zero_poses.npz": "zero_frames",
     "CMU/01/robot_poses.npz": "unknown_gender",
     "CMU/01/nokeys_poses.npz": "missing_key",
+    "CMU/01/nofps_poses.npz": "missing_fps",
+    "CMU/01/fps0_poses.npz": "bad_fps",
+    "CMU/01/fpsneg_poses.npz": "bad_fps",
+    "CMU/01/fpsabsurd_poses.npz": "bad_fps",
+    "CMU/01/one_poses.npz": "too_few_frames",
+    "CMU/01/dims_stageii.npz": "model_mismatch",
+    "CMU/01/objonly_poses.npz": "object_array",
+    "CMU/01/dangling_poses.npz": "unreadable",
 }
 
 
@@ -142,9 +160,10 @@ def test_bad_inputs_are_rejected_with_reasons_and_the_rest_converts(built, archi
     res2 = build(_cfg(root, synthetic_root.body_models, tmp_path / "store"), progress=False)
     rejects = {r["source_path"]: r["reason"] for r in pq.read_table(tmp_path / "store/rejects.parquet").to_pylist()}
     assert rejects == EXPECTED_REASONS
-    assert res2.sequences == res.sequences
+    assert res2.sequences == res.sequences + 1  # + the same-named sequence in SFU/dup
     assert "rejects by reason" in res2.summary() and "unknown_gender" in res2.summary()
-    assert _frames(tmp_path / "store") == _frames(out)
+    dup = [r for r in _frames(tmp_path / "store") if r["seq_id"].startswith("SFU/dup/")]
+    assert dup and _frames(tmp_path / "store") == sorted(_frames(out) + dup, key=lambda r: (r["seq_id"], r["frame"]))
 
 
 def test_missing_body_model_fails_up_front(archive, synthetic_root, tmp_path):
