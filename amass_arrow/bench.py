@@ -211,7 +211,7 @@ def run_export(store: Path, out: Path) -> dict[str, Any]:
     return {"seconds": secs, "path": str(res.outputs[0][2])}
 
 
-def run_loading(hf_path: Path, split: str = "train", hf_batches: int = 20, epochs: int = 1, seed: int = 0) -> dict[str, Any]:
+def run_loading(hf_path: Path, split: str = "train", hf_batches: int = 20, epochs: int = 3, seed: int = 0) -> dict[str, Any]:
     """Frames/s of shuffled batches: FrameLoader (full epochs) vs DataLoader over with_format('torch') (bounded)."""
     import datasets
     import torch
@@ -402,7 +402,7 @@ def format_table(res: dict[str, Any]) -> str:
         if "loading" in s:
             ld = s["loading"]
             L.append(f"  loading train split, shuffled batches of {res['batch_size']} ({ld['rows']:,} rows x {ld['features']} float32):")
-            L.append(f"  {'  amass_arrow.loader.FrameLoader (' + str(ld['epochs']) + ' epoch)':<46}{ld['iter_seconds']:>9.2f}"
+            L.append(f"  {'  amass_arrow.loader.FrameLoader (' + str(ld['epochs']) + ' epochs)':<46}{ld['iter_seconds']:>9.2f}"
                      f"{ld['loader_fps']:>17,.0f} frames/s  (+{ld['open_seconds']:.2f} s to open)")
             L.append(f"  {'  DataLoader(with_format(torch)), ' + str(ld['hf_batches']) + ' batches':<46}{ld['hf_seconds']:>9.2f}"
                      f"{ld['hf_fps']:>17,.0f} frames/s")

@@ -10,7 +10,7 @@
 
 How: the split's Arrow files are memory-mapped (the `.pt` export with `torch.load(mmap=True)`), the
 requested columns are copied once into one contiguous float32 matrix `[N, F]` (bool columns such
-as `contacts` become 0.0/1.0), and each batch is one `index_select` of shuffled row indices, split
+as `contacts` become 0.0/1.0), and each batch is one row gather (`np.take`) of shuffled row indices, split
 into per-column views (no copy). Every row appears exactly once per epoch (the last batch may be
 short unless `drop_last`); the order is `torch.randperm` seeded with `seed + epoch`, so a given
 (seed, epoch) always yields the same batches. Memory: N * F * 4 bytes (e.g. 1M frames of the default
@@ -129,7 +129,7 @@ def _fill(n: int, parts: dict[str, tuple[list[np.ndarray], int]]) -> tuple[np.nd
 
 
 class FrameLoader:
-    """Shuffled batches of frame rows as `{column: float32 tensor [B, F_c]}` (views of one gathered batch)."""
+    """Shuffled batches of frame rows as `{column: float32 tensor [B, F_c]}` (views of one gathered batch, fresh per batch)."""
 
     def __init__(self, source: str | Path | None = None, split: str = "train", columns: list[str] | None = None, *,
                  batch_size: int = 1024, shuffle: bool = True, seed: int = 0, drop_last: bool = False,
@@ -173,13 +173,15 @@ class FrameLoader:
 
     def batches(self, epoch: int | None = None, shard: int = 0, num_shards: int = 1) -> Iterator[dict]:
         """Batches of one epoch; `shard`/`num_shards` take every num_shards-th batch (DataLoader workers)."""
-        perm = self.order(epoch)
-        m, b = self.matrix, self.batch_size
+        perm = self.order(epoch).numpy()
+        m, b, from_numpy = self.matrix.numpy(), self.batch_size, self.torch.from_numpy
         stop = (self.num_rows // b) * b if self.drop_last else self.num_rows
         for k, i in enumerate(range(0, stop, b)):
             if k % num_shards != shard:
                 continue
-            rows = m.index_select(0, perm[i: i + b])
+            # one single-threaded row gather into a fresh array: steadier than torch.index_select, whose
+            # intra-op threads cost more than they give for 1024 rows (and collapse on a busy machine)
+            rows = from_numpy(np.take(m, perm[i: i + b], axis=0))
             yield {c: rows[:, s] for c, s in self.slices.items()}
 
 
