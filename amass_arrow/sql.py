@@ -22,10 +22,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from . import schema
-from .errors import SQLError, require
+from .errors import SQLError
 from .store import Store
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -73,7 +74,6 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
 
     The store link is resolved once, so every query on this connection reads one build.
     """
-    duckdb = require("duckdb", "sql")
     st = store if isinstance(store, Store) else Store(store)
     con = duckdb.connect(":memory:")
     if threads:
@@ -93,7 +93,6 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
 # ---------------------------------------------------------------- running SQL text / files
 def statements(text: str) -> list[tuple[str, int]]:
     """Split SQL text into (statement, first line number), using DuckDB's own splitter."""
-    duckdb = require("duckdb", "sql")
     try:
         parts = [s.query for s in duckdb.extract_statements(text)]
     except duckdb.Error as exc:
@@ -137,7 +136,6 @@ def run_sql(con, text: str, *, where: str = "<sql>", params: dict[str, Any] | No
 
     `params` become DuckDB variables; `bind` (dict or list) is bound to `$name`/`?` in the last statement.
     """
-    duckdb = require("duckdb", "sql")
     set_params(con, params)
     parts = statements(text)
     if not parts:
@@ -159,7 +157,6 @@ def _positioned(con, stmt: str, exc: Exception) -> Exception:
     """Relation errors carry no 'LINE n:'; PREPARE (binds, runs nothing) the statement to get one."""
     if "LINE " in str(exc):
         return exc
-    duckdb = require("duckdb", "sql")
     try:
         con.execute("PREPARE _amass_arrow_check AS " + stmt.rstrip().rstrip(";"))
         con.execute("DEALLOCATE _amass_arrow_check")
@@ -186,7 +183,6 @@ def query(store: str | Path | Store, sql: str, params: dict[str, Any] | list | N
         rel = run_sql(con, sql, bind=params)
         if rel is None:
             return pa.table({})
-        duckdb = require("duckdb", "sql")
         try:
             return rel.to_arrow_table()
         except duckdb.Error as exc:
@@ -198,7 +194,7 @@ def query(store: str | Path | Store, sql: str, params: dict[str, Any] | list | N
 # ---------------------------------------------------------------- polars
 def scan(store: str | Path | Store) -> dict[str, Any]:
     """polars LazyFrames {frames, sequences, rejects[, labels]} over one build; string hive keys, Array columns."""
-    pl = require("polars", "polars")
+    import polars as pl  # imported here: DuckDB-only users skip its import time
     st = store if isinstance(store, Store) else Store(store)
     root = st.root
     casts = [pl.col(c).cast(pl.Array(pl.Float32, w)) for c, w in frame_columns(st.info.num_joints, st.info.joint_velocities).items()]
