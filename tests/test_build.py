@@ -274,13 +274,18 @@ def test_readers_pinned_to_a_build_survive_a_publish(built, archive, synthetic_r
     shutil.copytree(archive, src)
     out = tmp_path / "store"
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    old = Store(out)
-    n_old = old.info.num_frames
+    from amass_arrow import connect
+
+    con = connect(out)  # a DuckDB session opened before the next build
+    n_old = con.sql("SELECT count(*) FROM frames").fetchone()[0]
+    assert n_old == Store(out).info.num_frames
     next(src.rglob("*_poses.npz")).unlink()
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    # the old build is kept one generation: a reader that resolved it still sees a consistent old state
-    assert old.frames_dataset().count_rows() == n_old
-    assert Store(out).info.num_frames < n_old
+    # the old build is kept one generation: the open session still sees the whole old state
+    assert con.sql("SELECT count(*) FROM frames").fetchone()[0] == n_old
+    assert con.sql("SELECT sum(num_frames) FROM sequences").fetchone()[0] == n_old
+    n_new = connect(out).sql("SELECT count(*) FROM frames").fetchone()[0]
+    assert n_new == Store(out).info.num_frames < n_old
 
 
 @pytest.mark.parametrize("dataset, subject", [("we ird=1%", "s..1 ü"), ("%2e%2e", "=")])

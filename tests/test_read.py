@@ -157,3 +157,42 @@ def test_unreadable_files(tmp_path, content, code):
 def test_fps_override_is_recorded(tmp_path):
     s = read_sequence(_write(tmp_path, "A/1/o_poses.npz", **_smplh()), fps_override=(60.0, "known wrong upstream"))
     assert (s.fps, s.fps_in_file, s.fps_override_reason) == (60.0, 120.0, "known wrong upstream")
+
+
+# ---------------------------------------------------------------- every synthetic variant vs the generator's truth
+def test_every_synthetic_variant_parses_to_what_the_generator_wrote(synthetic_root, monkeypatch):
+    import pickle
+
+    def no_unpickling(*a, **k):
+        raise AssertionError("a reader must never unpickle an input file")
+
+    monkeypatch.setattr(pickle, "loads", no_unpickling)
+    monkeypatch.setattr(pickle, "load", no_unpickling)
+    by_rel = {f.rel: f for f in discover(synthetic_root.amass_root).files}
+    variants, fps_seen = set(), set()
+    for truth in synthetic_root.files:
+        s = read_sequence(by_rel[truth.rel_path])
+        a = truth.arrays
+        variants.add(truth.variant)
+        fps_seen.add(truth.fps)
+        assert (s.seq_id, s.surface_model, s.gender) == (truth.seq_id, truth.surface_model, truth.gender), truth.rel_path
+        assert (s.fps, s.fps_key, s.betas.size, s.num_frames) == (truth.fps, truth.fps_key, truth.num_betas, truth.num_frames)
+        poses = a["poses"] if "poses" in a else np.concatenate(
+            [a[k] for k in ("root_orient", "pose_body", "pose_jaw", "pose_eye", "pose_hand")], axis=1)
+        f32 = poses.astype(np.float32)
+        np.testing.assert_array_equal(s.root_orient, f32[:, :3])
+        np.testing.assert_array_equal(s.pose_body, f32[:, 3:66])
+        if truth.surface_model == "smplh":
+            np.testing.assert_array_equal(s.pose_hand, f32[:, 66:156])
+        elif truth.surface_model == "smplx":
+            np.testing.assert_array_equal(s.pose_jaw, f32[:, 66:69])
+            np.testing.assert_array_equal(s.pose_eye, f32[:, 69:75])
+            np.testing.assert_array_equal(s.pose_hand, f32[:, 75:165])
+        else:
+            np.testing.assert_array_equal(s.pose_smpl_hands, f32[:, 66:72])
+        np.testing.assert_array_equal(s.trans, a["trans"].astype(np.float32))
+        np.testing.assert_array_equal(s.betas, a["betas"].astype(np.float32).ravel())
+    assert variants == {"smplh_g", "smplx_stageii", "smplx_split_only", "smpl", "smplx_old165"}
+    assert fps_seen >= {60.0, 100.0, 120.0, 120.00004578, 250.0, 59.99}
+    encodings = {(f.gender_encoding) for f in synthetic_root.files}
+    assert encodings == {"str", "bytes", "array1"}
