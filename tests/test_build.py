@@ -277,14 +277,14 @@ def test_readers_pinned_to_a_build_survive_a_publish(built, archive, synthetic_r
     from amass_arrow import connect
 
     con = connect(out)  # a DuckDB session opened before the next build
-    n_old = con.sql("SELECT count(*) FROM frames").fetchone()[0]
+    n_old = con.execute("SELECT count(*) FROM frames").fetchone()[0]
     assert n_old == Store(out).info.num_frames
     next(src.rglob("*_poses.npz")).unlink()
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
     # the old build is kept one generation: the open session still sees the whole old state
-    assert con.sql("SELECT count(*) FROM frames").fetchone()[0] == n_old
-    assert con.sql("SELECT sum(num_frames) FROM sequences").fetchone()[0] == n_old
-    n_new = connect(out).sql("SELECT count(*) FROM frames").fetchone()[0]
+    assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == n_old
+    assert con.execute("SELECT sum(num_frames) FROM sequences").fetchone()[0] == n_old
+    n_new = connect(out).execute("SELECT count(*) FROM frames").fetchone()[0]
     assert n_new == Store(out).info.num_frames < n_old
 
 
