@@ -30,7 +30,7 @@ from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
-from .read import peek, read_sequence
+from .read import peek, read_sequence, source_fingerprint
 from .store import Manifest, Store, StoreLayout, WriteLock, content_hash, file_entry, link_tree, write_parquet_atomic, write_text_atomic
 
 ROW_META_KEY = b"amass_arrow.sequence"
@@ -132,6 +132,7 @@ def convert_one(src: SourceFile) -> dict[str, Any]:
     name = part_name(seq.seq_id, seq.content_hash, _W["key"])
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel
+    del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
     # Dictionary encoding only for the repeated seq_id: on float columns it never pays and was 6x the
     # write time (and 1.6x the bytes) of plain zstd.
@@ -271,7 +272,7 @@ def _reusable(f: SourceFile, row: dict[str, Any] | None) -> dict[str, Any] | Non
         return None
     if row.get("file_size") == f.size and row.get("file_mtime_ns") == f.mtime_ns:
         return row
-    if row.get("file_size") == f.size and content_hash(f.path) == row.get("content_hash"):
+    if row.get("file_size") == f.size and source_fingerprint(f.path) == row.get("content_hash"):
         return dict(row, file_mtime_ns=f.mtime_ns)
     return None
 

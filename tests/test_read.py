@@ -41,7 +41,27 @@ def test_smplh_poses_split(tmp_path):
     assert s.pose_jaw is None and s.pose_eye is None and s.pose_smpl_hands is None
     assert s.root_orient.dtype == np.float32 and s.seq_id == "CMU/01/01_01"
     assert "dmpls_all_zero" in s.quality_flags
-    assert len(s.content_hash) == 32
+    assert s.content_hash.startswith("zip-") and len(s.content_hash) == 36
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["np.load", "chunked"])
+def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, monkeypatch, chunked):
+    from amass_arrow import read
+    from amass_arrow.read import source_fingerprint
+
+    if chunked:  # the row-chunked float32 reader that hour-long takes use
+        monkeypatch.setattr(read, "CHUNKED_BYTES", 0)
+    a = _smplh(T=50)
+    src = _write(tmp_path, "CMU/01/a_poses.npz", **a)
+    same = _write(tmp_path, "CMU/02/b_poses.npz", **a)
+    changed = _write(tmp_path, "CMU/03/c_poses.npz", **{**a, "trans": a["trans"] + 1e-9})
+    assert source_fingerprint(src.path) == source_fingerprint(same.path) != source_fingerprint(changed.path)
+    data = bytearray(src.path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the poses array: the zip's CRC-32 no longer matches
+    src.path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as e:
+        read_sequence(_src(tmp_path, "CMU/01/a_poses.npz"))
+    assert e.value.code == "corrupt" and "CRC" in e.value.message
 
 
 @pytest.mark.parametrize("gender", [b"male", np.array(b"male"), np.array("male"), "Male ", "m"])
