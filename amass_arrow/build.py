@@ -17,9 +17,9 @@ import platform
 import sys
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -93,8 +93,50 @@ def _file_fingerprint(path: Path) -> str:
 _W: dict[str, Any] = {}
 
 
-def _init_worker(body_models: str, cfg: BuildConfig, joint_set: str, key: str, staging: str) -> None:
-    _W.update(registry=BodyModelRegistry(body_models), cfg=cfg, joint_set=joint_set, key=key, staging=Path(staging))
+@dataclass(frozen=True)
+class _Settings:
+    """What a conversion task needs besides its file (small; sent with every task)."""
+
+    cfg: BuildConfig
+    joint_set: str
+    key: str
+    staging: Path
+
+
+def _init_worker(body_models: str) -> None:
+    _W["registry"] = BodyModelRegistry(body_models)
+
+
+class _Workers:
+    """The build's worker processes (this process when workers == 1): header peeks, then conversions."""
+
+    def __init__(self, workers: int, body_models: str):
+        self.ex = None
+        if workers > 1:
+            ctx = mp.get_context("forkserver")
+            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                          initargs=(body_models,))
+        else:
+            _init_worker(body_models)
+
+    def peek(self, files: list[SourceFile]) -> list:
+        if self.ex is None or len(files) < 64:
+            return [peek(f) for f in files]
+        return list(self.ex.map(peek, files, chunksize=64))
+
+    def convert(self, files: list[SourceFile], settings: _Settings):
+        """Yield (file, result) as conversions finish."""
+        if self.ex is None:
+            for f in files:
+                yield f, _guard(f, settings)
+            return
+        futs = {self.ex.submit(_guard, f, settings): f for f in files}
+        for fut in as_completed(futs):
+            yield futs[fut], fut.result()
+
+    def close(self) -> None:
+        if self.ex is not None:
+            self.ex.shutdown(cancel_futures=True)
 
 
 def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None:
@@ -104,15 +146,18 @@ def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None
     return None
 
 
-def convert_one(src: SourceFile) -> dict[str, Any]:
-    """Read, process and write one sequence's part file. Returns {'row': ...} or {'reject': ...}."""
+def convert_one(src: SourceFile, settings: _Settings) -> dict[str, Any]:
+    """Read, process and write one sequence's part file.
+
+    Returns {'row': sequences row, 'file': manifest entry of the part} or {'reject': ...}.
+    """
     from .motion import process
 
-    cfg: BuildConfig = _W["cfg"]
+    cfg = settings.cfg
     try:
         seq = read_sequence(src, fps_override=_fps_override(cfg, src))
         model = _W["registry"].get(seq.surface_model, seq.gender)
-        out = process(seq, model, cfg.motion, _W["joint_set"])
+        out = process(seq, model, cfg.motion, settings.joint_set)
     except InputError as exc:
         return {"reject": _reject(src, exc.code, exc.message)}
     row = {
@@ -129,15 +174,16 @@ def convert_one(src: SourceFile) -> dict[str, Any]:
     row["quality_flags"] = list(seq.quality_flags) + list(out.fields.get("quality_flags", []))
     if model.gender != seq.gender:
         row["quality_flags"].append(f"neutral_model_fallback:{seq.gender}")
-    name = part_name(seq.seq_id, seq.content_hash, _W["key"])
+    name = part_name(seq.seq_id, seq.content_hash, settings.key)
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
     # Dictionary encoding only for the repeated seq_id: on float columns it never pays and was 6x the
     # write time (and 1.6x the bytes) of plain zstd.
-    write_parquet_atomic(table, _W["staging"] / rel, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
-    return {"row": row}
+    path = settings.staging / rel
+    write_parquet_atomic(table, path, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+    return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
 
 
 def _reject(src: SourceFile, code: str, message: str, digest: str | None = None) -> dict[str, Any]:
@@ -146,13 +192,12 @@ def _reject(src: SourceFile, code: str, message: str, digest: str | None = None)
 
 
 # ---------------------------------------------------------------- the build
-def build(cfg: BuildConfig, *, progress: bool = True, log: Callable[[str], None] | None = None) -> BuildResult:
+def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`."""
     import time
 
     t0 = time.perf_counter()
     cfg.validate()
-    log = log or (lambda msg: print(msg, file=sys.stderr))
     layout = StoreLayout(cfg.out)
     layout.check_writable_target()
     with WriteLock(layout):
@@ -160,53 +205,65 @@ def build(cfg: BuildConfig, *, progress: bool = True, log: Callable[[str], None]
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
-        previous = _previous_rows(layout, cfg.force)
-
-        # Up front: which surface models / genders are needed (cheap header reads), so a missing
-        # body model is one clear error before any work, not a crash mid-build.
-        peeks = {f.rel: peek(f) for f in disc.files if f.rel not in previous or cfg.force}
-        for rel, row in previous.items():
-            peeks.setdefault(rel, (row["surface_model"], row["gender"]))
-        needs = {p for p in peeks.values() if p is not None}
-        registry.check(sorted(needs))
-        joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
-        models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
-        model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
-        key = settings_key(cfg, joint_set, model_hashes)
-        staging = layout.staging(key)
-        staging.mkdir(parents=True, exist_ok=True)
-        _clear_other_staging(layout, keep=staging)
-
-        # What is already done: parts in staging (a killed run) and in the published build.
-        done = {} if cfg.force else _rows_from_parts(staging)
-        current = layout.current()
-        todo: list[SourceFile] = []
-        rows: dict[str, dict[str, Any]] = {}
-        rejects = [_problem_reject(p) for p in disc.problems]
-        reused = 0
-        for f in disc.files:
-            row = _reusable(f, done.get(f.rel)) or _reusable(f, previous.get(f.rel))
-            if row is not None and row["part"].startswith(schema.FRAMES_DIR) and _ensure_part(row, staging, current, key):
-                rows[f.rel] = row
-                reused += 1
-            else:
-                todo.append(f)
-
-        todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-        results = _run(todo, cfg, joint_set, key, staging, progress)
-        for r in results:
-            if "row" in r:
-                rows[r["row"]["source_path"]] = r["row"]
-            else:
-                rejects.append(r["reject"])
-
+        previous, entries = _previous_rows(layout, cfg.force)
+        workers = _Workers(cfg.workers, cfg.body_models)
         try:
-            manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used)
-        except OSError as exc:
-            raise StoreError(
-                f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
-                f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
-            ) from None
+            return _build(cfg, layout, disc, registry, previous, entries, workers, progress, t0)
+        finally:
+            workers.close()
+
+
+def _build(cfg, layout, disc, registry, previous, entries, workers, progress, t0) -> BuildResult:
+    """The build proper, with the write lock held and the workers started by `build`."""
+    import time
+
+    # Up front: which surface models / genders are needed (cheap header reads, on the workers),
+    # so a missing body model is one clear error before any work, not a crash mid-build.
+    unseen = [f for f in disc.files if f.rel not in previous]
+    peeks = dict(zip((f.rel for f in unseen), workers.peek(unseen)))
+    for rel, row in previous.items():
+        peeks.setdefault(rel, (row["surface_model"], row["gender"]))
+    needs = {p for p in peeks.values() if p is not None}
+    registry.check(sorted(needs))
+    joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
+    models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
+    model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
+    key = settings_key(cfg, joint_set, model_hashes)
+    staging = layout.staging(key)
+    staging.mkdir(parents=True, exist_ok=True)
+    _clear_other_staging(layout, keep=staging)
+
+    # What is already done: parts in staging (a killed run) and in the published build.
+    done = {} if cfg.force else _rows_from_parts(staging)
+    current = layout.current()
+    todo: list[SourceFile] = []
+    rows: dict[str, dict[str, Any]] = {}
+    rejects = [_problem_reject(p) for p in disc.problems]
+    reused = 0
+    for f in disc.files:
+        row = _reusable(f, done.get(f.rel)) or _reusable(f, previous.get(f.rel))
+        if row is not None and row["part"].startswith(schema.FRAMES_DIR) and _ensure_part(row, staging, current, key):
+            rows[f.rel] = row
+            reused += 1
+        else:
+            todo.append(f)
+
+    todo.sort(key=lambda f: -f.size)  # longest first: better load balance
+    results = _run(todo, workers, _Settings(cfg, joint_set, key, staging), progress)
+    for r in results:
+        if "row" in r:
+            rows[r["row"]["source_path"]] = r["row"]
+            entries[r["row"]["part"]] = r["file"]
+        else:
+            rejects.append(r["reject"])
+
+    try:
+        manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries)
+    except OSError as exc:
+        raise StoreError(
+            f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
+            f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
+        ) from None
 
     src_frames = sum(int(r["source_frames"]) for r in rows.values())
     res = BuildResult(layout.path, manifest.build_id, len(todo) - sum("reject" in r for r in results), reused,
@@ -215,33 +272,22 @@ def build(cfg: BuildConfig, *, progress: bool = True, log: Callable[[str], None]
     return res
 
 
-def _run(todo, cfg, joint_set, key, staging, progress) -> list[dict[str, Any]]:
+def _run(todo: list[SourceFile], workers: _Workers, settings: _Settings, progress: bool) -> list[dict[str, Any]]:
     from tqdm import tqdm
 
     results = []
-    bar = tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", disable=not progress or not todo,
-               file=sys.stderr, smoothing=0.1)
-    init = (cfg.body_models, cfg, joint_set, key, str(staging))
-    if cfg.workers <= 1 or len(todo) <= 1:
-        _init_worker(*init)
-        for f in todo:
-            results.append(_guard(f))
+    with tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
+              disable=not progress or not todo, smoothing=0.1) as bar:
+        for f, result in workers.convert(todo, settings):
+            results.append(result)
             bar.update(f.size)
-    else:
-        ctx = mp.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=ctx, initializer=_init_worker, initargs=init) as ex:
-            futs = {ex.submit(_guard, f): f for f in todo}
-            for fut in as_completed(futs):
-                results.append(fut.result())
-                bar.update(futs[fut].size)
-    bar.close()
     return results
 
 
-def _guard(src: SourceFile) -> dict[str, Any]:
+def _guard(src: SourceFile, settings: _Settings) -> dict[str, Any]:
     """convert_one, turning unexpected library errors on bad data into rejects (never the whole build)."""
     try:
-        return convert_one(src)
+        return convert_one(src, settings)
     except OSError as exc:
         if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the whole build must stop
             raise
@@ -313,15 +359,16 @@ def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _previous_rows(layout: StoreLayout, force: bool) -> dict[str, dict[str, Any]]:
+def _previous_rows(layout: StoreLayout, force: bool) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The published build's sequence rows (by source path) and manifest file entries; empty with --force."""
     if force or layout.current() is None:
-        return {}
+        return {}, {}
     try:
         store = Store(layout.path)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
-        return {}
-    return {r["source_path"]: r for r in table.to_pylist()}
+        return {}, {}
+    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files)
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
@@ -332,7 +379,7 @@ def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) -> tuple[Manifest, bool]:
+def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries) -> tuple[Manifest, bool]:
     ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
     keep = {r["part"] for r in ordered}
     frames_dir = staging / schema.FRAMES_DIR
@@ -347,8 +394,10 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used) ->
     seq_table = sequences_table(ordered)
     rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
     files: dict[str, dict[str, Any]] = {}
-    for r in ordered:
-        files[r["part"]] = file_entry(staging / r["part"], int(r["num_frames"]))
+    for r in ordered:  # entries hashed by the workers or kept from the published build; others now
+        e = entries.get(r["part"])
+        ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == (staging / r["part"]).stat().st_size
+        files[r["part"]] = e if ok else file_entry(staging / r["part"], int(r["num_frames"]))
     per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
     for r in ordered:
         d = per_dataset[r["dataset"]]
