@@ -181,7 +181,7 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12,
         with torch.no_grad():
             out = model(betas=b, global_orient=p[:, :3], body_pose=p[:, 3:66], left_hand_pose=p[:, 66:111],
                         right_hand_pose=p[:, 111:156], transl=torch.as_tensor(trans[::k], dtype=torch.float32))
-            _joints = out.joints[:, :52].numpy()
+            out.joints[:, :52].numpy()  # what a user keeps: the skeleton joints as numpy
         t_total += time.perf_counter() - t0
         frames += poses.shape[0]
         done += 1
