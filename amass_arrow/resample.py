@@ -53,16 +53,30 @@ def source_times(num_frames: int, fps: float) -> np.ndarray:
     return np.arange(num_frames, dtype=np.float64) / float(fps)
 
 
+_SNAP = 1e-9  # fraction of a source interval: weights this close to 0 or 1 are taken as exact frames
+
+
 def _bracket(src_times: np.ndarray, dst_times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each dst time: index i of the source frame at or before it and weight w in [0, 1] of frame i+1.
 
     Requires len(src_times) >= 2 and increasing src_times; dst times outside the range are clamped.
+    Weights within 1e-9 of 0 or 1 are snapped to exactly 0 or 1: k/30 and 4k/120 s differ in the
+    last bit, and a time that is a source frame must copy that frame (see `slerp_axis_angle`).
     """
     src = np.asarray(src_times, np.float64)
     dst = np.asarray(dst_times, np.float64)
     i = np.clip(np.searchsorted(src, dst, side="right") - 1, 0, len(src) - 2)
-    w = (dst - src[i]) / (src[i + 1] - src[i])
-    return i, np.clip(w, 0.0, 1.0)
+    w = np.clip((dst - src[i]) / (src[i + 1] - src[i]), 0.0, 1.0)
+    w[w < _SNAP] = 0.0
+    w[w > 1.0 - _SNAP] = 1.0
+    return i, w
+
+
+def _exact_rows(i: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split output rows into (rows on a source frame, that frame's index, rows to interpolate)."""
+    on = (w == 0.0) | (w == 1.0)
+    rows = np.flatnonzero(on)
+    return rows, i[rows] + (w[rows] == 1.0), np.flatnonzero(~on)
 
 
 def lerp(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
@@ -71,20 +85,32 @@ def lerp(x: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndar
     if x.shape[0] == 1:
         return np.repeat(x, len(dst_times), axis=0)
     i, w = _bracket(src_times, dst_times)
-    w = w.reshape((-1,) + (1,) * (x.ndim - 1))
-    out = (1.0 - w) * x[i].astype(np.float64) + w * x[i + 1].astype(np.float64)
-    return out.astype(x.dtype, copy=False)
+    rows, frames, rest = _exact_rows(i, w)
+    out = np.empty((len(w),) + x.shape[1:], dtype=x.dtype)
+    out[rows] = x[frames]
+    if len(rest):
+        ir = i[rest]
+        wr = w[rest].reshape((-1,) + (1,) * (x.ndim - 1))
+        out[rest] = (1.0 - wr) * x[ir].astype(np.float64) + wr * x[ir + 1].astype(np.float64)
+    return out
 
 
 def aa_to_quat(aa: np.ndarray) -> np.ndarray:
     """Axis-angle (..., 3) radians -> unit quaternions (..., 4) as (w, x, y, z), float64."""
     aa = np.asarray(aa, np.float64)
-    theta = np.linalg.norm(aa, axis=-1, keepdims=True)
+    theta = np.sqrt(np.einsum("...i,...i->...", aa, aa))[..., None]
     half = 0.5 * theta
-    # sin(theta/2)/theta, with its Taylor series near zero
+    # sin(theta/2)/theta, with its Taylor series near zero (patched in place: usually no such rows)
     small = theta < 1e-6
-    scale = np.where(small, 0.5 - theta**2 / 48.0, np.sin(half) / np.where(small, 1.0, theta))
-    return np.concatenate([np.cos(half), aa * scale], axis=-1)
+    if small.any():
+        scale = np.sin(half) / np.where(small, 1.0, theta)
+        scale[small] = 0.5 - theta[small] ** 2 / 48.0
+    else:
+        scale = np.sin(half) / theta
+    q = np.empty(aa.shape[:-1] + (4,))
+    np.cos(half, out=q[..., :1])
+    np.multiply(aa, scale, out=q[..., 1:])
+    return q
 
 
 def quat_to_aa(q: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
@@ -94,24 +120,36 @@ def quat_to_aa(q: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray
     result is the equivalent axis-angle (angle + 2*pi*n along the same axis) closest to it, so
     sources whose angles exceed pi (e.g. a root that has spun around) keep their representation.
     """
-    q = np.asarray(q, np.float64)
-    q = np.where(q[..., :1] < 0, -q, q)  # w >= 0: angle in [0, pi]
+    q = np.array(q, np.float64)
+    neg = q[..., 0] < 0
+    if neg.any():
+        q[neg] *= -1.0  # w >= 0: angle in [0, pi]
     v = q[..., 1:]
-    s = np.linalg.norm(v, axis=-1, keepdims=True)
+    s = np.sqrt(np.einsum("...i,...i->...", v, v))[..., None]
     theta = 2.0 * np.arctan2(s, q[..., :1])
     small = s < 1e-8
-    axis = v / np.where(small, 1.0, s)
+    any_small = bool(small.any())
+    axis = v / (np.where(small, 1.0, s) if any_small else s)
     # theta/sin(theta/2) -> 2 + theta^2/12 near zero; here v ~ axis*theta/2
-    aa = np.where(small, v * 2.0, axis * theta)
     if reference is None:
+        aa = axis * theta
+        if any_small:
+            rows = small[..., 0]
+            aa[rows] = v[rows] * 2.0
         return aa
-    ref = np.asarray(reference, np.float64)
-    rn = np.linalg.norm(ref, axis=-1, keepdims=True)
-    # near identity the axis is undefined: borrow the reference's direction
-    axis = np.where(small & (rn > 1e-8), ref / np.where(rn > 1e-8, rn, 1.0), axis)
-    proj = np.sum(ref * axis, axis=-1, keepdims=True)
+    ref = np.broadcast_to(np.asarray(reference, np.float64), v.shape)
+    if any_small:
+        rn = np.sqrt(np.einsum("...i,...i->...", ref, ref))[..., None]
+        # near identity the axis is undefined: borrow the reference's direction
+        borrow = (small & (rn > 1e-8))[..., 0]
+        axis[borrow] = ref[borrow] / rn[borrow]
+    proj = np.einsum("...i,...i->...", ref, axis)[..., None]
     n = np.round((proj - theta) / (2.0 * np.pi))
-    return np.where(small & (n == 0), aa, axis * (theta + 2.0 * np.pi * n))
+    out = axis * (theta + 2.0 * np.pi * n)
+    if any_small:
+        keep = (small & (n == 0))[..., 0]
+        out[keep] = v[keep] * 2.0
+    return out
 
 
 def matrix_to_quat(R: np.ndarray) -> np.ndarray:
@@ -153,35 +191,42 @@ def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarra
         return np.repeat(aa, len(dst_times), axis=0)
     i, w = _bracket(src_times, dst_times)
     out = np.empty((len(w),) + aa.shape[1:], dtype=aa.dtype)
-    for s in range(0, len(w), SLERP_CHUNK):  # chunks bound the float64 temporaries
-        out[s:s + SLERP_CHUNK] = _slerp_rows(aa, i[s:s + SLERP_CHUNK], w[s:s + SLERP_CHUNK]).reshape(
-            (-1,) + aa.shape[1:])
+    rows, frames, rest = _exact_rows(i, w)
+    out[rows] = aa[frames]  # on a source frame: copy it (bit for bit; 120->30 fps is all copies)
+    for s in range(0, len(rest), SLERP_CHUNK):  # chunks bound the float64 temporaries
+        r = rest[s:s + SLERP_CHUNK]
+        out[r] = _slerp_rows(aa, i[r], w[r]).reshape((-1,) + aa.shape[1:])
     return out
 
 
 def _slerp_rows(aa: np.ndarray, i: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Slerp between rows i and i+1 of `aa` with weights w: (n, K, 3) float64."""
+    """Slerp between rows i and i+1 of `aa` with weights 0 < w < 1: (n, K, 3) float64."""
     # Gather the bracketing source frames first, then reshape: `aa` may be a column view of a long
     # `poses` array, and reshaping all T frames would copy it (an hour at 250 fps is 900k frames).
     a0 = aa[i].astype(np.float64).reshape(len(i), -1, 3)  # (N, K, 3)
     a1 = aa[i + 1].astype(np.float64).reshape(len(i), -1, 3)
     q0, q1 = aa_to_quat(a0), aa_to_quat(a1)  # (N, K, 4)
-    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
-    q1 = np.where(dot < 0, -q1, q1)  # shortest arc
-    dot = np.abs(dot)
-    omega = np.arccos(np.clip(dot, -1.0, 1.0))
+    dot = np.einsum("...i,...i->...", q0, q1)[..., None]
+    flip = dot[..., 0] < 0
+    if flip.any():  # shortest arc
+        q1[flip] *= -1.0
+        np.abs(dot, out=dot)
+    omega = np.arccos(np.minimum(dot, 1.0))
     so = np.sin(omega)
     wk = w[:, None, None]
     near = so < 1e-6  # identical (or numerically so): lerp is exact enough
-    safe = np.where(near, 1.0, so)
-    c0 = np.where(near, 1.0 - wk, np.sin((1.0 - wk) * omega) / safe)
-    c1 = np.where(near, wk, np.sin(wk * omega) / safe)
-    qi = c0 * q0 + c1 * q1
-    qi /= np.linalg.norm(qi, axis=-1, keepdims=True)
+    if near.any():
+        safe = np.where(near, 1.0, so)
+        c0 = np.where(near, 1.0 - wk, np.sin((1.0 - wk) * omega) / safe)
+        c1 = np.where(near, wk, np.sin(wk * omega) / safe)
+    else:
+        c0 = np.sin((1.0 - wk) * omega) / so
+        c1 = np.sin(wk * omega) / so
+    qi = c0 * q0
+    qi += c1 * q1
+    qi /= np.sqrt(np.einsum("...i,...i->...", qi, qi))[..., None]
     ref = (1.0 - wk) * a0 + wk * a1
-    out = quat_to_aa(qi, reference=ref)
-    out = np.where(wk == 0.0, a0, np.where(wk == 1.0, a1, out))
-    return out
+    return quat_to_aa(qi, reference=ref)
 
 
 def decimation(src_fps: float, dst_fps: float) -> tuple[int, float]:
