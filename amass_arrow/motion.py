@@ -185,10 +185,10 @@ def toe_offset(model, betas: np.ndarray, foot_idx: list[int]) -> float:
 
     The sole is the lowest rest vertex for these betas; 0 when the model gives no vertices.
     """
-    verts = getattr(model, "rest_vertices", None)
-    if verts is None:
+    sole_height = getattr(model, "sole_height", None)
+    if sole_height is None:
         return 0.0
-    sole = float(np.asarray(verts(betas))[:, 1].min())
+    sole = sole_height(betas)
     rest_y = np.asarray(model.rest_joints(betas))[foot_idx, 1]
     return max(0.0, float(rest_y.min()) - sole)
 

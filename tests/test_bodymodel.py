@@ -143,3 +143,17 @@ def test_rest_joints_match_smplx(synthetic_root, surface_model, gender, num_beta
     bm = BodyModelRegistry(root).get(surface_model, gender)
     ref = _smplx_rest_joints(model, num_betas, betas)[: bm.num_joints]
     np.testing.assert_allclose(bm.rest_joints(betas), ref, atol=1e-5)
+
+
+def test_sole_height_equals_lowest_rest_vertex(synthetic_root):
+    from amass_arrow.bodymodel import BodyModelRegistry
+
+    reg = BodyModelRegistry(synthetic_root.body_models)
+    rng = np.random.default_rng(3)
+    for model in ("smpl", "smplh", "smplx"):
+        bm = reg.get(model, "neutral")
+        betas = rng.normal(size=bm.num_shape_betas + 4)  # extra betas beyond the shape space are ignored
+        expected = float(bm.rest_vertices(betas)[:, 1].min())
+        assert bm.sole_height(betas) == expected
+        assert bm.sole_height(betas) == expected  # cached
+        assert bm.sole_height(betas * 0) == float(bm.v_template[:, 1].min())
