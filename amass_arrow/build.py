@@ -72,9 +72,10 @@ class BuildResult:
 
 # ---------------------------------------------------------------- settings hash
 def settings_key(cfg: BuildConfig, joint_set: str, models: dict[str, str]) -> str:
-    """Hash of everything besides the source bytes that changes a part file's content."""
+    """Hash of everything besides the source bytes that changes a part file's content (code version included)."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps({"format": schema.FORMAT_VERSION, "motion": asdict(cfg.motion), "joint_set": joint_set,
+    h.update(json.dumps({"format": schema.FORMAT_VERSION, "version": __version__, "motion": asdict(cfg.motion),
+                         "joint_set": joint_set,
                          "models": models, "fps_overrides": cfg.fps_overrides}, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -110,10 +111,20 @@ def _init_worker(body_models: str) -> None:
 class _Workers:
     """The build's worker processes (this process when workers == 1): header peeks, then conversions."""
 
+    #: one BLAS/OpenMP thread per worker: with N workers on N cores, each library's own thread pool
+    #: only oversubscribes the CPU (measured: 2 workers 5.6 s -> 3.8 s for 1M source frames)
+    THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
     def __init__(self, workers: int, body_models: str):
         self.ex = None
+        self.saved_env: dict[str, str | None] = {}
         if workers > 1:
-            ctx = mp.get_context("forkserver")
+            # Inherited by the workers through the fork server, which a process starts at its first pool
+            # (so in a long-lived process that already has one, workers keep its thread settings).
+            for k in self.THREAD_ENV:
+                self.saved_env[k] = os.environ.get(k)
+                os.environ[k] = "1"
+            ctx = mp.get_context("forkserver")  # faster start than spawn; no fork of a threaded parent
             self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                           initargs=(body_models,))
         else:
@@ -137,6 +148,11 @@ class _Workers:
     def close(self) -> None:
         if self.ex is not None:
             self.ex.shutdown(cancel_futures=True)
+        for k, v in self.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None:
