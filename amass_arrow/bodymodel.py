@@ -55,7 +55,7 @@ class BodyModel:
 
     def __post_init__(self) -> None:
         self.v_template = np.asarray(self.v_template, dtype=np.float64)
-        self.shapedirs = np.asarray(self.shapedirs, dtype=np.float64)
+        self.shapedirs = np.asarray(self.shapedirs)  # kept in the file's dtype (SMPL-X: 10475x3x400)
         if self.shapedirs.ndim == 2:
             self.shapedirs = self.shapedirs[:, :, None]
         self.J_regressor = np.asarray(self.J_regressor, dtype=np.float64)
@@ -63,7 +63,10 @@ class BodyModel:
         _validate(self)
         V, _, S = self.shapedirs.shape
         self.J_template = self.J_regressor @ self.v_template
-        self.J_shapedirs = (self.J_regressor @ self.shapedirs.reshape(V, 3 * S)).reshape(-1, 3, S)
+        # Only the vertices the regressor uses matter (a few hundred of V): float64 on those alone.
+        used = np.flatnonzero(np.any(self.J_regressor != 0, axis=0))
+        dirs = self.shapedirs[used].reshape(len(used), 3 * S).astype(np.float64)
+        self.J_shapedirs = (self.J_regressor[:, used] @ dirs).reshape(-1, 3, S)
 
     @property
     def num_joints(self) -> int:
@@ -95,7 +98,7 @@ class BodyModel:
         cache = self.__dict__.setdefault("_sole_cache", {})
         if key not in cache:
             if "_shapedirs_y" not in self.__dict__:
-                self._shapedirs_y = np.ascontiguousarray(self.shapedirs[:, 1, :])  # (V, S)
+                self._shapedirs_y = np.ascontiguousarray(self.shapedirs[:, 1, :], dtype=np.float64)  # (V, S)
             y = self.v_template[:, 1] + self._shapedirs_y[:, :n] @ betas[:n]
             if len(cache) > 4096:
                 cache.clear()
