@@ -65,11 +65,23 @@ def read_floor(amass_root: Path) -> dict[str, float]:
     return {"seconds": time.perf_counter() - t0, "files": len(files), "array_bytes": nbytes}
 
 
+BUSY_SHARE = 0.10  # other processes using more than this share of the CPUs during a build: say so
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (not idle or iowait) since boot, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        ticks = [int(x) for x in fh.readline().split()[1:]]
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 class TreeRSS:
-    """Samples /proc every `interval` s; `peak` = max over samples of the summed RSS of `pid` and its descendants."""
+    """Samples /proc every `interval` s: `peak` = max summed RSS of `pid` and its descendants;
+    `cpu_seconds` = their CPU time (each process's last sampled utime + stime)."""
 
     def __init__(self, pid: int, interval: float = 0.05):
         self.pid, self.interval, self.peak, self.samples = pid, interval, 0, 0
+        self._ticks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._page = os.sysconf("SC_PAGE_SIZE")
@@ -81,6 +93,10 @@ class TreeRSS:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self._ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -107,7 +123,11 @@ class TreeRSS:
             try:
                 with open(f"/proc/{p}/statm", "rb") as fh:
                     total += int(fh.read().split()[1]) * self._page
-            except OSError:
+                with open(f"/proc/{p}/stat", "rb") as fh:
+                    st = fh.read()
+                fields = st[st.rindex(b")") + 2:].split()
+                self._ticks[p] = max(self._ticks.get(p, 0), int(fields[11]) + int(fields[12]))  # utime + stime
+            except (OSError, ValueError, IndexError):
                 pass
         return total
 
@@ -121,12 +141,15 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) ->
     cmd = [sys.executable, "-m", "amass_arrow", "build", str(amass_root), "--body-models", str(body_models),
            "--out", str(store), "--workers", str(workers), "--fps", "30", "--force", "--quiet"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    load_before = os.getloadavg()[0]  # other work on the machine skews the parallel timings: recorded, shown
+    load_before = os.getloadavg()[0]
+    busy0 = busy_cpu_seconds()
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with TreeRSS(proc.pid) as rss:
         out, err = proc.communicate()
     wall = time.perf_counter() - t0
+    # CPU the rest of the machine used meanwhile (busy CPU minus the build tree's): skews parallel timings
+    other_cpu = max(0.0, busy_cpu_seconds() - busy0 - rss.cpu_seconds)
     if proc.returncode != 0:
         raise RuntimeError(f"build failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -134,6 +157,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) ->
 
     seqs = Store(store).sequences()
     return {"workers": workers, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
+            "cpu_seconds_tree": rss.cpu_seconds, "other_cpu_share": other_cpu / (wall * (os.cpu_count() or 1)),
             # ru_maxrss (KiB) is the max over all waited-for children so far: meaningful when it grew
             "max_rss_process": after * 1024 if after > before else None,
             "source_frames": int(sum(seqs["source_frames"].to_pylist())), "store_frames": int(sum(seqs["num_frames"].to_pylist())),
@@ -412,12 +436,13 @@ def format_table(res: dict[str, Any]) -> str:
     if r.get("time_growth") is not None:
         L.append(f"doubling: {r['frames_growth']:.2f}x frames -> {r['time_growth']:.2f}x build time, peak RSS "
                  f"{'+' if True else ''}{r['rss_growth'] * 100:.0f}% (absolute change)")
-    busy = [(k, w, b["loadavg_before"]) for k, s in enumerate(res["sizes"]) for w, b in s["builds"].items()
-            if b.get("loadavg_before", 0) > 0.5 * (res["machine"].get("cpus") or 1) * 0.5 + 0.25]
-    if busy:
-        L.append("note: the machine was busy before some builds (1-min load average "
-                 + ", ".join(f"{b:.1f} before {w}-worker build #{k + 1}" for k, w, b in busy)
-                 + "): the parallel timings understate the speedup on an idle machine")
+    shares = [(k, w, b["other_cpu_share"]) for k, s in enumerate(res["sizes"]) for w, b in s["builds"].items()
+              if b.get("other_cpu_share") is not None]
+    busy = [x for x in shares if x[2] > BUSY_SHARE]
+    if shares:
+        L.append("other processes' share of the CPUs during each build: "
+                 + ", ".join(f"{sh:.0%} ({w} worker{'s' if int(w) > 1 else ''}, size #{k + 1})" for k, w, sh in shares)
+                 + ("; above {:.0%}: the parallel timings understate an idle machine".format(BUSY_SHARE) if busy else ""))
     L.append(f"  {'target':<46}{'measured':>10}{'claim':>10}  result")
     for t in res["targets"]:
         v = t["value"]

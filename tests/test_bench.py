@@ -37,6 +37,8 @@ def test_json_has_every_figure(result):
         assert set(s["builds"]) == {"1", "2"}
         for b in s["builds"].values():
             assert b["seconds"] > 0 and b["peak_rss_tree"] > 0 and b["source_frames"] == s["source_frames"]
+            # the build tree's own CPU time was sampled; the rest of the machine's share is a fraction
+            assert b["cpu_seconds_tree"] > 0 and 0.0 <= b["other_cpu_share"] <= 1.0
     assert doubled["source_frames"] > first["source_frames"]
     assert first["smplx"]["sequences"] >= 1 and first["smplx"]["source_fps"] > 0
     assert first["export"]["seconds"] > 0
