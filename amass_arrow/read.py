@@ -193,11 +193,15 @@ class _Arrays:
             raise InputError(self.rel, "corrupt", f"key '{key}' cannot be read (truncated or damaged file: {exc})") from None
 
     def text(self, key: str) -> str:
-        a = self.raw(key)
-        if a.dtype.kind not in "SU" or a.size != 1:
-            raise InputError(self.rel, "bad_dtype", f"key '{key}' should be a string, got {a.dtype} of shape {a.shape}")
-        v = a.reshape(()).item()
-        return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip()
+        return _text_value(self.raw(key), self.rel, key)
+
+
+def _text_value(a: np.ndarray, rel: str, key: str) -> str:
+    """A one-element str/bytes array (0-d or shape (1,)) as a stripped str."""
+    if a.dtype.kind not in "SU" or a.size != 1:
+        raise InputError(rel, "bad_dtype", f"key '{key}' should be a string, got {a.dtype} of shape {a.shape}")
+    v = a.reshape(()).item()
+    return (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)).strip()
 
 
 def _pose_blocks(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> tuple[str, dict]:
@@ -268,15 +272,18 @@ def _subject_shape(src: SourceFile) -> dict[str, np.ndarray] | None:
         return None
 
 
+def _file_or_shape(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile, key: str) -> np.ndarray:
+    """`key` from the motion file, else from the subject's shape.npz (where AMASS keeps betas and gender)."""
+    if key in keys:
+        return arrays.raw(key)
+    shape = _subject_shape(src)
+    if not shape or key not in shape:
+        raise InputError(rel, "missing_key", f"no '{key}' in the file nor in the subject's shape.npz")
+    return shape[key]
+
+
 def _gender(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> str:
-    if "gender" in keys:
-        raw = arrays.text("gender")
-    else:
-        shape = _subject_shape(src)
-        if not shape or "gender" not in shape:
-            raise InputError(rel, "missing_key", "no 'gender' in the file nor in the subject's shape.npz")
-        g = shape["gender"].reshape(()).item()
-        raw = (g.decode() if isinstance(g, bytes) else str(g)).strip()
+    raw = _text_value(_file_or_shape(arrays, keys, rel, src, "gender"), rel, "gender")
     g = raw.lower()
     g = GENDER_ALIASES.get(g, g)
     if g not in GENDERS:
@@ -285,13 +292,9 @@ def _gender(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> str:
 
 
 def _betas(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> np.ndarray:
-    if "betas" in keys:
-        b = arrays.numeric("betas")
-    else:
-        shape = _subject_shape(src)
-        if not shape or "betas" not in shape:
-            raise InputError(rel, "missing_key", "no 'betas' in the file nor in the subject's shape.npz")
-        b = np.asarray(shape["betas"], np.float32)
+    b = _file_or_shape(arrays, keys, rel, src, "betas")
+    if b.dtype.kind not in "fiu":
+        raise InputError(rel, "bad_dtype", f"'betas' has dtype {b.dtype}, expected numbers")
     if b.ndim == 2 and b.shape[0] == 1:
         b = b[0]
     if b.ndim != 1 or b.size == 0:
