@@ -91,6 +91,9 @@ def test_torch_and_stats(demo_store, built):
     k = 3
     assert torch.equal(d["betas"][k, : len(train[k][1])], torch.tensor(train[k][1], dtype=torch.float32))
     assert int((d["seq_index"] == k).sum()) == train[k][2]
+    assert torch.equal(d["rows"][d["row_index"], 0], d["seq_index"])  # row -> sequence agrees with frame -> sequence
+    ref = con.sql("SELECT joints FROM frames WHERE seq_id = $s ORDER BY frame", params={"s": train[k][0]}).to_arrow_table()
+    assert d["joints"][d["seq_index"] == k].numpy().tobytes() == ref["joints"].combine_chunks().flatten().to_numpy().tobytes()
     w = torch.load(out / "official" / "torch_win" / "train.pt", mmap=True)
     assert w["joints"].ndim == 3 and w["joints"].shape[1] == 30
     stats = json.loads((out / "official" / "torch_frame" / "stats.json").read_text())

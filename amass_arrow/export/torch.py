@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import require
 from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
@@ -29,20 +31,19 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
     out.mkdir(parents=True, exist_ok=True)
     rows = split_table.rows
     for split in split_table.split_names():
-        mine = rows.filter(np.array(rows["split"].to_pylist()) == split).sort_by("row_id")
+        mine = rows.filter(pc.equal(rows["split"], split)).sort_by("row_id")
         seq_ids = sorted(set(mine["seq_id"].to_pylist()))
-        seq_pos = {s: k for k, s in enumerate(seq_ids)}
+        seq_set = pa.array(seq_ids, pa.string())
         betas = _betas(con, seq_ids)
-        row_ids = mine["row_id"].to_numpy()
-        row_pos = {int(r): k for k, r in enumerate(row_ids)}
+        row_ids = mine["row_id"].to_numpy()  # sorted: a chunk's row ids map to positions by searchsorted
         parts: dict[str, list[np.ndarray]] = {c: [] for c in spec.columns + ["seq_index", "row_index", "frame", "t", "start_frame"]}
         for chunk in tqdm(iter_chunks(con, split, spec.columns, widths, step), desc=f"torch {split}",
                           disable=not progress, leave=False):
             feats = {c: values(chunk[c], widths[c]) for c in spec.columns}
             if stats is not None and split == "train":
                 stats.update({c: v for c, v in feats.items() if FEATURES[c][0] == "float32"})
-            sidx = np.array([seq_pos[s] for s in chunk["seq_id"].to_pylist()], dtype=np.int64)
-            ridx = np.array([row_pos[int(r)] for r in chunk["row_id"].to_numpy()], dtype=np.int64)
+            sidx = pc.index_in(chunk["seq_id"], value_set=seq_set).to_numpy().astype(np.int64)
+            ridx = np.searchsorted(row_ids, chunk["row_id"].to_numpy()).astype(np.int64)
             frame = chunk["frame"].to_numpy().astype(np.int32)
             if spec.unit == "window":
                 _ids, starts, lengths = row_runs(chunk["row_id"])
@@ -62,7 +63,7 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
                 parts["frame"].append(frame)
                 parts["t"].append(chunk["t"].to_numpy())
         data: dict[str, Any] = {"seq_ids": seq_ids, "betas": torch.from_numpy(betas[0]), "num_betas": torch.from_numpy(betas[1]),
-                                "rows": torch.from_numpy(np.stack([[seq_pos[s] for s in mine["seq_id"].to_pylist()],
+                                "rows": torch.from_numpy(np.stack([pc.index_in(mine["seq_id"], value_set=seq_set).to_numpy(),
                                                                    mine["start_frame"].to_numpy(), mine["end_frame"].to_numpy()],
                                                                   axis=1).astype(np.int64).reshape(-1, 3)),
                                 "provenance": provenance}
