@@ -19,6 +19,10 @@ from amass_arrow.sql import connect
 
 @pytest.fixture(scope="module")
 def built(demo_store, tmp_path_factory):
+    """`amass-arrow build-splits` run once for the module: (out folder, what it printed)."""
+    import contextlib
+    import io
+
     out = tmp_path_factory.mktemp("splits")
     cfg = out / "splits.yaml"
     cfg.write_text(
@@ -26,13 +30,14 @@ def built(demo_store, tmp_path_factory):
         "exports:\n  - {kind: hf, unit: frame}\n  - {kind: hf, unit: slice}\n"
         "  - {kind: hf, unit: window, window: 30, stride: 15}\n  - {kind: torch, unit: frame}\n"
         "  - {kind: torch, unit: window, window: 30, stride: 15, name: torch_win}\n")
-    return out, cfg
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["build-splits", str(demo_store), "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    return out, buf.getvalue()
 
 
-def test_build_splits_hf_matches_duckdb(demo_store, built, capsys):
-    out, cfg = built
-    assert main(["build-splits", str(demo_store), "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
-    printed = capsys.readouterr().out
+def test_build_splits_hf_matches_duckdb(demo_store, built):
+    out, printed = built
     assert "split definition 'official'" in printed
     hf_path = re.search(r"^output official hf_frame: (.+)$", printed, re.M).group(1)
     dd = datasets.load_from_disk(hf_path)
