@@ -168,7 +168,7 @@ def _run(todo: list[SourceFile], workers: Workers, settings: Settings, progress:
 
     results = []
     with tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
-              disable=not progress or not todo, smoothing=0.1) as bar:
+              disable=None if progress and todo else True, smoothing=0.1) as bar:
         for f, result in workers.convert(todo, settings):
             results.append(result)
             bar.update(f.size)

@@ -116,7 +116,7 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
             path = tmp / f"{split}.arrow"
             with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as w:
                 chunks = iter_chunks(con, split, spec.columns, widths, step, texts=texts)
-                for chunk in tqdm(chunks, desc=f"hf {spec.unit} {split}", disable=not progress, leave=False):
+                for chunk in tqdm(chunks, desc=f"hf {spec.unit} {split}", disable=None if progress else True, leave=False):
                     if stats is not None and split == "train":
                         stats.update({c: values(chunk[c], widths[c]) for c in spec.columns if FEATURES[c][0] == "float32"})
                     w.write_table(chunk_to_hf(chunk, spec.unit, spec.columns, widths, schema, spec.window, spec.stride, texts))

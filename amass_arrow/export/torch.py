@@ -38,7 +38,7 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
         row_ids = mine["row_id"].to_numpy()  # sorted: a chunk's row ids map to positions by searchsorted
         parts: dict[str, list[np.ndarray]] = {c: [] for c in spec.columns + ["seq_index", "row_index", "frame", "t", "start_frame"]}
         for chunk in tqdm(iter_chunks(con, split, spec.columns, widths, step), desc=f"torch {split}",
-                          disable=not progress, leave=False):
+                          disable=None if progress else True, leave=False):
             feats = {c: values(chunk[c], widths[c]) for c in spec.columns}
             if stats is not None and split == "train":
                 stats.update({c: v for c, v in feats.items() if FEATURES[c][0] == "float32"})
