@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,14 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
             info = ds.DatasetInfo(description=desc, features=features, dataset_name=f"amass_arrow/{split_table.name}")
             dd[split] = ds.Dataset.from_file(str(path), info=info, split=split)
         shutil.rmtree(out, ignore_errors=True)
-        ds.DatasetDict(dd).save_to_disk(str(out))
+        quiet = (not progress or not sys.stderr.isatty()) and ds.is_progress_bar_enabled()
+        if quiet:  # datasets' own bars: off in logs, as ours are; the caller's setting is restored
+            ds.disable_progress_bars()
+        try:
+            ds.DatasetDict(dd).save_to_disk(str(out))
+        finally:
+            if quiet:
+                ds.enable_progress_bars()
     finally:
         dd.clear()
         shutil.rmtree(tmp, ignore_errors=True)
