@@ -159,3 +159,17 @@ def test_body_model_files_are_labelled_and_smplx_layout(synthetic_root):
                 assert npz["posedirs"].shape[-1] == (len(SKELETONS[m][0]) - 1) * 9
     assert (root / "smpl" / "SMPL_NEUTRAL.pkl").read_bytes().find(b"chumpy") >= 0
     assert sorted(p.name for p in (root / "smplh").iterdir() if p.is_dir()) == ["female", "male", "neutral"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_gait_is_humanly_fast_from_the_first_frame(synthetic_root, seed):
+    """Root speeds stay human (a run started in flight once launched the pelvis at 45 m/s from the floor)."""
+    from amass_arrow.bodymodel import BodyModelRegistry
+    from amass_arrow.synthetic.motion import make_motion
+
+    bm = BodyModelRegistry(synthetic_root.body_models).get("smplh", "male")
+    for kind in ("walk", "run", "turn", "jump", "stand"):
+        m = make_motion(kind, bm, np.zeros(16), fps=120.0, seconds=2.0, seed=seed)
+        v = np.diff(m.trans.astype(np.float64), axis=0) * 120.0
+        assert np.abs(v[:, 2]).max() < 4.0, (kind, seed, np.abs(v[:, 2]).argmax())
+        assert np.linalg.norm(v[:, :2], axis=1).max() < 6.0, (kind, seed)

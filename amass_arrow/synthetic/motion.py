@@ -118,7 +118,9 @@ def make_motion(kind: str, body_model: BodyModel, betas: np.ndarray, *, fps: flo
         period = rng.uniform(0.64, 0.74) if run else rng.uniform(1.0, 1.2)
         amp = rng.uniform(0.40, 0.48) if run else rng.uniform(0.30, 0.38)
         stance = 0.35 if run else 0.5
-        phase0 = rng.uniform(0, 1)
+        # start with the first leg in stance: a gait that began in flight would have no previous
+        # frame to continue ballistically from (the pelvis would start on the floor)
+        phase0 = rng.uniform(0, stance)
         lean[:] = 0.15 if run else 0.04
         elbow[:] = 1.3 if run else 0.3
         for side in (0, 1):
