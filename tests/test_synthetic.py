@@ -161,15 +161,16 @@ def test_body_model_files_are_labelled_and_smplx_layout(synthetic_root):
     assert sorted(p.name for p in (root / "smplh").iterdir() if p.is_dir()) == ["female", "male", "neutral"]
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_every_gait_is_humanly_fast_from_the_first_frame(synthetic_root, seed):
+def test_every_gait_is_humanly_fast_from_the_first_frame(synthetic_root):
     """Root speeds stay human (a run started in flight once launched the pelvis at 45 m/s from the floor)."""
     from amass_arrow.bodymodel import BodyModelRegistry
     from amass_arrow.synthetic.motion import make_motion
 
     bm = BodyModelRegistry(synthetic_root.body_models).get("smplh", "male")
-    for kind in ("walk", "run", "turn", "jump", "stand"):
-        m = make_motion(kind, bm, np.zeros(16), fps=120.0, seconds=2.0, seed=seed)
+    # runs spend 30% of a cycle in flight: 40 seeds start in every phase
+    cases = [("run", seed) for seed in range(40)] + [(k, seed) for k in ("walk", "turn", "jump", "stand") for seed in range(4)]
+    for kind, seed in cases:
+        m = make_motion(kind, bm, np.zeros(16), fps=120.0, seconds=1.0, seed=seed)
         v = np.diff(m.trans.astype(np.float64), axis=0) * 120.0
         assert np.abs(v[:, 2]).max() < 4.0, (kind, seed, np.abs(v[:, 2]).argmax())
         assert np.linalg.norm(v[:, :2], axis=1).max() < 6.0, (kind, seed)
