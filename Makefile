@@ -27,7 +27,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 
 install: $(VENV)/.installed
 
-$(DEMO)/synth/.done: | $(VENV)/.installed
+# Regenerated when the generator's code changes.
+$(DEMO)/synth/.done: $(wildcard amass_arrow/synthetic/*.py) | $(VENV)/.installed
+	rm -rf $(DEMO)/synth
 	$(PY) -m amass_arrow synth $(DEMO)/synth --annotations
 	touch $@
 

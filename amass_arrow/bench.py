@@ -287,18 +287,31 @@ def input_bytes(amass_root: Path) -> int:
 
 
 # ---------------------------------------------------------------- the run
+def _generator_hash() -> str:
+    """Hash of the synthetic generator's source files."""
+    import hashlib
+
+    from . import synthetic
+
+    h = hashlib.blake2b(digest_size=8)
+    for f in sorted(Path(synthetic.__file__).parent.glob("*.py")):
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _synth(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
     from .synthetic import synth
 
     d = out / f"synth-{frames}"
     done = d / ".done"
-    if done.is_file() and done.read_text().strip() == f"{frames} {seed}":
+    stamp = f"{frames} {seed} {_generator_hash()}"  # a changed generator invalidates the cache
+    if done.is_file() and done.read_text().strip() == stamp:
         log(f"reusing synthetic archive {d}")
         return d / "amass", d / "body_models", float("nan")
     shutil.rmtree(d, ignore_errors=True)
     log(f"synthesizing ~{frames:,} source frames into {d} …")
     res = synth(d, seed=seed, target_frames=frames)
-    done.write_text(f"{frames} {seed}")
+    done.write_text(stamp)
     return res.amass_root, res.body_models, res.seconds
 
 
