@@ -26,11 +26,22 @@ import pyarrow.parquet as pq
 from . import __version__, schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
+from .convert import ROW_META_KEY, Settings, Workers, part_name
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
-from .convert import ROW_META_KEY, Settings, Workers, part_name
 from .read import source_fingerprint
-from .store import Manifest, Store, StoreLayout, WriteLock, content_hash, file_entry, link_tree, write_parquet_atomic, write_text_atomic
+from .store import (
+    Manifest,
+    Store,
+    StoreLayout,
+    WriteLock,
+    content_hash,
+    file_entry,
+    link_tree,
+    write_parquet_atomic,
+    write_text_atomic,
+)
+
 
 @dataclass
 class BuildResult:

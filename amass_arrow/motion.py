@@ -41,7 +41,6 @@ from .kinematics import Z_UP_TO_Y_UP, forward_kinematics, rodrigues, to_frame
 from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 from .sequence import Sequence
 
-
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
 
 

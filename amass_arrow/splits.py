@@ -194,7 +194,7 @@ def materialize(con, definition: Definition, base: Path | None = None) -> SplitT
     """Run a definition on `con` (from `sql.connect`) and check it; raises SplitError/SQLError."""
     texts: dict[str, str] = {}
     set_params(con, definition.params)
-    for k, f in enumerate([definition.sql] + list(definition.slices)):
+    for f in [definition.sql] + list(definition.slices):
         path = resolve_sql_path(f, base)
         text = path.read_text()
         texts[str(f)] = text
