@@ -21,7 +21,6 @@ in two splits) raise `SplitError`; an empty train/validation/test split warns.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -300,7 +299,3 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
             log(f"{e.kind} ({e.unit}) {t.name}: {path}")
     con.close()
     return res
-
-
-def spec_dict(spec) -> dict[str, Any]:
-    return dataclasses.asdict(spec)

@@ -326,9 +326,6 @@ class Store:
     def frame_files(self) -> list[Path]:
         return sorted((self.root / schema.FRAMES_DIR).rglob("*.parquet"))
 
-    def frames_glob(self) -> str:
-        return str(self.root / schema.FRAMES_GLOB)
-
     def frames_dataset(self):
         """A pyarrow dataset over the frames with string hive keys."""
         import pyarrow.dataset as ds
