@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
 import platform
+import shutil
 import sys
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
@@ -37,6 +37,7 @@ from .store import (
     WriteLock,
     content_hash,
     file_entry,
+    link_or_copy,
     link_tree,
     write_parquet_atomic,
     write_text_atomic,
@@ -223,13 +224,7 @@ def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None, key: 
     src = current / row["part"]
     if not src.is_file():
         return False
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        import shutil
-
-        shutil.copy2(src, dst)
+    link_or_copy(src, dst)
     return True
 
 
@@ -262,8 +257,6 @@ def _previous_rows(layout: StoreLayout, force: bool) -> tuple[dict[str, dict[str
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
-    import shutil
-
     for d in layout.side.glob("staging-*"):
         if d != keep:
             shutil.rmtree(d, ignore_errors=True)
@@ -303,8 +296,6 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     build_id = h.hexdigest()
     current = layout.current()
     if current is not None and current.name == build_id:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         return Store(layout.path).info, False
 

@@ -245,18 +245,22 @@ def write_text_atomic(text: str, path: Path) -> None:
         raise
 
 
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link `src` to `dst` (published files are immutable, so sharing is safe); copy across filesystems."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def link_tree(src: Path, dst: Path, skip: set[str] = frozenset()) -> None:
     """Recreate `src`'s files under `dst` as hard links (copies across filesystems); `skip` = rel paths."""
     for p in sorted(src.rglob("*")):
         rel = p.relative_to(src).as_posix()
         if p.is_dir() or rel in skip:
             continue
-        target = dst / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(p, target)
-        except OSError:
-            shutil.copy2(p, target)
+        link_or_copy(p, dst / rel)
 
 
 def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[str, Any]] | None = None,
