@@ -60,11 +60,7 @@ class BuildResult:
 
     def summary(self) -> str:
         """A plain-text summary table: per dataset, then rejects by reason."""
-        lines = [f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}"]
-        for ds, row in sorted(self.per_dataset.items()):
-            lines.append(f"{ds:<24}{int(row['sequences']):>10}{int(row['frames']):>12}{row['hours']:>9.3f}")
-        hours = sum(r["hours"] for r in self.per_dataset.values())
-        lines.append(f"{'total':<24}{self.sequences:>10}{self.frames:>12}{hours:>9.3f}")
+        lines = dataset_table(self.per_dataset, total=True)
         lines.append(f"converted {self.converted}, reused {self.reused}, rejected {len(self.rejects)}"
                      + ("" if self.changed else " (store already up to date)"))
         if self.rejects:
@@ -76,6 +72,17 @@ class BuildResult:
             if len(self.rejects) > 20:
                 lines.append(f"  … {len(self.rejects) - 20} more in rejects.parquet")
         return "\n".join(lines)
+
+
+def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False) -> list[str]:
+    """Lines of the per-dataset table (sequences, frames, hours) that `build` and `info` print."""
+    lines = [f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}"]
+    rows = sorted(per_dataset.items())
+    if total:
+        rows.append(("total", {k: sum(r[k] for r in per_dataset.values()) for k in ("sequences", "frames", "hours")}))
+    for ds, row in rows:
+        lines.append(f"{ds:<24}{int(row['sequences']):>10}{int(row['frames']):>12}{row['hours']:>9.3f}")
+    return lines
 
 
 # ---------------------------------------------------------------- settings hash

@@ -91,6 +91,7 @@ def _info_args(p):
 
 @command("info", "show what a store holds", "example:\n  amass-arrow info demo/store")(_info_args)
 def _info(args):
+    from .build import dataset_table
     from .store import Store
 
     s = Store(args.store)
@@ -103,9 +104,7 @@ def _info(args):
     print(f"motion       {i.fps if i.fps else 'per-sequence'} fps ({i.resample}), joints {i.joint_set} ({len(i.joint_names)}), frame {i.frame}")
     print(f"contacts     speed < {i.contacts['speed_threshold']} m/s and height < {i.contacts['height_threshold']} m")
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
-    print(f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}")
-    for ds, row in i.datasets.items():
-        print(f"{ds:<24}{int(row['sequences']):>10}{int(row['frames']):>12}{row['hours']:>9.3f}")
+    print("\n".join(dataset_table(i.datasets)))
 
 
 def _inventory_args(p):
