@@ -123,14 +123,22 @@ def _export_args(p):
     p.add_argument("--sql", required=True, help="split definition file, e.g. sql/splits/amass_official.sql")
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
-    p.add_argument("--kind", choices=["hf", "torch"], default="hf", help="exporter (default hf)")
-    p.add_argument("--unit", choices=["frame", "slice", "window"], default="frame", help="row unit (default frame)")
+    from .export.registry import UNITS, load_all, option_fields
+
+    reg = load_all()
+    kinds = "; ".join(f"{k}: {reg[k].summary} (units {'/'.join(reg[k].units)})" for k in sorted(reg))
+    p.add_argument("--kind", choices=sorted(reg), default="hf", help=f"exporter (default hf) — {kinds}")
+    p.add_argument("--unit", choices=list(UNITS), default=None, help="row unit (default: the exporter's first)")
     p.add_argument("--columns", nargs="+", help="features (default root_orient pose_body pose_hand trans joints contacts)")
     p.add_argument("--window", type=int, default=60, help="frames per window (unit window)")
     p.add_argument("--stride", type=int, default=30, help="frames between window starts (unit window)")
     p.add_argument("--fps", type=float, help="export rate; must divide the store fps")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    for name, f in option_fields().items():  # each exporter's options (registry); only the set ones are passed
+        kind = type(f.default)
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None, metavar=kind.__name__.upper(),
+                       type=(lambda v: v) if kind is bool else kind, help=f.metadata.get("help", f"exporter option {name}"))
 
 
 @command("export", "export one split definition with one exporter",
@@ -143,8 +151,9 @@ def _export(args):
     if isinstance(params, list):
         raise ConfigError("--param needs K=V for export (DuckDB variables)")
     name = Path(args.sql).stem
+    options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
     spec = ExportSpec(kind=args.kind, unit=args.unit, columns=args.columns or list(DEFAULT_COLUMNS), window=args.window,
-                      stride=args.stride, fps=args.fps).validate("export")
+                      stride=args.stride, fps=args.fps, options=options).validate("export")
     cfg = SplitsConfig(definitions=[Definition(name=name, sql=args.sql, slices=args.slice, params=params)], exports=[spec])
     res = build_splits(args.store, cfg, args.out, progress=not args.quiet)
     for name, folder, path in res.outputs:
