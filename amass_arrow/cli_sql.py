@@ -158,3 +158,32 @@ def _export(args):
     res = build_splits(args.store, cfg, args.out, progress=not args.quiet)
     for name, folder, path in res.outputs:
         print(f"output {name} {folder}: {path}")
+
+
+def _motion_yaml_args(p):
+    p.add_argument("store", help="store path")
+    p.add_argument("--yaml", action="append", required=True, metavar="SPLIT=PATH",
+                   help="a ProtoMotions motion YAML and the split its motions go to (repeatable), e.g. train=amass_train.yaml")
+    p.add_argument("--out", required=True, help="split definition to write, e.g. sql/splits/protomotions.sql")
+
+
+@command("import-motion-yaml", "turn ProtoMotions motion YAMLs (motions: [{file, weight, sub_motions: [{timings}]}]) "
+         "into a split definition SQL file",
+         "example:\n  amass-arrow import-motion-yaml demo/store --yaml train=train.yaml --yaml test=test.yaml "
+         "--out sql/splits/proto.sql\n  amass-arrow export demo/store --sql sql/splits/proto.sql --kind protomotions --out out")(_motion_yaml_args)
+def _import_motion_yaml(args):
+    from .export.protomotions import read_motion_yaml, rows_sql
+    from .sql import connect
+
+    con = connect(args.store)
+    seqs = [dict(zip(("seq_id", "source_path"), r)) for r in con.sql("SELECT seq_id, source_path FROM sequences").fetchall()]
+    con.close()
+    rows = []
+    for item in args.yaml:
+        split, sep, path = item.partition("=")
+        if not sep or not split or not path:
+            raise ConfigError(f"--yaml needs SPLIT=PATH, got {item!r}")
+        rows += read_motion_yaml(path, seqs, split)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(rows_sql(rows, ", ".join(args.yaml)))
+    print(f"{len(rows)} split rows -> {args.out}")
