@@ -44,7 +44,7 @@ def _snapshot(path):
 
 
 def test_ray_build_equals_local_build_row_for_row(synthetic_root, demo_store, tmp_path):
-    ray = pytest.importorskip("ray", reason="the ray extra: pip install 'amass-arrow[ray]'")
+    import ray  # the ray extra, in dev
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         cfg = load_build_config(None, amass_root=str(synthetic_root.amass_root), body_models=str(synthetic_root.body_models),
