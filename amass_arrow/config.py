@@ -21,6 +21,7 @@ import yaml
 from .errors import ConfigError
 from .schema import JOINT_SETS
 
+EXECUTORS = ("local", "ray")
 RESAMPLE_MODES = ("interpolate", "decimate", "none")
 FRAMES = ("z_up", "y_up")
 
@@ -58,6 +59,8 @@ class BuildConfig:
     body_models: str | None = None
     out: str | None = None
     workers: int = 1
+    executor: str = "local"  # local (process pool) | ray (extra amass-arrow[ray])
+    address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
     fps_overrides: dict[str, float] = field(default_factory=dict)  # seq_id or dataset -> fps
@@ -69,6 +72,9 @@ class BuildConfig:
                 raise ConfigError(f"build needs {key!r} (a config value or a CLI argument)")
         if int(self.workers) < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        _choice("executor", self.executor, EXECUTORS)
+        if self.address and self.executor != "ray":
+            raise ConfigError(f"address {self.address!r} is for executor 'ray' (executor is {self.executor!r})")
         self.motion.validate()
         return self
 
