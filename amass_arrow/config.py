@@ -117,6 +117,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def load_build_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:
     """Config file values, then non-None `overrides` (CLI flags; `motion_<key>` sets motion.<key>)."""
+    if path:
+        from .resources import find
+
+        path = find(path, what="config file")  # configs/build.yaml resolves from any folder (shipped copy)
     data = load_yaml(path) if path else {}
     data = data.get("build", data)
     cfg = from_dict(BuildConfig, data, str(path or "config"))

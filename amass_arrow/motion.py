@@ -162,7 +162,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         "store_fps": float(fps),
         "resample_mode": cfg.resample,
         "num_frames": int(T),
-        "duration": (T - 1) / float(fps) if T else 0.0,
+        "duration": schema.duration_seconds(T, fps),
         "floor_height": float(floor),
         "quality_flags": flags,
     }

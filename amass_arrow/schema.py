@@ -194,13 +194,33 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("store_fps", pa.float64(), nullable=False),
         pa.field("resample_mode", pa.string(), nullable=False),
         pa.field("num_frames", pa.int32(), nullable=False),
-        pa.field("duration", pa.float64(), nullable=False),  # seconds, (num_frames-1)/store_fps
+        pa.field("duration", pa.float64(), nullable=False),  # seconds, duration_seconds(): num_frames / store_fps
         pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
         pa.field("has_dmpls", pa.bool_(), nullable=False),
         pa.field("quality_flags", pa.list_(pa.string()), nullable=False),
         pa.field("part", pa.string(), nullable=False),  # frames file holding this sequence, store-relative
     ]
 )
+
+# ---------------------------------------------------------------- time and identity (the one convention)
+# Frame k of a sequence at `fps` covers [k/fps, (k+1)/fps) seconds, so T frames last T/fps seconds
+# (half-open: a 2 s window at 30 fps holds exactly 60 frames) and a range [start_t, end_t) holds frames
+# ceil(start_t*fps) .. ceil(end_t*fps)-1. Every duration (sequences.duration, the SQL slices, label
+# lengths) is this one; frame timestamps (column `t`) are k/fps, so the last frame sits at (T-1)/fps.
+def duration_seconds(num_frames: int, fps: float) -> float:
+    """Seconds covered by `num_frames` frames at `fps` Hz: num_frames / fps (0.0 for no frames)."""
+    return float(num_frames) / float(fps) if num_frames else 0.0
+
+
+#: the same, as SQL over `sequences` columns (the `sequences` view's `duration` is this expression)
+DURATION_SQL = "num_frames / store_fps"
+
+#: A take: one recorded motion, whatever download and file variant holds it. `MPI_HDM05/bk/01_poses.npz`
+#: (SMPL+H) and `HDM05/bk/01_stageii.npz` (SMPL-X) are one take, canonical_dataset/subject/name
+#: = 'MPI_HDM05/bk/01'. Leakage checks compare takes, not seq_ids; the `sequences` view has it as `take`.
+TAKE = "take"
+TAKE_SQL = "canonical_dataset || '/' || subject || '/' || name"
+
 
 REJECT_SCHEMA = pa.schema(
     [
