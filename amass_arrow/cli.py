@@ -27,6 +27,16 @@ def command(name: str, help: str, epilog: str = ""):
     return deco
 
 
+def store_arg(p, help: str = "store path") -> None:
+    """The positional STORE argument every store-reading command takes."""
+    p.add_argument("store", help=help)
+
+
+def quiet_arg(p) -> None:
+    """`--quiet`: no progress bars."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 # ---------------------------------------------------------------- synth
 def _synth_args(p):
     p.add_argument("out", help="output folder: writes OUT/amass/ and OUT/body_models/")
@@ -65,7 +75,7 @@ def _build_args(p):
                    help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    quiet_arg(p)
 
 
 @command("build", "convert an AMASS archive into a store (incremental and resumable)",
@@ -88,7 +98,7 @@ def _build(args):
 
 # ---------------------------------------------------------------- info / inventory
 def _info_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--json", action="store_true", help="print the whole info.json")
 
 
@@ -135,7 +145,7 @@ def _inventory(args):
 
 # ---------------------------------------------------------------- render
 def _render_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("seq_id", help="sequence id, e.g. CMU/01/01_01")
     p.add_argument("-o", "--out", required=True, help="output .gif (animation) or .png (frame strip)")
     p.add_argument("--start", type=float, help="start time in seconds")
@@ -153,7 +163,7 @@ def _render(args):
 
 # ---------------------------------------------------------------- verify
 def _verify_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--quick", action="store_true", help="sizes, row counts and footers only (no hashes, no full read)")
 
 

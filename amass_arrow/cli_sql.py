@@ -6,13 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import command
+from .cli import command, quiet_arg, store_arg
 from .errors import ConfigError, SQLError
 
 
 # ---------------------------------------------------------------- query
 def _query_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("sql", help="SQL over the views frames, sequences, rejects, labels, info")
     p.add_argument("--param", action="append", default=[], metavar="K=V",
                    help="bind V to $K (repeatable); a bare V binds to the next '?'. Values are strings: cast in SQL ($n::INT) if needed")
@@ -100,10 +100,10 @@ def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
 
 # ---------------------------------------------------------------- build-splits / export
 def _build_splits_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--config", default=None, help="splits YAML (configs/splits.yaml); default: official split, HF frames")
     p.add_argument("--out", required=True, help="output folder: OUT/<definition>/{split_rows.parquet,report.json,<exporter>/}")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    quiet_arg(p)
 
 
 @command("build-splits", "run split definitions (sql/splits, sql/slices), check them for leakage, and export each",
@@ -119,7 +119,7 @@ def _build_splits(args):
 
 
 def _export_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--sql", required=True, help="split definition file, e.g. sql/splits/amass_official.sql")
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
@@ -130,7 +130,7 @@ def _export_args(p):
     p.add_argument("--stride", type=int, default=30, help="frames between window starts (unit window)")
     p.add_argument("--fps", type=float, help="export rate; must divide the store fps")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    quiet_arg(p)
 
 
 @command("export", "export one split definition with one exporter",

@@ -212,3 +212,37 @@ REJECT_SCHEMA = pa.schema(
         pa.field("content_hash", pa.string(), nullable=True),
     ]
 )
+
+
+# ---------------------------------------------------------------- labels (labels/<source>.parquet)
+#: One row per labelled time segment, for every source.
+LABEL_SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("seq_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # babel | humanml3d | filename
+        pa.field("start_t", pa.float64(), nullable=False),  # seconds, store time
+        pa.field("end_t", pa.float64(), nullable=False),  # seconds, exclusive
+        pa.field("raw_label", pa.string(), nullable=True),
+        pa.field("proc_label", pa.string(), nullable=True),
+        pa.field("act_cat", pa.list_(pa.string()), nullable=False),
+        pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
+        pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
+        pa.field("annotator", pa.string(), nullable=True),
+        pa.field("flags", pa.list_(pa.string()), nullable=False),  # mirrored, clipped, duration_mismatch, ...
+        pa.field("source_ref", pa.string(), nullable=False),  # feat_p / new_name / source_path
+    ]
+)
+
+#: One row per annotation that was not imported (imported=false) or imported with a warning.
+LABEL_UNMATCHED_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_ref", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=True),
+        pa.field("seq_id", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),  # short stable code
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("imported", pa.bool_(), nullable=False),
+    ]
+)
