@@ -61,6 +61,9 @@ def _build_args(p):
     p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
     p.add_argument("--joints", help="joint set: body22 (default), smpl24, smplh52, smplx55 or skeleton")
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
+    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
+                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
+                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -76,7 +79,7 @@ def _build(args):
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
         datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
-        motion_joints=args.joints, motion_frame=args.frame, motion_joint_velocities=args.joint_velocities,
+        motion_joints=args.joints, motion_frame=args.frame, motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)
     print(res.summary())

@@ -25,6 +25,30 @@ RESAMPLE_MODES = ("interpolate", "decimate", "none")
 FRAMES = ("z_up", "y_up")
 
 
+SOURCE_FRAMES = ("auto", "z_up", "y_up")
+
+
+@dataclass
+class QualityConfig:
+    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+
+    max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
+    max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
+    max_joint_speed: float = 20.0  # m/s any joint, any frame -> 'joint_speed_spike'
+    max_jitter: float = 300.0  # m/s^3 mean jerk -> 'jitter'
+    min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
+    max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
+    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
+
+    def validate(self) -> QualityConfig:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"motion.quality.{f.name} must be a number >= 0, got {v!r}")
+        return self
+
+
 @dataclass
 class MotionConfig:
     """How each sequence becomes frame rows: rate, joints, frame and contact thresholds."""
@@ -37,6 +61,8 @@ class MotionConfig:
     contact_height: float = 0.10  # m: ... and lower than this above the floor is in contact
     floor: str = "lowest_foot"  # lowest_foot (per-sequence floor from foot joints) | none
     joint_velocities: bool = False  # add joint_vel (m/s) column
+    source_frame: str = "auto"  # auto (decide from the pose; stand Y-up files upright) | z_up | y_up (force)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def validate(self) -> MotionConfig:
         if not (self.fps > 0):
@@ -45,6 +71,8 @@ class MotionConfig:
         _choice("motion.joints", self.joints, tuple(JOINT_SETS) + ("skeleton",))
         _choice("motion.frame", self.frame, FRAMES)
         _choice("motion.floor", self.floor, ("lowest_foot", "none"))
+        _choice("motion.source_frame", self.source_frame, SOURCE_FRAMES)
+        self.quality.validate()
         if self.contact_speed <= 0 or self.contact_height <= 0:
             raise ConfigError("motion.contact_speed and motion.contact_height must be > 0")
         return self
