@@ -30,6 +30,7 @@ from .convert import ROW_META_KEY, Settings, convert_task, part_name, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
+from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .store import (
     Manifest,
@@ -321,7 +322,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
         num_sequences=seq_table.num_rows, num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
         num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
-        joint_velocities=m.joint_velocities,
+        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
     )
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)

@@ -75,6 +75,9 @@ def _build_args(p):
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
     p.add_argument("--contacts", choices=["default", "protomotions", "humanml3d"],
                    help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
+    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
+                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
+                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     quiet_arg(p)
@@ -93,7 +96,7 @@ def _build(args):
         executor=args.executor, address=args.address,
         datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
         motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
-        motion_joint_velocities=args.joint_velocities,
+        motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)
     print(res.summary())

@@ -27,6 +27,30 @@ FRAMES = ("z_up", "y_up")
 CONTACT_METHODS = ("default", "protomotions", "humanml3d")  # = contacts.METHODS (config imports no numpy code)
 
 
+SOURCE_FRAMES = ("auto", "z_up", "y_up")
+
+
+@dataclass
+class QualityConfig:
+    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+
+    max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
+    max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
+    max_joint_speed: float = 20.0  # m/s any joint, any frame -> 'joint_speed_spike'
+    max_jitter: float = 300.0  # m/s^3 mean jerk -> 'jitter'
+    min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
+    max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
+    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
+
+    def validate(self) -> QualityConfig:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"motion.quality.{f.name} must be a number >= 0, got {v!r}")
+        return self
+
+
 @dataclass
 class MotionConfig:
     """How each sequence becomes frame rows: rate, joints, frame and contact thresholds."""
@@ -47,6 +71,8 @@ class MotionConfig:
     contact_min_duration: float = 0.03  # s: shorter contacts are dropped
     floor: str = "lowest_foot"  # lowest_foot (per-sequence floor from foot joints) | none
     joint_velocities: bool = False  # add joint_vel (m/s) column
+    source_frame: str = "auto"  # auto (decide from the pose; stand Y-up files upright) | z_up | y_up (force)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def validate(self) -> MotionConfig:
         if not (self.fps > 0):
@@ -64,6 +90,8 @@ class MotionConfig:
             raise ConfigError("motion.contact_speed_exit / contact_height_exit must be >= contact_speed / contact_height")
         if self.contact_min_gap < 0 or self.contact_min_duration < 0:
             raise ConfigError("motion.contact_min_gap and motion.contact_min_duration must be >= 0")
+        _choice("motion.source_frame", self.source_frame, SOURCE_FRAMES)
+        self.quality.validate()
         return self
 
     def contact_params(self):
