@@ -91,7 +91,7 @@ def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False)
 def settings_key(cfg: BuildConfig, joint_set: str, models: dict[str, str]) -> str:
     """Hash of everything besides the source bytes that changes a part file's content (code version included)."""
     h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps({"format": schema.FORMAT_VERSION, "version": __version__, "motion": asdict(cfg.motion),
+    h.update(json.dumps({"format": schema.FORMAT_VERSION, "encoding": schema.FRAME_ENCODING, "version": __version__, "motion": asdict(cfg.motion),
                          "joint_set": joint_set,
                          "models": models, "fps_overrides": cfg.fps_overrides}, sort_keys=True).encode())
     return h.hexdigest()

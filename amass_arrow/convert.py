@@ -93,10 +93,8 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
-    # Dictionary encoding only for the repeated seq_id: on float columns it never pays and was 6x the
-    # write time (and 1.6x the bytes) of plain zstd.
     path = settings.staging / rel
-    write_parquet_atomic(table, path, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+    write_parquet_atomic(table, path, **schema.frame_write_options(table.schema))
     return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
 
 
