@@ -12,7 +12,7 @@ BODY_MODELS ?= $(DEMO)/synth/body_models
 STORE ?= $(DEMO)/store
 OUT ?= $(DEMO)/splits
 SPLITS ?= configs/splits.yaml
-WORKERS ?= 2
+WORKERS ?= auto
 BUILD_ARGS ?=
 
 .PHONY: help install build labels build-splits export test bench bench-fk lint clean

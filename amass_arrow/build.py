@@ -117,7 +117,7 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
         previous, entries = _previous_rows(layout, cfg.force)
-        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+        executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
         try:
             return _build(cfg, layout, disc, registry, previous, entries, executor, progress, t0)
         finally:

@@ -27,6 +27,8 @@ the chosen joint set or frame either.
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,21 @@ from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 from .sequence import Sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
+
+#: CPU seconds this process spent in each stage of `process` (read by `make bench`'s stage profile)
+STAGE_SECONDS: defaultdict[str, float] = defaultdict(float)
+
+
+class _Laps:
+    """`lap(stage)` adds the CPU time since the previous lap to STAGE_SECONDS[stage]."""
+
+    def __init__(self):
+        self.t = time.process_time()
+
+    def __call__(self, stage: str) -> None:
+        now = time.process_time()
+        STAGE_SECONDS[stage] += now - self.t
+        self.t = now
 
 
 @dataclass
@@ -82,6 +99,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     if seq.num_frames < 1:
         raise InputError(seq.source_path, "no_frames", "the sequence has no frames")
 
+    lap = _Laps()
     flags = list(seq.quality_flags)
 
     # ---- betas -> rest joints
@@ -94,14 +112,17 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         betas = np.concatenate([betas, np.zeros(nsb - betas.size)])
     rest = np.asarray(model.rest_joints(betas), np.float64)
     parents = np.asarray(model.parents)
+    lap("body model")
 
     # ---- orientation: decided from the pose; a Y-up file is stood upright before FK, floor and contacts
     orient = _orientation.decide(_orientation.spine_directions(seq, rest, parents), seq.trans + rest[0],
                                  cfg.source_frame, cfg.quality.min_upright_fraction)
     if orient.source_frame == "y_up":
         seq = _orientation.stand_upright(seq, rest[0])
+    lap("orientation")
     rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
     T = rs.num_frames
+    lap("resample")
 
     # ---- floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
     names = schema.SKELETONS[model.surface_model][0]
@@ -115,6 +136,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         src_pose = seq.full_pose(rows)[:, chain]  # float32: posed in float32, placed by trans in float64
         fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)
         feet_src[rows] = fk[:, feet_in_chain]
+    lap("fk")
     floor = 0.0
     toe_off = toe_offset(model, betas, foot_idx)
     if cfg.floor == "lowest_foot":
@@ -123,6 +145,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     # each store frame takes the flags of the source frame nearest in time
     near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
     c4 = c_src[near]  # (T, 4) in FOOT_ORDER
+    lap("contacts")
 
     # ---- FK at the store rate, chunked, over only the stored joints and their ancestors
     pchain = _ancestors(parents, idx)
@@ -136,11 +159,13 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows], out_dtype=np.float64)[:, sel_in_chain]
     joints[..., 2] -= floor
     trans[:, 2] -= floor
+    lap("fk")
 
     # ---- quality metrics (store rate, Z-up, floor at z = 0)
     metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
                                airborne_height=cfg.quality.airborne_height)
     flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
+    lap("quality")
 
     # ---- coordinate frame
     root_orient = rs.root_orient
@@ -176,6 +201,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     for side, column in schema.FOOT_CONTACT_COLUMN.items():
         cols[column] = _bools(feet[f"{side}_ankle"] | feet[f"{side}_toe"])
     table = schema.frame_table(cols, T, J, cfg.joint_velocities)
+    lap("table")
 
     fields = {
         "store_fps": float(fps),
