@@ -64,14 +64,14 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    where = _run([py, "-c", "import amass_arrow, amass_arrow.resources as r; print(amass_arrow.__file__); print(r.shipped_root())"],
-                 elsewhere, env).stdout.split()
-    assert Path(where[0]).is_relative_to(script.parent.parent) and not Path(where[0]).is_relative_to(REPO)
-    assert (Path(where[1]) / "sql/splits/amass_official.sql").is_file()
     # default definition (sql/splits/amass_official.sql), no --config
     out = elsewhere / "out"
     _run([script, "build-splits", demo_store, "--out", out, "--quiet"], elsewhere, env)
     assert (out / "official" / "split_rows.parquet").is_file() and (out / "official" / "hf_frame").is_dir()
+    where = _run([py, "-c", "import amass_arrow, amass_arrow.resources as r; print(amass_arrow.__file__); print(r.shipped_root())"],
+                 elsewhere, env).stdout.split()
+    assert Path(where[0]).is_relative_to(script.parent.parent) and not Path(where[0]).is_relative_to(REPO)
+    assert (Path(where[1]) / "sql/splits/amass_official.sql").is_file()
     # the shipped configs/splits.yaml by its relative name; only the definitions, no exports
     cfg = elsewhere / "defs.yaml"
     cfg.write_text("definitions:\n  - {name: official, sql: sql/splits/amass_official.sql, "
