@@ -72,7 +72,7 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
                  elsewhere, env).stdout.split()
     assert Path(where[0]).is_relative_to(script.parent.parent) and not Path(where[0]).is_relative_to(REPO)
     assert (Path(where[1]) / "sql/splits/amass_official.sql").is_file()
-    # the shipped configs/splits.yaml by its relative name; only the definitions, no exports
+    # a user's config naming shipped SQL files by relative path (no copy in this folder); no exports
     cfg = elsewhere / "defs.yaml"
     cfg.write_text("definitions:\n  - {name: official, sql: sql/splits/amass_official.sql, "
                    "slices: [sql/slices/trim_heads.sql, sql/slices/min_duration.sql]}\n"
@@ -80,6 +80,7 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
     out2 = elsewhere / "out2"
     _run([script, "build-splits", demo_store, "--config", cfg, "--out", out2, "--quiet"], elsewhere, env)
     assert {p.name for p in out2.iterdir()} == {"official", "random"}
+    # the shipped configs/splits.yaml by its relative name
     res = _run([py, "-c", "from amass_arrow.splits import load_splits_config as f; "
                           "print(sorted(d.name for d in f('configs/splits.yaml').definitions))"], elsewhere, env)
     assert res.stdout.strip() == "['cross_subject', 'official', 'random']"
