@@ -36,8 +36,6 @@ from .resources import find
 from .sql import run_sql, set_params
 
 SPLITS = ("train", "validation", "test")
-UNITS = ("frame", "slice", "window")
-EXPORTERS = ("hf", "torch")
 DEFAULT_COLUMNS = ["root_orient", "pose_body", "pose_hand", "trans", "joints", "contacts"]
 
 
@@ -63,25 +61,35 @@ class Definition:
 class ExportSpec:
     """One exporter run for each definition it names (all when `definitions` is empty)."""
 
-    kind: str = "hf"  # hf | torch
-    unit: str = "frame"  # frame (one row per frame) | slice (one row per split row) | window (fixed length)
+    kind: str = "hf"  # a registered exporter (amass_arrow.export.registry): hf | torch | ...
+    unit: str | None = None  # frame | slice | window (fixed length); None = the exporter's first unit
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     window: int = 60  # frames per window (unit=window), at the export fps
     stride: int = 30  # frames between window starts (unit=window), at the export fps
     fps: float | None = None  # export rate; must divide the store fps (every k-th frame); None = store fps
     stats: bool = True  # write stats.json (train split, per feature mean/std)
     definitions: list[str] = field(default_factory=list)
-    name: str | None = None  # output folder; default '<kind>_<unit>'
+    name: str | None = None  # output folder; default '<kind>_<unit>' ('<kind>' for single-unit exporters)
+    options: dict[str, Any] = field(default_factory=dict)  # the exporter's own options (its Options dataclass)
 
     @property
     def folder(self) -> str:
-        return self.name or f"{self.kind}_{self.unit}"
+        from .export.registry import get
+
+        e = get(self.kind)
+        return self.name or e.folder(self.unit or e.units[0])
 
     def validate(self, where: str) -> ExportSpec:
-        if self.kind not in EXPORTERS:
-            raise ConfigError(f"{where}.kind must be one of {', '.join(EXPORTERS)}; got {self.kind!r}")
-        if self.unit not in UNITS:
-            raise ConfigError(f"{where}.unit must be one of {', '.join(UNITS)}; got {self.unit!r}")
+        from .export.registry import get, names
+
+        if self.kind not in names():
+            raise ConfigError(f"{where}.kind must be one of {', '.join(names())}; got {self.kind!r}")
+        e = get(self.kind)
+        if self.unit is None:
+            self.unit = e.units[0]
+        if self.unit not in e.units:
+            raise ConfigError(f"{where}.unit must be one of {', '.join(e.units)} for {self.kind}; got {self.unit!r}")
+        e.options(self.options, f"{where}.options")
         if int(self.window) < 1 or int(self.stride) < 1:
             raise ConfigError(f"{where}: window and stride must be >= 1 frames")
         from .export.frames import FEATURES

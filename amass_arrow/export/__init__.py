@@ -1,7 +1,8 @@
 """Exporters: a checked split table (amass_arrow.splits) -> files a trainer loads.
 
-`run_export` dispatches on `ExportSpec.kind` (hf | torch), writes `stats.json` (train split,
-per-feature mean/std, float64) and `provenance.json` beside the export, and returns its path.
+`run_export` looks `ExportSpec.kind` up in the registry (amass_arrow.export.registry: one module per
+format), writes `stats.json` (train split, per-feature mean/std, float64, when the exporter fed it)
+and `provenance.json` beside the export, and returns its path.
 """
 
 from __future__ import annotations
@@ -69,25 +70,23 @@ def export_plan(store_fps: float | None, rows, fps: float | None) -> tuple[int |
 
 def run_export(con, store, split_table, spec, out: Path, *, progress: bool = True) -> Path:
     from .frames import rows_table_name
+    from .registry import ExportContext, get
     from .stats import FeatureStats
 
+    exporter = get(spec.kind)
+    spec.validate("export")
     step, fps, rows = export_plan(store.info.fps, split_table.rows, spec.fps)
     rows_table_name(con, rows)
     prov = provenance(store, split_table, spec, fps)
     stats = FeatureStats() if spec.stats else None
-    kw = dict(num_joints=store.info.num_joints, provenance=prov, step=step, stats=stats, progress=progress)
+    ctx = ExportContext(con=con, store=store, split_table=split_table, spec=spec,
+                        options=exporter.options(spec.options, f"export {spec.kind}.options"),
+                        columns=list(exporter.columns if exporter.columns is not None else spec.columns),
+                        num_joints=store.info.num_joints, provenance=prov, step=step, fps=fps, stats=stats,
+                        progress=progress)
     out = Path(out)
-    if spec.kind == "hf":
-        from .hf import export_hf
-
-        path = export_hf(con, split_table, spec, out, **kw)
-    elif spec.kind == "torch":
-        from .torch import export_torch
-
-        path = export_torch(con, split_table, spec, out, **kw)
-    else:
-        raise ConfigError(f"unknown exporter {spec.kind!r}")
+    path = Path(exporter.export(ctx, out))
     (path / "provenance.json").write_text(json.dumps(prov, indent=1))
-    if stats is not None:
+    if stats is not None and stats.stats:
         stats.save(path / "stats.json", split="train", dtype="float64", build_id=store.info.build_id)
     return path
