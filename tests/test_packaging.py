@@ -54,9 +54,12 @@ def test_wheel_holds_sql_and_configs(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rel in SHIPPED:
         assert f"amass_arrow/data/{rel}" in names, rel
-    # the shipped copies are the files of the checkout, byte for byte
+    # every file of the checkout's sql/ and configs/ is shipped, byte for byte
+    checkout = sorted(p.relative_to(REPO).as_posix() for d in ("sql", "configs") for p in (REPO / d).rglob("*") if p.is_file())
+    assert set(SHIPPED) <= set(checkout)
     with zipfile.ZipFile(wheel) as z:
-        assert z.read("amass_arrow/data/sql/splits/amass_official.sql") == (REPO / "sql/splits/amass_official.sql").read_bytes()
+        for rel in checkout:
+            assert z.read(f"amass_arrow/data/{rel}") == (REPO / rel).read_bytes(), rel
 
 
 def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
