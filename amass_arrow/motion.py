@@ -119,7 +119,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     toe_off = toe_offset(model, betas, foot_idx)
     if cfg.floor == "lowest_foot":
         floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off)
-    c_src = _contacts.foot_contacts(feet_src, seq.fps, 2, cfg.contact_speed, cfg.contact_height, floor=floor)
+    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
     # each store frame takes the flags of the source frame nearest in time
     near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
     c6 = _contacts.contact_table(c_src[near])
@@ -178,7 +178,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         "store_fps": float(fps),
         "resample_mode": cfg.resample,
         "num_frames": int(T),
-        "duration": (T - 1) / float(fps) if T else 0.0,
+        "duration": schema.duration_seconds(T, fps),
         "floor_height": float(floor),
         "source_frame": orient.source_frame,
         "source_frame_mode": orient.mode,

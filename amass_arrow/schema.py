@@ -206,7 +206,7 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("store_fps", pa.float64(), nullable=False),
         pa.field("resample_mode", pa.string(), nullable=False),
         pa.field("num_frames", pa.int32(), nullable=False),
-        pa.field("duration", pa.float64(), nullable=False),  # seconds, (num_frames-1)/store_fps
+        pa.field("duration", pa.float64(), nullable=False),  # seconds, duration_seconds(): num_frames / store_fps
         pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
         pa.field("has_dmpls", pa.bool_(), nullable=False),
         # orientation (amass_arrow.orientation): how the file was read, and the evidence
@@ -223,6 +223,26 @@ SEQUENCE_SCHEMA = pa.schema(
     ]
 )
 
+# ---------------------------------------------------------------- time and identity (the one convention)
+# Frame k of a sequence at `fps` covers [k/fps, (k+1)/fps) seconds, so T frames last T/fps seconds
+# (half-open: a 2 s window at 30 fps holds exactly 60 frames) and a range [start_t, end_t) holds frames
+# ceil(start_t*fps) .. ceil(end_t*fps)-1. Every duration (sequences.duration, the SQL slices, label
+# lengths) is this one; frame timestamps (column `t`) are k/fps, so the last frame sits at (T-1)/fps.
+def duration_seconds(num_frames: int, fps: float) -> float:
+    """Seconds covered by `num_frames` frames at `fps` Hz: num_frames / fps (0.0 for no frames)."""
+    return float(num_frames) / float(fps) if num_frames else 0.0
+
+
+#: the same, as SQL over `sequences` columns (the `sequences` view's `duration` is this expression)
+DURATION_SQL = "num_frames / store_fps"
+
+#: A take: one recorded motion, whatever download and file variant holds it. `MPI_HDM05/bk/01_poses.npz`
+#: (SMPL+H) and `HDM05/bk/01_stageii.npz` (SMPL-X) are one take, canonical_dataset/subject/name
+#: = 'MPI_HDM05/bk/01'. Leakage checks compare takes, not seq_ids; the `sequences` view has it as `take`.
+TAKE = "take"
+TAKE_SQL = "canonical_dataset || '/' || subject || '/' || name"
+
+
 REJECT_SCHEMA = pa.schema(
     [
         pa.field("source_path", pa.string(), nullable=False),
@@ -231,5 +251,39 @@ REJECT_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),  # short code, e.g. "nan_values"
         pa.field("message", pa.string(), nullable=False),
         pa.field("content_hash", pa.string(), nullable=True),
+    ]
+)
+
+
+# ---------------------------------------------------------------- labels (labels/<source>.parquet)
+#: One row per labelled time segment, for every source.
+LABEL_SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("seq_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # babel | humanml3d | filename
+        pa.field("start_t", pa.float64(), nullable=False),  # seconds, store time
+        pa.field("end_t", pa.float64(), nullable=False),  # seconds, exclusive
+        pa.field("raw_label", pa.string(), nullable=True),
+        pa.field("proc_label", pa.string(), nullable=True),
+        pa.field("act_cat", pa.list_(pa.string()), nullable=False),
+        pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
+        pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
+        pa.field("annotator", pa.string(), nullable=True),
+        pa.field("flags", pa.list_(pa.string()), nullable=False),  # mirrored, clipped, duration_mismatch, ...
+        pa.field("source_ref", pa.string(), nullable=False),  # feat_p / new_name / source_path
+    ]
+)
+
+#: One row per annotation that was not imported (imported=false) or imported with a warning.
+LABEL_UNMATCHED_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_ref", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=True),
+        pa.field("seq_id", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),  # short stable code
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("imported", pa.bool_(), nullable=False),
     ]
 )
