@@ -190,11 +190,12 @@ def _key(name: str) -> str:
 
 # ---------------------------------------------------------------- YAML motion configs
 def motion_yaml(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Split rows (seq source_path, source_fps, start_t, end_t, weight) -> their motion config:
+    """Split rows (source_path, source_fps, start_t, end_t, end_frame, store_fps, weight) -> their motion config:
     `{motions: [{file, fps, weight, idx, sub_motions: [{timings: {start, end}, weight, idx}]}]}`, one motion per row."""
     out = []
     for k, r in enumerate(rows):
-        end = r["end_t"] if r.get("end_t") is not None else r["duration"]
+        # a row to the sequence's end: the half-open end, frames / fps (their slicing keeps frames [start, int(end * fps)))
+        end = r["end_t"] if r.get("end_t") is not None else r["end_frame"] / r["store_fps"]
         out.append({"file": motion_name(r["source_path"]), "fps": float(r["source_fps"]), "weight": float(r["weight"]),
                     "idx": k, "sub_motions": [{"timings": {"start": float(r["start_t"]), "end": float(end)},
                                                "weight": float(r["weight"]), "idx": k}]})
