@@ -297,6 +297,7 @@ class _Bodies:
         self.body_models = body_models
         self._models: dict = {}
         self._seq: dict[str, dict[str, Any]] = {}
+        self._rests: dict[str, np.ndarray] = {}
         self.con = con
 
     def seq(self, seq_id: str) -> dict[str, Any]:
@@ -311,9 +312,11 @@ class _Bodies:
         return self._seq[seq_id]
 
     def _rest(self, seq_id: str) -> np.ndarray:
-        """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up)."""
+        """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up), cached per sequence."""
         from ..bodymodel import BodyModelRegistry, load_body_model
 
+        if seq_id in self._rests:
+            return self._rests[seq_id]
         s = self.seq(seq_id)
         key = f"{s['surface_model']}/{s['model_gender']}"
         if key not in self._models:
@@ -331,7 +334,9 @@ class _Bodies:
                     f"protomotions: the store (joint set {self.store.info.joint_set}) lacks bodies {', '.join(names)}; "
                     f"placing them needs the {key} body model, which could not be loaded ({exc}). Pass "
                     f"--body-models DIR, or build the store with --joints smpl24 / smplh52.") from None
-        return np.asarray(self._models[key].rest_joints(np.asarray(s["betas"], np.float64)), np.float64)
+        rest = np.asarray(self._models[key].rest_joints(np.asarray(s["betas"], np.float64)), np.float64)
+        self._rests[seq_id] = rest
+        return rest
 
     def __call__(self, seq_id: str, feats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(positions (T, B, 3), SMPL-frame global rotations (T, B, 3, 3)), body order, Z-up, float64."""
