@@ -109,10 +109,12 @@ def _build_splits_args(p):
 @command("build-splits", "run split definitions (sql/splits, sql/slices), check them for leakage, and export each",
          "example:\n  amass-arrow build-splits demo/store --config configs/splits.yaml --out demo/splits")(_build_splits_args)
 def _build_splits(args):
+    from .resources import find
     from .splits import build_splits, load_splits_config
 
-    cfg = load_splits_config(args.config)
-    base = Path(args.config).resolve().parent if args.config else None
+    cfg_path = find(args.config, what="config file") if args.config else None  # configs/splits.yaml works anywhere
+    cfg = load_splits_config(cfg_path)
+    base = cfg_path.resolve().parent if cfg_path else None
     res = build_splits(args.store, cfg, args.out, base=base, progress=not args.quiet)
     for name, folder, path in res.outputs:
         print(f"output {name} {folder}: {path}")
