@@ -385,15 +385,14 @@ class ProtoMotionsExporter(Exporter):
         import yaml
 
         opts: Options = ctx.options
-        if ctx.fps is None:
-            raise ConfigError("protomotions: the store has no single fps (resample none); export with --fps")
         out.mkdir(parents=True, exist_ok=True)
         bodies = _Bodies(ctx.store, ctx.con, opts.humanoid, opts.body_models)
         for split in ctx.split_names():
             motions, meta = [], []
             for s in ctx.slices(split):
                 pos, G = bodies(s.seq_id, s.feats)
-                motions.append(motion_state(pos, G, bodies.parents, ctx.fps))
+                fps = ctx.fps or float(s.row["store_fps"])  # a store with per-sequence rates: each motion its own
+                motions.append({**motion_state(pos, G, bodies.parents, fps), "fps": fps})
                 seq = bodies.seq(s.seq_id)
                 meta.append({**s.row, "source_path": seq["source_path"], "source_fps": seq["source_fps"],
                              "duration": seq["duration"], "frames": len(s)})
@@ -401,7 +400,7 @@ class ProtoMotionsExporter(Exporter):
             for rank in range(shards):
                 lo, hi = _shard(len(motions), shards, rank)
                 stem = split if shards == 1 else f"{split}_{rank}"
-                torch.save(_package(motions[lo:hi], meta[lo:hi], ctx.fps, opts.humanoid), out / f"{stem}.pt")
+                torch.save(_package(motions[lo:hi], meta[lo:hi], opts.humanoid), out / f"{stem}.pt")
                 (out / f"{stem}.yaml").write_text(yaml.safe_dump(motion_yaml(meta[lo:hi]), sort_keys=False))
         (out / "bodies.txt").write_text("\n".join(PROTO_NAMES[opts.humanoid]) + "\n")
         return out
@@ -413,7 +412,7 @@ def _shard(n: int, shards: int, rank: int) -> tuple[int, int]:
     return rank * size, (n if rank == shards - 1 else (rank + 1) * size)
 
 
-def _package(motions: list[dict[str, np.ndarray]], meta: list[dict[str, Any]], fps: float, humanoid: str) -> dict[str, Any]:
+def _package(motions: list[dict[str, Any]], meta: list[dict[str, Any]], humanoid: str) -> dict[str, Any]:
     import torch
 
     B = len(BODY_NAMES[humanoid])
@@ -424,10 +423,10 @@ def _package(motions: list[dict[str, np.ndarray]], meta: list[dict[str, Any]], f
         v = np.concatenate([m[k] for m in motions]) if motions else np.zeros(shape)
         data[k] = torch.from_numpy(np.ascontiguousarray(v.astype(bool if k == "contacts" else np.float32)))
     frames = np.array([len(m["gts"]) for m in motions], np.int64)
-    dt = np.float32(1.0 / fps)
+    dt = np.array([1.0 / m["fps"] for m in motions], np.float32)
     data["motion_num_frames"] = torch.from_numpy(frames)
     data["length_starts"] = torch.from_numpy(np.concatenate([[0], np.cumsum(frames)[:-1]]).astype(np.int64) if len(frames) else frames)
-    data["motion_dt"] = torch.full((len(frames),), float(dt), dtype=torch.float32)
+    data["motion_dt"] = torch.from_numpy(dt)
     data["motion_lengths"] = torch.from_numpy(((frames - 1) * dt).astype(np.float32))
     data["motion_weights"] = torch.tensor([float(m["weight"]) for m in meta], dtype=torch.float32)
     data["motion_files"] = tuple(motion_name(m["source_path"]) for m in meta)
