@@ -66,6 +66,8 @@ def _build_args(p):
     p.add_argument("--out", help="store path to create or update")
     p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
     p.add_argument("--workers", type=int, help="worker processes (default 1)")
+    p.add_argument("--executor", choices=["local", "ray"], help="where conversions run: local processes (default) or Ray")
+    p.add_argument("--address", help="Ray cluster to join with --executor ray ('auto' = the running one); default: start a local Ray")
     p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
     p.add_argument("--fps", type=float, help="store frame rate in Hz (default 30)")
     p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
@@ -73,6 +75,9 @@ def _build_args(p):
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
     p.add_argument("--contacts", choices=["default", "protomotions", "humanml3d"],
                    help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
+    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
+                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
+                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     quiet_arg(p)
@@ -80,16 +85,18 @@ def _build_args(p):
 
 @command("build", "convert an AMASS archive into a store (incremental and resumable)",
          "examples:\n  amass-arrow build /data/amass --body-models /data/body_models --out /data/store --workers 2\n"
-         "  amass-arrow build --config configs/build.yaml --fps 60")(_build_args)
+         "  amass-arrow build --config configs/build.yaml --fps 60\n"
+         "  amass-arrow build s3://bucket/amass --body-models /data/body_models --out s3://bucket/store --executor ray --address auto")(_build_args)
 def _build(args):
     from .build import build
     from .config import load_build_config
 
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
+        executor=args.executor, address=args.address,
         datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
         motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
-        motion_joint_velocities=args.joint_velocities,
+        motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)
     print(res.summary())

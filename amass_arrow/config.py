@@ -21,9 +21,34 @@ import yaml
 from .errors import ConfigError
 from .schema import JOINT_SETS
 
+EXECUTORS = ("local", "ray")
 RESAMPLE_MODES = ("interpolate", "decimate", "none")
 FRAMES = ("z_up", "y_up")
 CONTACT_METHODS = ("default", "protomotions", "humanml3d")  # = contacts.METHODS (config imports no numpy code)
+
+
+SOURCE_FRAMES = ("auto", "z_up", "y_up")
+
+
+@dataclass
+class QualityConfig:
+    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+
+    max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
+    max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
+    max_joint_speed: float = 20.0  # m/s any joint, any frame -> 'joint_speed_spike'
+    max_jitter: float = 2000.0  # m/s^3 mean jerk (clean runs and jumps reach ~900 at 30 fps; 1 cm noise ~2000) -> 'jitter'
+    min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
+    max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
+    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
+
+    def validate(self) -> QualityConfig:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"motion.quality.{f.name} must be a number >= 0, got {v!r}")
+        return self
 
 
 @dataclass
@@ -46,6 +71,8 @@ class MotionConfig:
     contact_min_duration: float = 0.03  # s: shorter contacts are dropped
     floor: str = "lowest_foot"  # lowest_foot (per-sequence floor from foot joints) | none
     joint_velocities: bool = False  # add joint_vel (m/s) column
+    source_frame: str = "auto"  # auto (decide from the pose; stand Y-up files upright) | z_up | y_up (force)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def validate(self) -> MotionConfig:
         if not (self.fps > 0):
@@ -63,6 +90,8 @@ class MotionConfig:
             raise ConfigError("motion.contact_speed_exit / contact_height_exit must be >= contact_speed / contact_height")
         if self.contact_min_gap < 0 or self.contact_min_duration < 0:
             raise ConfigError("motion.contact_min_gap and motion.contact_min_duration must be >= 0")
+        _choice("motion.source_frame", self.source_frame, SOURCE_FRAMES)
+        self.quality.validate()
         return self
 
     def contact_params(self):
@@ -93,6 +122,8 @@ class BuildConfig:
     body_models: str | None = None
     out: str | None = None
     workers: int = 1
+    executor: str = "local"  # local (process pool) | ray (extra amass-arrow[ray])
+    address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
     fps_overrides: dict[str, float] = field(default_factory=dict)  # seq_id or dataset -> fps
@@ -104,6 +135,9 @@ class BuildConfig:
                 raise ConfigError(f"build needs {key!r} (a config value or a CLI argument)")
         if int(self.workers) < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        _choice("executor", self.executor, EXECUTORS)
+        if self.address and self.executor != "ray":
+            raise ConfigError(f"address {self.address!r} is for executor 'ray' (executor is {self.executor!r})")
         self.motion.validate()
         return self
 
@@ -146,6 +180,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def load_build_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:
     """Config file values, then non-None `overrides` (CLI flags; `motion_<key>` sets motion.<key>)."""
+    if path:
+        from .resources import find
+
+        path = find(path, what="config file")  # configs/build.yaml resolves from any folder (shipped copy)
     data = load_yaml(path) if path else {}
     data = data.get("build", data)
     cfg = from_dict(BuildConfig, data, str(path or "config"))
