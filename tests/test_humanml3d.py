@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -443,3 +445,102 @@ def test_bad_input_is_rejected():
         h.features(np.full((10, 22, 3), np.nan))
     with pytest.raises(ValueError, match="263"):
         h.recover_joints(np.zeros((10, 262)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the exporter
+# ---------------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def exported(demo_store, tmp_path_factory):
+    """`amass-arrow export --kind humanml3d --mirror true` of the official split, rows captioned by the SQL."""
+    from amass_arrow.cli import main
+
+    tmp = tmp_path_factory.mktemp("hml3d")
+    sql = tmp / "captioned.sql"
+    sql.write_text(open("sql/splits/amass_official.sql").read().replace(
+        "END AS split", "END AS split, 'a person walks to the left' AS text"))
+    assert main(["export", str(demo_store), "--sql", str(sql), "--kind", "humanml3d", "--mirror", "true",
+                 "--out", str(tmp / "out"), "--quiet"]) == 0
+    return tmp / "out" / "captioned" / "humanml3d"
+
+
+def _index(out):
+    import csv
+
+    with open(out / "index.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_export_layout_and_dtypes(exported):
+    rows = _index(exported)
+    names = [r["new_name"] for r in rows]
+    assert names[0] == "000000" and "M000000" in names and len(names) == len(set(names))
+    all_ids = (exported / "all.txt").read_text().split()
+    assert all_ids == names
+    by_split = {s: [r["new_name"] for r in rows if r["split"] == s] for s in ("train", "validation", "test")}
+    for stem, split in (("train", "train"), ("val", "validation"), ("test", "test")):
+        assert (exported / f"{stem}.txt").read_text().split() == by_split[split]
+    assert by_split["train"] and by_split["validation"] and by_split["test"]
+    for r in rows[:6]:
+        v = np.load(exported / "new_joint_vecs" / f"{r['new_name']}.npy")
+        j = np.load(exported / "new_joints" / f"{r['new_name']}.npy")
+        assert v.dtype == np.float32 and v.shape == (int(r["frames"]), 263)
+        assert j.dtype == np.float32 and j.shape == (int(r["frames"]), 22, 3)
+        np.testing.assert_allclose(j, h.recover_joints(v), atol=1e-5)
+        lines = (exported / "texts" / f"{r['new_name']}.txt").read_text().splitlines()
+        side = "right" if r["mirrored"] == "1" else "left"
+        assert lines == [f"a person walks to the {side}#a/OTHER person/OTHER walks/OTHER to/OTHER the/OTHER {side}/OTHER#0.0#0.0"]
+    mean, std = np.load(exported / "Mean.npy"), np.load(exported / "Std.npy")
+    assert mean.shape == std.shape == (263,) and mean.dtype == std.dtype == np.float32
+    meta = json.loads((exported / "humanml3d.json").read_text())
+    assert meta["mean_std"]["split"] == "train" and meta["mean_std"]["clips"] == len(by_split["train"])
+
+
+def test_export_features_are_the_store_joints_at_20fps(demo_store, exported):
+    from amass_arrow.sql import connect
+
+    r = _index(exported)[0]
+    con = connect(demo_store)
+    t, j = zip(*con.execute("SELECT t, joints FROM frames WHERE seq_id = ? AND t >= ? AND t < ? ORDER BY frame",
+                            [r["seq_id"], float(r["start_t"]), float(r["end_t"])]).fetchall())
+    t = np.array(t, np.float64)
+    j = np.array(j, np.float64).reshape(len(t), -1, 3)[:, :22]
+    tq = t[0] + np.arange(int((t[-1] - t[0]) * 20 + 1e-6) + 1) / 20.0
+    j20 = np.stack([[np.interp(tq, t, j[:, k, c]) for c in range(3)] for k in range(22)]).transpose(2, 0, 1)
+    hml = np.stack([-j20[..., 0], j20[..., 2], j20[..., 1]], axis=-1)  # (x, y, z)_AMASS -> (-x, z, y)
+    np.testing.assert_allclose(np.load(exported / "new_joint_vecs" / f"{r['new_name']}.npy"), h.features(hml), atol=2e-5)
+    np.testing.assert_allclose(np.load(exported / "new_joint_vecs" / f"M{r['new_name']}.npy"),
+                               h.features(h.mirror(hml)), atol=2e-5)
+
+
+def test_export_mean_std_follow_their_recipe_on_train(exported):
+    rows = _index(exported)
+    data = np.concatenate([np.load(exported / "new_joint_vecs" / f"{r['new_name']}.npy") for r in rows
+                           if r["split"] == "train"]).astype(np.float64)
+    np.testing.assert_allclose(np.load(exported / "Mean.npy"), data.mean(0), rtol=1e-6, atol=1e-7)
+    std = data.std(0)
+    for a, b in ((0, 1), (1, 3), (3, 4), (4, 67), (67, 193), (193, 259), (259, 263)):
+        np.testing.assert_allclose(np.load(exported / "Std.npy")[a:b], std[a:b].mean(), rtol=1e-5)
+
+
+def test_caption_lines_place_segments_and_mirror():
+    caps = [(0.0, 10.0, "walk forward", False), (2.0, 3.0, "turn left", False), (20.0, 30.0, "sit", False),
+            (2.0, 3.0, "turn right (mirrored file)", True)]
+    row = (1.0, 5.0)
+    assert h._caption_lines(caps, row, None, False) == ["walk forward#walk/OTHER forward/OTHER#0.0#0.0",
+                                                  "turn left#turn/OTHER left/OTHER#1.000#2.000"]
+    assert h._caption_lines(caps, row, None, True) == ["turn right (mirrored file)#turn/OTHER right/OTHER mirrored/OTHER "
+                                                 "file/OTHER#1.000#2.000"]
+    assert h._caption_lines(caps[:2], row, None, True)[1] == "turn right#turn/OTHER right/OTHER#1.000#2.000"
+    assert h._caption_lines([], row, None, False) == []
+    assert h._caption_lines([], row, "jog left", True) == ["jog right#jog/OTHER right/OTHER#0.0#0.0"]
+
+
+def test_resampling_to_20fps_is_linear():
+    t = np.arange(31) / 30.0  # 1 s at 30 fps
+    j = np.broadcast_to(t[:, None, None] * np.array([1.0, 2.0, 3.0]), (31, 22, 3))
+    out = h._to_20fps(j, t, 30.0)
+    assert out.shape == (21, 22, 3)
+    np.testing.assert_allclose(out[:, 5], (np.arange(21) / 20.0)[:, None] * [1.0, 2.0, 3.0], atol=1e-12)
+    assert h._to_20fps(j, t, 20.0) is j
