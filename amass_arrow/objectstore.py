@@ -327,11 +327,12 @@ class ObjectStore(Store):
                           format="parquet", partitioning=ds.partitioning(keys, flavor="hive"),
                           partition_base_dir=self.root.path(schema.FRAMES_DIR))
 
-    def labels_dataset(self):
-        import pyarrow.dataset as ds
-
-        files = [self.root.path(r) for r in self.listed(schema.LABELS_DIR) if r.endswith(".parquet")]
-        return ds.dataset(files, filesystem=self.fs, format="parquet") if files else None
+    def labels_table(self) -> pa.Table | None:
+        """Every labels/*.parquet file, unioned by column name (small tables); None without labels."""
+        files = [r for r in self.listed(schema.LABELS_DIR) if r.endswith(".parquet")]
+        if not files:
+            return None
+        return pa.concat_tables([self.root.read_table(r) for r in files], promote_options="permissive")
 
     def read_sequence_frames(self, seq_id: str, columns: list[str] | None = None) -> pa.Table:
         import pyarrow.compute as pc

@@ -79,18 +79,21 @@ def remote_views(con, store: Store) -> dict[str, str]:
 
     info = store.info
     casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
-    con.register("_frames_arrow", store.frames_dataset())
-    con.register("_sequences_arrow", ds.dataset(store.root.path(schema.SEQUENCES_PATH), filesystem=store.fs, format="parquet"))
+    # Relation views (not con.register): cursors of this connection (the exporters' readers) see them too.
+    con.from_arrow(store.frames_dataset()).create_view("_frames_arrow", replace=True)
+    con.from_arrow(ds.dataset(store.root.path(schema.SEQUENCES_PATH), filesystem=store.fs, format="parquet")).create_view(
+        "_sequences_arrow", replace=True)
     views = {
         "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM _frames_arrow",
         "sequences": "CREATE OR REPLACE VIEW sequences AS SELECT * FROM _sequences_arrow",
     }
     if schema.REJECTS_PATH in info.files:
-        con.register("_rejects_arrow", ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet"))
+        con.from_arrow(ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet")).create_view(
+            "_rejects_arrow", replace=True)
         views["rejects"] = "CREATE OR REPLACE VIEW rejects AS SELECT * FROM _rejects_arrow"
-    labels = store.labels_dataset()
+    labels = store.labels_table()
     if labels is not None:
-        con.register("_labels_arrow", labels.to_table())  # small; union by name as on disk
+        con.from_arrow(labels).create_view("_labels_arrow", replace=True)
         views["labels"] = "CREATE OR REPLACE VIEW labels AS SELECT * FROM _labels_arrow"
     return views
 
