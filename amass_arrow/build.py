@@ -31,6 +31,7 @@ from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
 from .objectstore import ObjectLayout, Tree, is_url
+from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .store import (
     Manifest,
@@ -358,12 +359,12 @@ def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]],
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
         joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
-        contacts={"speed_threshold": m.contact_speed, "height_threshold": m.contact_height,
-                  "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS, "floor": m.floor},
+        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
+                  "floor": m.floor},
         num_sequences=len(ordered), num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
         num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
-        joint_velocities=m.joint_velocities,
+        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
     )
 
 

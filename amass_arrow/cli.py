@@ -73,6 +73,11 @@ def _build_args(p):
     p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
     p.add_argument("--joints", help="joint set: body22 (default), smpl24, smplh52, smplx55 or skeleton")
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
+    p.add_argument("--contacts", choices=["default", "protomotions", "humanml3d"],
+                   help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
+    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
+                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
+                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     quiet_arg(p)
@@ -90,7 +95,8 @@ def _build(args):
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
         executor=args.executor, address=args.address,
         datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
-        motion_joints=args.joints, motion_frame=args.frame, motion_joint_velocities=args.joint_velocities,
+        motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
+        motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)
     print(res.summary())
@@ -116,7 +122,13 @@ def _info(args):
     print(f"store        {s.layout.path} -> {s.root}")
     print(f"format       v{i.format_version}, build {i.build_id}, created {i.created}")
     print(f"motion       {i.fps if i.fps else 'per-sequence'} fps ({i.resample}), joints {i.joint_set} ({len(i.joint_names)}), frame {i.frame}")
-    print(f"contacts     speed < {i.contacts['speed_threshold']} m/s and height < {i.contacts['height_threshold']} m")
+    c = i.contacts
+    if c.get("method", "default") == "default" and "speed" in c:
+        print(f"contacts     default: speed < {c['speed']} m/s over {c['window']:.3g} s and < {c['height']} m above the "
+              f"local floor (hysteresis {c['speed_exit']} m/s, {c['height_exit']} m)")
+    else:
+        print(f"contacts     {c.get('method')} (parity): " + ", ".join(
+            f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
     print("\n".join(dataset_table(i.datasets)))
 

@@ -22,6 +22,7 @@ from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
 from .errors import InputError, StoreError
 from .objectstore import Tree, is_url, local_copy
+from .quality import merge_flags
 from .read import peek, read_sequence
 from .store import file_entry, write_parquet_atomic
 
@@ -85,9 +86,9 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
         "has_dmpls": seq.dmpls is not None,
     }
     row.update(out.fields)
-    row["quality_flags"] = list(seq.quality_flags) + list(out.fields.get("quality_flags", []))
-    if model.gender != seq.gender:
-        row["quality_flags"].append(f"neutral_model_fallback:{seq.gender}")
+    fallback = [f"neutral_model_fallback:{seq.gender}"] if model.gender != seq.gender else []
+    # process's flags already hold the sequence's own (read) flags: merge, each flag once
+    row["quality_flags"] = merge_flags(seq.quality_flags, out.fields.get("quality_flags", []), fallback)
     name = part_name(seq.seq_id, seq.content_hash, settings.key)
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel

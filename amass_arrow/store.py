@@ -55,6 +55,7 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel path -> {rows, bytes}
     joint_velocities: bool = False
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {file, rows, imported}
+    quality: dict[str, Any] = field(default_factory=dict)  # {metrics: {column: unit/meaning}, flags: {flag: rule}, thresholds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "info.json") -> Manifest:

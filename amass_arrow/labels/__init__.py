@@ -136,9 +136,9 @@ class SequenceIndex:
             self._by_key.setdefault((r["canonical_dataset"], rest), []).append(r["seq_id"])
 
     def length(self, seq_id: str) -> float:
-        """Seconds covered by the store's frames of `seq_id`: num_frames / store_fps (half-open end)."""
+        """Seconds covered by the store's frames of `seq_id`: schema.duration_seconds (num_frames / store_fps)."""
         r = self.rows[seq_id]
-        return float(r["num_frames"]) / float(r["store_fps"])
+        return schema.duration_seconds(r["num_frames"], r["store_fps"])
 
     @classmethod
     def of_store(cls, store: Store) -> SequenceIndex:
