@@ -20,7 +20,8 @@ from . import schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
-from .errors import InputError
+from .errors import InputError, StoreError
+from .objectstore import Tree, is_url, local_copy
 from .quality import merge_flags
 from .read import peek, read_sequence
 from .store import file_entry, write_parquet_atomic
@@ -40,7 +41,7 @@ class Settings:
     cfg: BuildConfig
     joint_set: str
     key: str
-    staging: Path
+    staging: Path | str  # a local folder, or an object-store prefix URL (s3://bucket/store/builds/<key>)
 
     @property
     def body_models(self) -> str:
@@ -93,6 +94,12 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
+    if is_url(settings.staging):  # one PUT, hashed in memory: no rename on object storage, none needed
+        try:
+            entry = Tree(settings.staging).write_parquet(table, rel, **schema.frame_write_options(table.schema))
+        except OSError as exc:
+            raise StoreError(f"{settings.staging}/{rel}: cannot write the part: {exc}") from None
+        return {"row": row, "file": entry}
     path = settings.staging / rel
     write_parquet_atomic(table, path, **schema.frame_write_options(table.schema))
     return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
@@ -107,7 +114,8 @@ def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
     """The build's one per-file task, the same under every executor: `convert_one`, turning unexpected
     library errors on bad data into rejects (never the whole build)."""
     try:
-        return convert_one(src, settings)
+        with local_copy(src) as local:  # object-store sources are fetched to a temporary file first
+            return convert_one(local, settings)
     except OSError as exc:
         if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the whole build must stop
             raise
@@ -118,4 +126,8 @@ def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
 
 def peek_task(src: SourceFile) -> tuple[str, str] | None:
     """The up-front header peek as an executor task: (surface_model, gender) or None."""
-    return peek(src)
+    try:
+        with local_copy(src) as local:
+            return peek(local)
+    except OSError:
+        return None  # the conversion reads it again and rejects it with the reason
