@@ -133,7 +133,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     feet_in_chain = [chain.index(j) for j in foot_idx]
     for start in range(0, seq.num_frames, SOURCE_CHUNK):  # chunks bound memory on hour-long takes
         rows = slice(start, start + SOURCE_CHUNK)
-        src_pose = seq.full_pose(rows)[:, chain]  # float32: posed in float32, placed by trans in float64
+        src_pose = seq.joint_pose(chain, rows)  # float32: posed in float32, placed by trans in float64
         fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)
         feet_src[rows] = fk[:, feet_in_chain]
     lap("fk")
@@ -155,7 +155,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     sel_in_chain = [pchain.index(j) for j in idx]
     for start in range(0, T, SOURCE_CHUNK):
         rows = slice(start, start + SOURCE_CHUNK)
-        pose = rs.full_pose(rows)[:, pchain]
+        pose = rs.joint_pose(pchain, rows)
         joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows], out_dtype=np.float64)[:, sel_in_chain]
     joints[..., 2] -= floor
     trans[:, 2] -= floor
