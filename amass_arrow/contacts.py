@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .schema import FOOT_JOINTS
 
 FLOOR_PERCENTILE = 5.0
@@ -99,7 +100,7 @@ def _check_feet(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
+def window_speed(joints: np.ndarray, fps: float, window: float, jit: bool | None = None) -> np.ndarray:
     """Speed (T, F) m/s of (T, F, 3) positions at `fps`: |x(t + w/2) - x(t - w/2)| / w, w = `window` s.
 
     Positions between frames are interpolated linearly; the window is cut at the ends. At 30 fps with
@@ -110,6 +111,8 @@ def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
     T = x.shape[0]
     if T < 2:
         return np.zeros(x.shape[:2])
+    if kernels.ENABLED if jit is None else jit:  # compiled twin (amass_arrow.kernels); this code is the reference
+        return kernels.window_speed(x, fps, window)
     half = 0.5 * float(window) * float(fps)
     i = np.arange(T, dtype=np.float64)
     lo, hi = np.clip(i - half, 0, T - 1), np.clip(i + half, 0, T - 1)
