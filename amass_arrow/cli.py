@@ -129,6 +129,10 @@ def _info(args):
     else:
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
+    if i.quality.get("thresholds"):
+        from .quality import describe_rules
+
+        print("quality      flags " + ", ".join(describe_rules(i.quality)))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
     print("\n".join(dataset_table(i.datasets)))
 

@@ -168,3 +168,14 @@ def manifest(thresholds: Any) -> dict[str, Any]:
         | {"lying_down": "upright_fraction < min_upright_fraction"},
         "thresholds": dataclasses.asdict(thresholds),
     }
+
+
+def describe_rules(entry: dict[str, Any]) -> list[str]:
+    """'flag (metric op threshold)' per flag of an info.json `quality` entry (see `manifest`), for people."""
+    th = entry.get("thresholds", {})
+    out = []
+    for flag, rule in entry.get("flags", {}).items():
+        metric, op, attr = rule.split()
+        cond = f"{metric} {op} {th.get(attr)}"
+        out.append(cond if metric == flag else f"{flag} ({cond})")
+    return out
