@@ -26,16 +26,16 @@ import pyarrow.parquet as pq
 from . import __version__, schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
-from .convert import ROW_META_KEY, Settings, Workers, part_name
+from .convert import ROW_META_KEY, Settings, Workers, _fps_override, part_key, part_name
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .read import source_fingerprint
+from .schema import SURFACE_MODELS
 from .store import (
     Manifest,
     Store,
     StoreLayout,
     WriteLock,
-    content_hash,
     file_entry,
     link_or_copy,
     link_tree,
@@ -86,24 +86,88 @@ def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False)
 
 
 # ---------------------------------------------------------------- settings hash
-def settings_key(cfg: BuildConfig, joint_set: str, models: dict[str, str]) -> str:
-    """Hash of everything besides the source bytes that changes a part file's content (code version included)."""
+def settings_key(cfg: BuildConfig, joint_set: str) -> str:
+    """Hash of the settings every part shares: format and code version, motion settings, joint set.
+
+    Each part's own key adds its body-model file and fps override (convert.part_key), so adding or
+    removing datasets or body models converts only what changed.
+    """
     h = hashlib.blake2b(digest_size=8)
     h.update(json.dumps({"format": schema.FORMAT_VERSION, "version": __version__, "motion": asdict(cfg.motion),
-                         "joint_set": joint_set,
-                         "models": models, "fps_overrides": cfg.fps_overrides}, sort_keys=True).encode())
+                         "joint_set": joint_set}, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def _file_fingerprint(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size}:{content_hash(path)}"
+#: how many of the sequences a refused replacement lists by name
+REPLACE_LIST = 10
 
 
-# ---------------------------------------------------------------- the worker
+def archive_fingerprint(rows: list[dict[str, Any]]) -> str:
+    """blake2b over the sorted (source_path, content_hash) of converted files: the archive's content."""
+    h = hashlib.blake2b(digest_size=16)
+    for r in sorted(rows, key=lambda r: r["source_path"]):
+        h.update(f"{r['source_path']}\0{r['content_hash']}\n".encode())
+    return h.hexdigest()
+
+
+class _Digests:
+    """Content fingerprints of source files (read.source_fingerprint), each file read once per build."""
+
+    def __init__(self, files: list[SourceFile]):
+        self.by_rel = {f.rel: f for f in files}
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, rel: str) -> str | None:
+        if rel not in self._cache:
+            try:
+                self._cache[rel] = source_fingerprint(self.by_rel[rel].path)
+            except OSError:
+                self._cache[rel] = None  # unreadable now: never reused; the conversion rejects it
+        return self._cache[rel]
+
+
+def _other_archive(old_source: dict[str, Any], root: Path, old_rows: dict[str, dict[str, Any]], digests: _Digests) -> bool:
+    """True when `root` is not the archive the store was built from.
+
+    The same root path is the same archive. Another root is the same archive moved (or copied) when
+    every file it shares with the store has the content hash recorded for it.
+    """
+    if not old_rows or old_source.get("root") == str(root):
+        return False
+    common = [rel for rel in old_rows if rel in digests.by_rel]
+    return not common or any(digests(rel) != old_rows[rel]["content_hash"] for rel in common)
+
+
+def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: Path, old_rows: dict[str, dict[str, Any]],
+                       kept: set[str], other_archive: bool, *, allow: bool) -> None:
+    """Refuse (StoreError, before anything is published) a build that would replace the store's content.
+
+    Refused without `allow` (--replace): removing any sequence when the archive is another one
+    (`_other_archive`), or removing more than half of the store's sequences. `kept`: source paths
+    that stay in the store.
+    """
+    gone = sorted(old_rows[rel]["seq_id"] for rel in old_rows if rel not in kept)
+    if allow or not gone or (not other_archive and 2 * len(gone) <= len(old_rows)):
+        return
+    old_root = old_source.get("root")
+    why = (f"it was built from {old_root or 'another archive'}, and {root} holds other content" if other_archive
+           else f"more than half of its {len(old_rows)} sequences would go")
+    shown = ", ".join(gone[:REPLACE_LIST]) + (f", … ({len(gone) - REPLACE_LIST} more)" if len(gone) > REPLACE_LIST else "")
+    raise StoreError(
+        f"refusing to replace the store at {layout.path}: {why}. This build would remove {len(gone)} of its "
+        f"{len(old_rows)} sequences: {shown}. Nothing was published. Re-run with --replace to replace them "
+        f"(make: BUILD_ARGS=--replace), or choose another --out"
+    )
+
+
 # ---------------------------------------------------------------- the build
 def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
-    """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`."""
+    """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`.
+
+    Whole-run problems stop it up front (bad config, unwritable store, no body model for a needed
+    type, a replacement of the store's content without `cfg.replace`); a problem with one file
+    becomes a row of rejects.parquet.
+    """
     import time
 
     t0 = time.perf_counter()
@@ -115,35 +179,45 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
-        previous, entries = _previous_rows(layout, cfg.force)
+        old_rows, entries, old_source = _previous_rows(layout)
         workers = Workers(cfg.workers, cfg.body_models)
         try:
-            return _build(cfg, layout, disc, registry, previous, entries, workers, progress, t0)
+            return _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, progress, t0)
         finally:
             workers.close()
 
 
-def _build(cfg, layout, disc, registry, previous, entries, workers, progress, t0) -> BuildResult:
+def _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, progress, t0) -> BuildResult:
     """The build proper, with the write lock held and the workers started by `build`."""
     import time
 
+    root = Path(cfg.amass_root).resolve()
+    digests = _Digests(disc.files)
+    other_archive = _other_archive(old_source, root, old_rows, digests)
+    _check_replacement(layout, old_source, root, old_rows, set(digests.by_rel), other_archive, allow=cfg.replace)
+    previous = {} if cfg.force else {rel: r for rel, r in old_rows.items() if rel in digests.by_rel}
+    if cfg.force:
+        entries = {}
+
     # Up front: which surface models / genders are needed (cheap header reads, on the workers),
-    # so a missing body model is one clear error before any work, not a crash mid-build.
+    # so a missing body model is one clear error before any work, not a crash mid-build. Files
+    # whose header names no known model are left to the conversion, which rejects them.
     unseen = [f for f in disc.files if f.rel not in previous]
     peeks = dict(zip((f.rel for f in unseen), workers.peek(unseen)))
     for rel, row in previous.items():
         peeks.setdefault(rel, (row["surface_model"], row["gender"]))
-    needs = {p for p in peeks.values() if p is not None}
+    needs = {p for p in peeks.values() if p is not None and p[0] in SURFACE_MODELS}
     registry.check(sorted(needs))
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
     models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
-    model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
-    key = settings_key(cfg, joint_set, model_hashes)
+    model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
+    key = settings_key(cfg, joint_set)
     staging = layout.staging(key)
     staging.mkdir(parents=True, exist_ok=True)
     _clear_other_staging(layout, keep=staging)
 
-    # What is already done: parts in staging (a killed run) and in the published build.
+    # What is already done: parts in staging (a killed run) and in the published build, reused when
+    # the file's content hash and the part's own key (its body model, its fps override) still match.
     done = {} if cfg.force else _rows_from_parts(staging)
     current = layout.current()
     todo: list[SourceFile] = []
@@ -151,24 +225,28 @@ def _build(cfg, layout, disc, registry, previous, entries, workers, progress, t0
     rejects = [_problem_reject(p) for p in disc.problems]
     reused = 0
     for f in disc.files:
-        row = _reusable(f, done.get(f.rel)) or _reusable(f, previous.get(f.rel))
-        if row is not None and row["part"].startswith(schema.FRAMES_DIR) and _ensure_part(row, staging, current, key):
-            rows[f.rel] = row
-            reused += 1
+        for cand in (done.get(f.rel), previous.get(f.rel)):
+            row = _reusable(f, cand, digests, key, registry, cfg)
+            if row is not None and _ensure_part(row, staging, current):
+                rows[f.rel] = row
+                reused += 1
+                break
         else:
             todo.append(f)
 
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, workers, Settings(cfg, joint_set, key, staging), progress)
+    results = _run(todo, workers, Settings(cfg, joint_set, key, staging, model_keys), progress)
     for r in results:
         if "row" in r:
             rows[r["row"]["source_path"]] = r["row"]
             entries[r["row"]["part"]] = r["file"]
         else:
             rejects.append(r["reject"])
+    # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
+    _check_replacement(layout, old_source, root, old_rows, set(rows), other_archive, allow=cfg.replace)
 
     try:
-        manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries)
+        manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root)
     except OSError as exc:
         raise StoreError(
             f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
@@ -211,22 +289,32 @@ def _resolve_joint_set(joints: str, models: set[str]) -> str:
     return schema.SKELETON_SET[next(iter(models))]
 
 
-def _reusable(f: SourceFile, row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is None:
+def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key: str,
+              registry: BodyModelRegistry, cfg: BuildConfig) -> dict[str, Any] | None:
+    """`row` (with the file's current mtime) if its part is still right for `f`, else None.
+
+    The content hash is always checked: size and mtime survive a rewrite (`cp -p`, rsync, a
+    restored backup), so they decide nothing alone. The part's name must match the per-part key
+    of today's settings, the body-model file this row's model and gender resolve to, and the fps
+    override for this file.
+    """
+    if row is None or row.get("file_size") != f.size or not row["part"].startswith(schema.FRAMES_DIR):
         return None
-    if row.get("file_size") == f.size and row.get("file_mtime_ns") == f.mtime_ns:
-        return row
-    if row.get("file_size") == f.size and source_fingerprint(f.path) == row.get("content_hash"):
-        return dict(row, file_mtime_ns=f.mtime_ns)
-    return None
+    digest = digests(f.rel)
+    if digest is None or digest != row.get("content_hash"):
+        return None
+    pkey = part_key(key, registry.fingerprint(row["surface_model"], row["gender"]), _fps_override(cfg, f))
+    if not row["part"].endswith("/" + part_name(row["seq_id"], digest, pkey)):
+        return None
+    return dict(row, file_mtime_ns=f.mtime_ns)
 
 
-def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None, key: str) -> bool:
+def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None) -> bool:
     """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
     dst = staging / row["part"]
     if dst.is_file():
         return True
-    if current is None or not row["part"].endswith(part_name(row["seq_id"], row["content_hash"], key)):
+    if current is None:
         return False
     src = current / row["part"]
     if not src.is_file():
@@ -251,16 +339,20 @@ def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def _previous_rows(layout: StoreLayout, force: bool) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The published build's sequence rows (by source path) and manifest file entries; empty with --force."""
-    if force or layout.current() is None:
-        return {}, {}
+def _previous_rows(layout: StoreLayout) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+    """The published build's sequence rows (by source path), manifest file entries and recorded source."""
+    if layout.current() is None:
+        return {}, {}, {}
     try:
         store = Store(layout.path)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
-        return {}, {}
-    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files)
+        return {}, {}, {}
+    source = dict(store.info.source)
+    if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
+        old = Path(str(store.info.config["amass_root"]))
+        source["root"] = str(old) if old.is_absolute() else None
+    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
@@ -269,7 +361,7 @@ def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries) -> tuple[Manifest, bool]:
+def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root) -> tuple[Manifest, bool]:
     ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
     keep = {r["part"] for r in ordered}
     frames_dir = staging / schema.FRAMES_DIR
@@ -296,6 +388,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
         d["hours"] += float(r["duration"]) / 3600.0
     h = hashlib.blake2b(digest_size=8)
     h.update(key.encode())
+    h.update(str(root).encode())  # a moved archive is recorded (a new build of the same part files)
     for r in ordered:
         h.update(r["part"].encode())
     for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
@@ -322,6 +415,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
         num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
         joint_velocities=m.joint_velocities,
+        source={"root": str(root), "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
     )
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
@@ -341,6 +435,7 @@ def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
 def _public_config(cfg: BuildConfig) -> dict[str, Any]:
     d = asdict(cfg)
     d.pop("force", None)
+    d.pop("replace", None)
     return d
 
 

@@ -63,6 +63,9 @@ def _build_args(p):
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
+    p.add_argument("--replace", action="store_true", default=None,
+                   help="allow replacing the store's contents: a build from another archive that removes sequences, "
+                        "or one that removes more than half of them (refused without this flag)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -75,7 +78,7 @@ def _build(args):
 
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
-        datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
+        datasets=args.datasets, force=args.force, replace=args.replace, motion_fps=args.fps, motion_resample=args.resample,
         motion_joints=args.joints, motion_frame=args.frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)

@@ -13,7 +13,7 @@ import json
 import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from . import schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
-from .errors import InputError
+from .errors import BodyModelError, InputError
 from .read import peek, read_sequence
 from .store import file_entry, write_parquet_atomic
 
@@ -33,6 +33,16 @@ def part_name(seq_id: str, digest: str, key: str) -> str:
     return schema.PART_TEMPLATE.format(key=h)
 
 
+def part_key(common_key: str, model_key: str | None, fps_override: tuple[float, str] | None) -> str:
+    """What determines one part besides its source bytes: the settings every part shares (`common_key`:
+    format, code version, motion settings, joint set), its own body-model file and its fps override.
+
+    Adding or removing other datasets or other body models changes none of these, so the part is reused.
+    """
+    text = json.dumps([common_key, model_key, list(fps_override) if fps_override else None])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 _W: dict[str, Any] = {}  # per-process worker state: the body-model registry
 
 
@@ -42,8 +52,9 @@ class Settings:
 
     cfg: BuildConfig
     joint_set: str
-    key: str
+    key: str  # the settings every part shares (see part_key)
     staging: Path
+    model_keys: dict[str, str] = field(default_factory=dict)  # "smplh/male" -> BodyModelRegistry.fingerprint
 
 
 def _init_worker(body_models: str) -> None:
@@ -112,12 +123,19 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     from .motion import process
 
     cfg = settings.cfg
+    override = _fps_override(cfg, src)
+    registry = _W["registry"]
     try:
-        seq = read_sequence(src, fps_override=_fps_override(cfg, src))
-        model = _W["registry"].get(seq.surface_model, seq.gender)
+        seq = read_sequence(src, fps_override=override)
+        try:
+            model = registry.get(seq.surface_model, seq.gender)
+        except BodyModelError as exc:  # a model the up-front check could not foresee (header unreadable)
+            raise InputError(src.rel, "no_body_model", str(exc).splitlines()[0]) from None
         out = process(seq, model, cfg.motion, settings.joint_set)
     except InputError as exc:
         return {"reject": _reject(src, exc.code, exc.message)}
+    model_key = (settings.model_keys.get(f"{seq.surface_model}/{model.gender}")
+                 or registry.fingerprint(seq.surface_model, seq.gender))
     row = {
         "seq_id": seq.seq_id, "dataset": seq.dataset, "subject": seq.subject, "name": seq.name,
         "source_path": seq.source_path, "canonical_dataset": canonical_dataset(seq.dataset),
@@ -132,7 +150,7 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     row["quality_flags"] = list(seq.quality_flags) + list(out.fields.get("quality_flags", []))
     if model.gender != seq.gender:
         row["quality_flags"].append(f"neutral_model_fallback:{seq.gender}")
-    name = part_name(seq.seq_id, seq.content_hash, settings.key)
+    name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
@@ -159,3 +177,5 @@ def _guard(src: SourceFile, settings: Settings) -> dict[str, Any]:
         return {"reject": _reject(src, "unreadable", f"I/O error: {exc}")}
     except (ValueError, FloatingPointError, MemoryError) as exc:
         return {"reject": _reject(src, "invalid_data", f"{type(exc).__name__}: {exc}")}
+    except Exception as exc:  # noqa: BLE001 - one odd file never stops a build; the reject names the error
+        return {"reject": _reject(src, "internal_error", f"{type(exc).__name__}: {exc} (please report this file's layout)")}
