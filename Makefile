@@ -63,6 +63,13 @@ labels: $(VENV)/.installed $(STORE_BUILD)
 build-splits: $(VENV)/.installed $(STORE_BUILD)
 	$(PY) -m amass_arrow build-splits $(STORE) --config $(SPLITS) --out $(OUT)
 
+# One split definition with one exporter, from an existing store (never builds it).
+#   make export STORE=/data/store SQL=sql/splits/amass_official.sql KIND=torch OUT=/data/exports
+SQL ?= sql/splits/amass_official.sql
+KIND ?= hf
+export: $(VENV)/.installed
+	$(PY) -m amass_arrow export $(STORE) --sql $(SQL) --kind $(KIND) --out $(OUT)/$(KIND)
+
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -p no:cacheprovider tests
 

@@ -1,4 +1,7 @@
-"""amass_arrow: AMASS motion capture as a partitioned Parquet store, with SQL splits and exporters."""
+"""amass_arrow: AMASS motion capture as a partitioned Parquet store, with SQL splits and exporters.
+
+The data walk from discover to export, the store contract and the extension points: docs/architecture.md.
+"""
 
 __version__ = "0.1.0"
 

@@ -217,9 +217,10 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12,
 
 def run_export(store: Path, out: Path) -> dict[str, Any]:
     """build_splits of the official split (configs/splits.yaml's definition) to a HF DatasetDict (unit frame)."""
-    from .splits import REPO_ROOT, Definition, ExportSpec, SplitsConfig, build_splits, load_splits_config
+    from .resources import shipped
+    from .splits import Definition, ExportSpec, SplitsConfig, build_splits, load_splits_config
 
-    cfg_path = REPO_ROOT / "configs" / "splits.yaml"
+    cfg_path = shipped("configs/splits.yaml")
     defs = [d for d in load_splits_config(cfg_path).definitions if d.name == "official"] if cfg_path.is_file() else []
     cfg = SplitsConfig(definitions=defs or [Definition()], exports=[ExportSpec(kind="hf", unit="frame")])
     shutil.rmtree(out, ignore_errors=True)

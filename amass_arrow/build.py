@@ -26,9 +26,11 @@ import pyarrow.parquet as pq
 from . import __version__, schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
-from .convert import ROW_META_KEY, Settings, Workers, _fps_override, part_key, part_name
+from .convert import ROW_META_KEY, Settings, _fps_override, convert_task, part_key, part_name, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
+from .executor import Executor, make_executor
+from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .schema import SURFACE_MODELS
 from .store import (
@@ -180,15 +182,15 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
         old_rows, entries, old_source = _previous_rows(layout)
-        workers = Workers(cfg.workers, cfg.body_models)
+        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
         try:
-            return _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, progress, t0)
+            return _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor, progress, t0)
         finally:
-            workers.close()
+            executor.close()
 
 
-def _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, progress, t0) -> BuildResult:
-    """The build proper, with the write lock held and the workers started by `build`."""
+def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor: Executor, progress, t0) -> BuildResult:
+    """The build proper, with the write lock held and the executor started by `build`."""
     import time
 
     root = Path(cfg.amass_root).resolve()
@@ -203,7 +205,7 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, 
     # so a missing body model is one clear error before any work, not a crash mid-build. Files
     # whose header names no known model are left to the conversion, which rejects them.
     unseen = [f for f in disc.files if f.rel not in previous]
-    peeks = dict(zip((f.rel for f in unseen), workers.peek(unseen)))
+    peeks = {f.rel: p for f, p in executor.map(peek_task, unseen, batch=64)}
     for rel, row in previous.items():
         peeks.setdefault(rel, (row["surface_model"], row["gender"]))
     needs = {p for p in peeks.values() if p is not None and p[0] in SURFACE_MODELS}
@@ -235,7 +237,7 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, 
             todo.append(f)
 
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, workers, Settings(cfg, joint_set, key, staging, model_keys), progress)
+    results = _run(todo, executor, Settings(cfg, joint_set, key, staging, model_keys), progress)
     for r in results:
         if "row" in r:
             rows[r["row"]["source_path"]] = r["row"]
@@ -260,13 +262,13 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, workers, 
     return res
 
 
-def _run(todo: list[SourceFile], workers: Workers, settings: Settings, progress: bool) -> list[dict[str, Any]]:
+def _run(todo: list[SourceFile], executor: Executor, settings: Settings, progress: bool) -> list[dict[str, Any]]:
     from tqdm import tqdm
 
     results = []
     with tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
               disable=None if progress and todo else True, smoothing=0.1) as bar:
-        for f, result in workers.convert(todo, settings):
+        for f, result in executor.map(convert_task, todo, settings):
             results.append(result)
             bar.update(f.size)
     return results
@@ -409,12 +411,12 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
         joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
-        contacts={"speed_threshold": m.contact_speed, "height_threshold": m.contact_height,
-                  "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS, "floor": m.floor},
+        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
+                  "floor": m.floor},
         num_sequences=seq_table.num_rows, num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
         num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
-        joint_velocities=m.joint_velocities,
+        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
         source={"root": str(root), "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
     )
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
@@ -434,8 +436,8 @@ def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 def _public_config(cfg: BuildConfig) -> dict[str, Any]:
     d = asdict(cfg)
-    d.pop("force", None)
-    d.pop("replace", None)
+    for k in ("force", "replace", "workers", "executor", "address"):  # how it ran, not what it made
+        d.pop(k, None)
     return d
 
 

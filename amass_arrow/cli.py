@@ -27,6 +27,16 @@ def command(name: str, help: str, epilog: str = ""):
     return deco
 
 
+def store_arg(p, help: str = "store path") -> None:
+    """The positional STORE argument every store-reading command takes."""
+    p.add_argument("store", help=help)
+
+
+def quiet_arg(p) -> None:
+    """`--quiet`: no progress bars."""
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 # ---------------------------------------------------------------- synth
 def _synth_args(p):
     p.add_argument("out", help="output folder: writes OUT/amass/ and OUT/body_models/")
@@ -56,30 +66,40 @@ def _build_args(p):
     p.add_argument("--out", help="store path to create or update")
     p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
     p.add_argument("--workers", type=int, help="worker processes (default 1)")
+    p.add_argument("--executor", choices=["local", "ray"], help="where conversions run: local processes (default) or Ray")
+    p.add_argument("--address", help="Ray cluster to join with --executor ray ('auto' = the running one); default: start a local Ray")
     p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
     p.add_argument("--fps", type=float, help="store frame rate in Hz (default 30)")
     p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
     p.add_argument("--joints", help="joint set: body22 (default), smpl24, smplh52, smplx55 or skeleton")
     p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
+    p.add_argument("--contacts", choices=["default", "protomotions", "humanml3d"],
+                   help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
+    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
+                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
+                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     p.add_argument("--replace", action="store_true", default=None,
                    help="allow replacing the store's contents: a build from another archive that removes sequences, "
                         "or one that removes more than half of them (refused without this flag)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    quiet_arg(p)
 
 
 @command("build", "convert an AMASS archive into a store (incremental and resumable)",
          "examples:\n  amass-arrow build /data/amass --body-models /data/body_models --out /data/store --workers 2\n"
-         "  amass-arrow build --config configs/build.yaml --fps 60")(_build_args)
+         "  amass-arrow build --config configs/build.yaml --fps 60\n"
+         "  amass-arrow build s3://bucket/amass --body-models /data/body_models --out s3://bucket/store --executor ray --address auto")(_build_args)
 def _build(args):
     from .build import build
     from .config import load_build_config
 
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
+        executor=args.executor, address=args.address,
         datasets=args.datasets, force=args.force, replace=args.replace, motion_fps=args.fps, motion_resample=args.resample,
-        motion_joints=args.joints, motion_frame=args.frame, motion_joint_velocities=args.joint_velocities,
+        motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
+        motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
     res = build(cfg, progress=not args.quiet)
     print(res.summary())
@@ -88,7 +108,7 @@ def _build(args):
 
 # ---------------------------------------------------------------- info / inventory
 def _info_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--json", action="store_true", help="print the whole info.json")
 
 
@@ -105,7 +125,13 @@ def _info(args):
     print(f"store        {s.layout.path} -> {s.root}")
     print(f"format       v{i.format_version}, build {i.build_id}, created {i.created}")
     print(f"motion       {i.fps if i.fps else 'per-sequence'} fps ({i.resample}), joints {i.joint_set} ({len(i.joint_names)}), frame {i.frame}")
-    print(f"contacts     speed < {i.contacts['speed_threshold']} m/s and height < {i.contacts['height_threshold']} m")
+    c = i.contacts
+    if c.get("method", "default") == "default" and "speed" in c:
+        print(f"contacts     default: speed < {c['speed']} m/s over {c['window']:.3g} s and < {c['height']} m above the "
+              f"local floor (hysteresis {c['speed_exit']} m/s, {c['height_exit']} m)")
+    else:
+        print(f"contacts     {c.get('method')} (parity): " + ", ".join(
+            f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
     print("\n".join(dataset_table(i.datasets)))
 
@@ -129,7 +155,7 @@ def _inventory(args):
 
 # ---------------------------------------------------------------- render
 def _render_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("seq_id", help="sequence id, e.g. CMU/01/01_01")
     p.add_argument("-o", "--out", required=True, help="output .gif (animation) or .png (frame strip)")
     p.add_argument("--start", type=float, help="start time in seconds")
@@ -147,7 +173,7 @@ def _render(args):
 
 # ---------------------------------------------------------------- verify
 def _verify_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--quick", action="store_true", help="sizes, row counts and footers only (no hashes, no full read)")
 
 

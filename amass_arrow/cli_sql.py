@@ -6,13 +6,13 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import command
+from .cli import command, quiet_arg, store_arg
 from .errors import ConfigError, SQLError
 
 
 # ---------------------------------------------------------------- query
 def _query_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("sql", help="SQL over the views frames, sequences, rejects, labels, info")
     p.add_argument("--param", action="append", default=[], metavar="K=V",
                    help="bind V to $K (repeatable); a bare V binds to the next '?'. Values are strings: cast in SQL ($n::INT) if needed")
@@ -100,37 +100,47 @@ def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
 
 # ---------------------------------------------------------------- build-splits / export
 def _build_splits_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--config", default=None, help="splits YAML (configs/splits.yaml); default: official split, HF frames")
     p.add_argument("--out", required=True, help="output folder: OUT/<definition>/{split_rows.parquet,report.json,<exporter>/}")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    quiet_arg(p)
 
 
 @command("build-splits", "run split definitions (sql/splits, sql/slices), check them for leakage, and export each",
          "example:\n  amass-arrow build-splits demo/store --config configs/splits.yaml --out demo/splits")(_build_splits_args)
 def _build_splits(args):
+    from .resources import find
     from .splits import build_splits, load_splits_config
 
-    cfg = load_splits_config(args.config)
-    base = Path(args.config).resolve().parent if args.config else None
+    cfg_path = find(args.config, what="config file") if args.config else None  # configs/splits.yaml works anywhere
+    cfg = load_splits_config(cfg_path)
+    base = cfg_path.resolve().parent if cfg_path else None
     res = build_splits(args.store, cfg, args.out, base=base, progress=not args.quiet)
     for name, folder, path in res.outputs:
         print(f"output {name} {folder}: {path}")
 
 
 def _export_args(p):
-    p.add_argument("store", help="store path")
+    store_arg(p)
     p.add_argument("--sql", required=True, help="split definition file, e.g. sql/splits/amass_official.sql")
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
-    p.add_argument("--kind", choices=["hf", "torch"], default="hf", help="exporter (default hf)")
-    p.add_argument("--unit", choices=["frame", "slice", "window"], default="frame", help="row unit (default frame)")
+    from .export.registry import UNITS, load_all, option_fields
+
+    reg = load_all()
+    kinds = "; ".join(f"{k}: {reg[k].summary} (units {'/'.join(reg[k].units)})" for k in sorted(reg))
+    p.add_argument("--kind", choices=sorted(reg), default="hf", help=f"exporter (default hf) — {kinds}")
+    p.add_argument("--unit", choices=list(UNITS), default=None, help="row unit (default: the exporter's first)")
     p.add_argument("--columns", nargs="+", help="features (default root_orient pose_body pose_hand trans joints contacts)")
     p.add_argument("--window", type=int, default=60, help="frames per window (unit window)")
     p.add_argument("--stride", type=int, default=30, help="frames between window starts (unit window)")
     p.add_argument("--fps", type=float, help="export rate; must divide the store fps")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    quiet_arg(p)
+    for name, f in option_fields().items():  # each exporter's options (registry); only the set ones are passed
+        kind = type(f.default)
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None, metavar=kind.__name__.upper(),
+                       type=(lambda v: v) if kind is bool else kind, help=f.metadata.get("help", f"exporter option {name}"))
 
 
 @command("export", "export one split definition with one exporter",
@@ -143,9 +153,39 @@ def _export(args):
     if isinstance(params, list):
         raise ConfigError("--param needs K=V for export (DuckDB variables)")
     name = Path(args.sql).stem
+    options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
     spec = ExportSpec(kind=args.kind, unit=args.unit, columns=args.columns or list(DEFAULT_COLUMNS), window=args.window,
-                      stride=args.stride, fps=args.fps).validate("export")
+                      stride=args.stride, fps=args.fps, options=options).validate("export")
     cfg = SplitsConfig(definitions=[Definition(name=name, sql=args.sql, slices=args.slice, params=params)], exports=[spec])
     res = build_splits(args.store, cfg, args.out, progress=not args.quiet)
     for name, folder, path in res.outputs:
         print(f"output {name} {folder}: {path}")
+
+
+def _motion_yaml_args(p):
+    store_arg(p)
+    p.add_argument("--yaml", action="append", required=True, metavar="SPLIT=PATH",
+                   help="a ProtoMotions motion YAML and the split its motions go to (repeatable), e.g. train=amass_train.yaml")
+    p.add_argument("--out", required=True, help="split definition to write, e.g. sql/splits/protomotions.sql")
+
+
+@command("import-motion-yaml", "turn ProtoMotions motion YAMLs (motions: [{file, weight, sub_motions: [{timings}]}]) "
+         "into a split definition SQL file",
+         "example:\n  amass-arrow import-motion-yaml demo/store --yaml train=train.yaml --yaml test=test.yaml "
+         "--out sql/splits/proto.sql\n  amass-arrow export demo/store --sql sql/splits/proto.sql --kind protomotions --out out")(_motion_yaml_args)
+def _import_motion_yaml(args):
+    from .export.protomotions import read_motion_yaml, rows_sql
+    from .sql import connect
+
+    con = connect(args.store)
+    seqs = [dict(zip(("seq_id", "source_path"), r)) for r in con.sql("SELECT seq_id, source_path FROM sequences").fetchall()]
+    con.close()
+    rows = []
+    for item in args.yaml:
+        split, sep, path = item.partition("=")
+        if not sep or not split or not path:
+            raise ConfigError(f"--yaml needs SPLIT=PATH, got {item!r}")
+        rows += read_motion_yaml(path, seqs, split)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(rows_sql(rows, ", ".join(args.yaml)))
+    print(f"{len(rows)} split rows -> {args.out}")

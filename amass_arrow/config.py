@@ -21,8 +21,34 @@ import yaml
 from .errors import ConfigError
 from .schema import JOINT_SETS
 
+EXECUTORS = ("local", "ray")
 RESAMPLE_MODES = ("interpolate", "decimate", "none")
 FRAMES = ("z_up", "y_up")
+CONTACT_METHODS = ("default", "protomotions", "humanml3d")  # = contacts.METHODS (config imports no numpy code)
+
+
+SOURCE_FRAMES = ("auto", "z_up", "y_up")
+
+
+@dataclass
+class QualityConfig:
+    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+
+    max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
+    max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
+    max_joint_speed: float = 20.0  # m/s any joint, any frame -> 'joint_speed_spike'
+    max_jitter: float = 300.0  # m/s^3 mean jerk -> 'jitter'
+    min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
+    max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
+    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
+
+    def validate(self) -> QualityConfig:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, (int, float)) or v < 0:
+                raise ConfigError(f"motion.quality.{f.name} must be a number >= 0, got {v!r}")
+        return self
 
 
 @dataclass
@@ -33,10 +59,20 @@ class MotionConfig:
     resample: str = "interpolate"  # interpolate (slerp/lerp) | decimate (ProtoMotions rule) | none
     joints: str = "body22"  # body22 | smpl24 | smplh52 | smplx55 | skeleton
     frame: str = "z_up"  # z_up (AMASS) | y_up (x, z, -y)
-    contact_speed: float = 0.15  # m/s: a foot joint slower than this ...
-    contact_height: float = 0.10  # m: ... and lower than this above the floor is in contact
+    contacts: str = "default"  # default | protomotions | humanml3d (parity modes; thresholds fixed, theirs)
+    # default detector (contacts.DefaultParams): speed over `contact_window`, height above the local floor
+    contact_speed: float = 0.9  # m/s: a foot joint slower than this ...
+    contact_height: float = 0.05  # m: ... and lower than this above its local floor enters a contact
+    contact_speed_exit: float = 1.3  # m/s: hysteresis, stays in contact while slower ...
+    contact_height_exit: float = 0.08  # m: ... and lower than this
+    contact_window: float = 1.0 / 30.0  # s: speed = displacement over this centred window
+    contact_floor_window: float = 0.4  # s: local floor = max(min height in the last / next window)
+    contact_min_gap: float = 0.05  # s: shorter breaks inside a contact are closed
+    contact_min_duration: float = 0.03  # s: shorter contacts are dropped
     floor: str = "lowest_foot"  # lowest_foot (per-sequence floor from foot joints) | none
     joint_velocities: bool = False  # add joint_vel (m/s) column
+    source_frame: str = "auto"  # auto (decide from the pose; stand Y-up files upright) | z_up | y_up (force)
+    quality: QualityConfig = field(default_factory=QualityConfig)
 
     def validate(self) -> MotionConfig:
         if not (self.fps > 0):
@@ -45,9 +81,37 @@ class MotionConfig:
         _choice("motion.joints", self.joints, tuple(JOINT_SETS) + ("skeleton",))
         _choice("motion.frame", self.frame, FRAMES)
         _choice("motion.floor", self.floor, ("lowest_foot", "none"))
-        if self.contact_speed <= 0 or self.contact_height <= 0:
-            raise ConfigError("motion.contact_speed and motion.contact_height must be > 0")
+        _choice("motion.contacts", self.contacts, CONTACT_METHODS)
+        for key in ("contact_speed", "contact_height", "contact_speed_exit", "contact_height_exit",
+                    "contact_window", "contact_floor_window"):
+            if not (float(getattr(self, key)) > 0):
+                raise ConfigError(f"motion.{key} must be > 0, got {getattr(self, key)!r}")
+        if self.contact_speed_exit < self.contact_speed or self.contact_height_exit < self.contact_height:
+            raise ConfigError("motion.contact_speed_exit / contact_height_exit must be >= contact_speed / contact_height")
+        if self.contact_min_gap < 0 or self.contact_min_duration < 0:
+            raise ConfigError("motion.contact_min_gap and motion.contact_min_duration must be >= 0")
+        _choice("motion.source_frame", self.source_frame, SOURCE_FRAMES)
+        self.quality.validate()
         return self
+
+    def contact_params(self):
+        """The default detector's thresholds as contacts.DefaultParams."""
+        from .contacts import DefaultParams
+
+        return DefaultParams(speed=float(self.contact_speed), height=float(self.contact_height),
+                             speed_exit=float(self.contact_speed_exit), height_exit=float(self.contact_height_exit),
+                             window=float(self.contact_window), floor_window=float(self.contact_floor_window),
+                             min_gap=float(self.contact_min_gap), min_contact=float(self.contact_min_duration))
+
+    def contact_info(self) -> dict:
+        """What info.json records about contacts: the method and its thresholds (m/s, m, s)."""
+        from . import contacts
+
+        if self.contacts == "protomotions":
+            return {"method": "protomotions", **contacts.PROTOMOTIONS}
+        if self.contacts == "humanml3d":
+            return {"method": "humanml3d", **contacts.HUMANML3D}
+        return {"method": "default", **dataclasses.asdict(self.contact_params())}
 
 
 @dataclass
@@ -58,6 +122,8 @@ class BuildConfig:
     body_models: str | None = None
     out: str | None = None
     workers: int = 1
+    executor: str = "local"  # local (process pool) | ray (extra amass-arrow[ray])
+    address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
     replace: bool = False  # allow a build that removes the store's sequences (other root, or more than half)
@@ -70,6 +136,9 @@ class BuildConfig:
                 raise ConfigError(f"build needs {key!r} (a config value or a CLI argument)")
         if int(self.workers) < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        _choice("executor", self.executor, EXECUTORS)
+        if self.address and self.executor != "ray":
+            raise ConfigError(f"address {self.address!r} is for executor 'ray' (executor is {self.executor!r})")
         self.motion.validate()
         return self
 
@@ -112,6 +181,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def load_build_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:
     """Config file values, then non-None `overrides` (CLI flags; `motion_<key>` sets motion.<key>)."""
+    if path:
+        from .resources import find
+
+        path = find(path, what="config file")  # configs/build.yaml resolves from any folder (shipped copy)
     data = load_yaml(path) if path else {}
     data = data.get("build", data)
     cfg = from_dict(BuildConfig, data, str(path or "config"))

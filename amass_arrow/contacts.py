@@ -4,26 +4,68 @@ The floor rule ("lowest_foot"): the floor of a sequence is the FLOOR_PERCENTILE-
 the per-frame minimum foot-joint height (ankles and toes) minus `toe_offset`, the height of that
 lowest joint (the toe joint, normally) above the sole when the foot is flat. motion.process takes
 the offset from the body model's rest pose for the sequence's betas (~2 cm), so after the height
-fix the soles stand on z = 0, a planted toe joint sits at ~0.02 m and a planted ankle at ~0.07 m,
-both under the 0.10 m contact height (ProtoMotions: "shift so the lowest joint sits at the toe
-offset"). The percentile (not the minimum) makes the floor robust to a few glitched frames; the
-per-frame minimum over joints (not per joint) keeps it right for jumps, where both feet leave the
-floor only part of the time.
+fix the soles stand on z = 0 (ProtoMotions: "shift so the lowest joint sits at the toe offset").
+The percentile (not the minimum) makes the floor robust to a few glitched frames; the per-frame
+minimum over joints (not per joint) keeps it right for jumps, where both feet leave the floor only
+part of the time.
 
-Contacts: a foot joint is in contact when its speed (central differences, m/s) is below
-`speed_thresh` AND its height above the floor is below `height_thresh`. A foot is in contact when
-its ankle or its toe is.
+Contact methods (`METHODS`, chosen by `motion.contacts`); each maps (T, F, 3) foot-joint positions
+(m) at the source rate `fps` to (T, F) bool flags at the same frames:
+
+- "default" (`default_contacts`, the recommendation): built for real mocap, where a planted foot's
+  joints still move 0.1-0.8 m/s (toe roll, soft tissue, fitting noise) and a running stance lasts
+  ~0.2 s. Speed is measured over a fixed time window (`window` s, positions interpolated), so it
+  does not grow with the source rate the way frame-to-frame differences do; height is taken above
+  the joint's LOCAL floor (the higher of its lowest height over the previous and over the next
+  `floor_window` seconds), so stairs and platforms keep their contacts; hysteresis (enter below
+  `speed` and `height`, then stay while below `speed_exit` and `height_exit`), gaps shorter than `min_gap` s
+  closed, contacts shorter than `min_contact` s dropped, so one noisy frame does not split a stance.
+- "protomotions" (`protomotions_contacts`, parity only): NVlabs/ProtoMotions' rule.
+- "humanml3d" (`humanml3d_contacts`, parity only): EricGuo5513/HumanML3D's foot rule.
+
+The parity modes reproduce a peer's labels so a user can match its datasets; on real motion they
+miss most stances (see README "Contact fidelity"). Numba-friendly: plain numpy on float64 arrays,
+loops only over the F joint columns.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .schema import FOOT_JOINTS
 
 FLOOR_PERCENTILE = 5.0
-#: order of the joints `foot_contacts` takes and of its output columns
+#: order of the joints the detectors take and of their output columns
 FOOT_ORDER = tuple(FOOT_JOINTS)  # left_ankle, right_ankle, left_toe, right_toe
+METHODS = ("default", "protomotions", "humanml3d")
+
+
+@dataclass(frozen=True)
+class DefaultParams:
+    """Thresholds of the default detector; the defaults live in config.MotionConfig (contact_*)."""
+
+    speed: float  # m/s over `window`: enter a contact below this ...
+    height: float  # m above the local floor: ... and below this
+    speed_exit: float  # m/s: stay in contact while slower than this ...
+    height_exit: float  # m: ... and lower than this
+    window: float  # s: speed = displacement over this centred window / window
+    floor_window: float  # s: local floor = max(min height over the past, over the next) this long
+    min_gap: float  # s: shorter breaks inside a contact are closed
+    min_contact: float  # s: shorter contacts are dropped
+
+    @classmethod
+    def defaults(cls) -> DefaultParams:
+        from .config import MotionConfig
+
+        return MotionConfig().contact_params()
+
+
+#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (smpl), thresholds
+PROTOMOTIONS = {"fps": 30.0, "speed": 0.15, "height": 0.10, "height_offset": 0.015, "horizon": 3}
+#: HumanML3D: 20 fps by int(fps / 20) stepping; squared displacement per frame < 0.002 m^2
+HUMANML3D = {"fps": 20.0, "sq_displacement": 0.002}
 
 
 def floor_height(foot_heights: np.ndarray, toe_offset: float = 0.0, percentile: float = FLOOR_PERCENTILE) -> float:
@@ -50,34 +92,226 @@ def up_index(up_axis: int | str) -> int:
     return int(up_axis)
 
 
-def joint_speed(joints: np.ndarray, fps: float) -> np.ndarray:
-    """Speed (T, J) m/s of (T, J, 3) positions (m) sampled at `fps`; central differences, one-sided at the ends."""
-    x = np.asarray(joints, np.float64)
-    if x.shape[0] < 2:
-        return np.zeros(x.shape[:-1])
-    return np.linalg.norm(np.gradient(x, 1.0 / float(fps), axis=0), axis=-1)
+def _check_feet(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise ValueError(f"contact detectors want (T, F, 3) foot-joint positions, got {x.shape}")
+    return x
 
 
-def foot_contacts(
-    joints: np.ndarray,
-    fps: float,
-    up_axis: int | str = "z_up",
-    speed_thresh: float = 0.15,
-    height_thresh: float = 0.10,
-    floor: float = 0.0,
-) -> np.ndarray:
-    """Contact flags (T, 4) bool for left_ankle, right_ankle, left_toe, right_toe.
+def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
+    """Speed (T, F) m/s of (T, F, 3) positions at `fps`: |x(t + w/2) - x(t - w/2)| / w, w = `window` s.
 
-    joints: (T, 4, 3) positions (m) of those foot joints, in that order, sampled at `fps` (Hz).
-    up_axis: 'z_up' | 'y_up' | axis index. floor: height (m) of the floor along it (0 after the
-    height fix). A joint is in contact when its speed < speed_thresh (m/s) and its height above
-    the floor < height_thresh (m).
+    Positions between frames are interpolated linearly; the window is cut at the ends. At 30 fps with
+    w = 1/30 s this equals central differences; at 250 fps it averages ~8 frames, so jitter is not
+    amplified by the source rate.
     """
-    x = np.asarray(joints)
-    if x.ndim != 3 or x.shape[1:] != (4, 3):
-        raise ValueError(f"foot_contacts wants (T, 4, 3) foot joints, got {x.shape}")
-    height = x[..., up_index(up_axis)].astype(np.float64) - float(floor)
-    return (joint_speed(x, fps) < speed_thresh) & (height < height_thresh)
+    x = _check_feet(joints)
+    T = x.shape[0]
+    if T < 2:
+        return np.zeros(x.shape[:2])
+    half = 0.5 * float(window) * float(fps)
+    i = np.arange(T, dtype=np.float64)
+    lo, hi = np.clip(i - half, 0, T - 1), np.clip(i + half, 0, T - 1)
+    dt = (hi - lo) / float(fps)
+    return np.linalg.norm(_at(x, hi) - _at(x, lo), axis=-1) / dt[:, None]
+
+
+def _at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """x (T, ...) linearly interpolated at fractional frame positions pos (n,) in [0, T-1]."""
+    i0 = np.minimum(np.floor(pos).astype(np.int64), x.shape[0] - 1)
+    i1 = np.minimum(i0 + 1, x.shape[0] - 1)
+    w = (pos - i0).reshape((-1,) + (1,) * (x.ndim - 1))
+    return x[i0] * (1 - w) + x[i1] * w
+
+
+def _running_min_ahead(h: np.ndarray, n: int) -> np.ndarray:
+    """(T, F): min of h[t : t + n] per column (cut at the end); O(T log n) by doubling spans."""
+    T = h.shape[0]
+    n = max(1, min(int(n), T))
+    m, span = h.copy(), 1
+    while 2 * span <= n:
+        nxt = m.copy()
+        nxt[: T - span] = np.minimum(m[: T - span], m[span:])
+        m, span = nxt, 2 * span
+    # two overlapping spans cover [t, t + n)
+    j = np.minimum(np.arange(T) + (n - span), T - 1)
+    return np.minimum(m, m[j])
+
+
+def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndarray:
+    """Local floor (T, F) m of each joint: max(min over the last, min over the next `floor_window` s).
+
+    heights: (T, F) up coordinates (m). A planted joint is its own floor; on stairs the floor steps
+    with the foot (going up, the next seconds never go lower; going down, the last ones never did); at
+    the top of a jump or a swing both sides reach back to the floor the foot left or lands on.
+    """
+    h = np.asarray(heights, np.float64)
+    if h.shape[0] == 0:
+        return h.copy()
+    n = int(round(float(floor_window) * float(fps))) + 1
+    ahead = _running_min_ahead(h, n)
+    behind = _running_min_ahead(h[::-1], n)[::-1]
+    return np.maximum(ahead, behind)
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) indices of the True runs of a 1-D bool array."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+
+
+def hysteresis(strong: np.ndarray, weak: np.ndarray, min_gap: int, min_len: int) -> np.ndarray:
+    """(T, F) bool hysteresis in time: a contact starts at a `strong` frame and lasts while `weak | strong`
+    holds; gaps < min_gap frames between two contacts are closed; contacts < min_len frames dropped."""
+    strong = np.asarray(strong, bool)
+    weak = np.asarray(weak, bool) | strong
+    out = np.zeros_like(weak)
+    for f in range(weak.shape[1]):
+        s, e = _runs(weak[:, f])
+        first = np.flatnonzero(strong[:, f])
+        col = np.zeros(weak.shape[0], bool)
+        for a, b in zip(s, e):  # enter at the run's first strong frame, stay to the run's end
+            k = np.searchsorted(first, a)
+            if k < first.size and first[k] < b:
+                col[first[k]:b] = True
+        gs, ge = _runs(~col)
+        for a, b in zip(gs, ge):
+            if a > 0 and b < col.shape[0] and b - a < min_gap:
+                col[a:b] = True
+        cs, ce = _runs(col)
+        for a, b in zip(cs, ce):
+            if b - a < min_len:
+                col[a:b] = False
+        out[:, f] = col
+    return out
+
+
+def default_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up",
+                     params: DefaultParams | None = None) -> np.ndarray:
+    """Contact flags (T, F) bool of (T, F, 3) foot-joint positions (m) at `fps` Hz: the default method.
+
+    See the module docstring; `params` holds every threshold (MotionConfig's defaults when None). Heights are
+    taken along `up_axis` ('z_up' | 'y_up' | index) above each joint's local floor, so no global floor
+    is needed.
+    """
+    p = params or DefaultParams.defaults()
+    x = _check_feet(joints)
+    if x.shape[0] == 0:
+        return np.zeros(x.shape[:2], bool)
+    v = window_speed(x, fps, p.window)
+    h = x[..., up_index(up_axis)]
+    above = h - local_floor(h, fps, p.floor_window)
+    strong = (v < p.speed) & (above < p.height)
+    weak = (v < p.speed_exit) & (above < p.height_exit)
+    gap = int(np.ceil(p.min_gap * fps - 1e-9))
+    return hysteresis(strong, weak, gap, int(np.ceil(p.min_contact * fps - 1e-9)))
+
+
+def decimation_step(fps: float, target: float) -> tuple[int, float]:
+    """ProtoMotions' downsampling: (k, output fps); keep every k-th frame.
+
+    convert_amass_to_proto.py (NVlabs/ProtoMotions, read 2026-12): mocap_fr = round(fps); output fps =
+    the smallest divisor of mocap_fr that is >= target (30); k = mocap_fr // that divisor; no divisor
+    -> no downsampling. 120 -> 30 (k 4), 100 -> 50 (k 2), 250 -> 50 (k 5), 60 -> 30 (k 2).
+    """
+    r = int(np.round(fps))
+    divisors = [d for d in range(1, r + 1) if r % d == 0 and d >= target]
+    if not divisors:
+        return 1, float(r)
+    d = min(divisors)
+    return r // d, float(d)
+
+
+def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.ndarray:
+    """ProtoMotions' compute_cartesian_velocity (pose_lib.py): (T, F, 3) m/s.
+
+    For h = 1..horizon: forward difference (x[t+h] - x[t]) * fps / h, the last h frames repeating the
+    last valid one (or the h = 1 difference when T <= h); per frame and joint the vector of the
+    smallest magnitude is kept.
+    """
+    x = np.asarray(x, np.float64)
+    T = x.shape[0]
+    if T < 2:
+        return np.zeros_like(x)
+    cands = []
+    for h in range(1, horizon + 1):
+        v = np.zeros_like(x)
+        if T > h:
+            v[:-h] = (x[h:] - x[:-h]) * (fps / h)
+            v[-h:] = v[-h - 1]
+        else:
+            v[:-1] = (x[1:] - x[:-1]) * fps
+            v[-1] = v[-2]
+        cands.append(v)
+    c = np.stack(cands)  # (H, T, F, 3)
+    best = np.linalg.norm(c, axis=-1).argmin(axis=0)  # (T, F)
+    return np.take_along_axis(c, best[None, ..., None], axis=0)[0]
+
+
+def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
+    """ProtoMotions' contact labels (parity), returned at the source frames (T, F) bool.
+
+    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling,
+    `motion.fix_height(height_offset=0.015)` for smpl, 0.017 smplx, then
+    contact_detection.compute_contact_labels_from_pos_and_vel(vel_thres=0.15, height_thresh=0.1)),
+    simulator_state.RobotState.fix_height (shift so the lowest body over ALL frames sits at the offset),
+    pose_lib.compute_cartesian_velocity(velocity_max_horizon=3). A joint is in contact when
+    |velocity| < 0.15 m/s and height < 0.10 m, at the output rate. Differences left: their lowest body
+    is taken over all bodies of their MJCF skeleton (here: over the given foot joints, which hold the
+    lowest one in practice) and their body positions come from a fixed skeleton, not the subject's
+    betas. Each source frame takes the flags of the nearest output frame, so a store decimated to 30
+    fps gets exactly theirs.
+    """
+    x = _check_feet(joints)
+    T = x.shape[0]
+    if T == 0:
+        return np.zeros((0, x.shape[1]), bool)
+    k, out_fps = decimation_step(fps, PROTOMOTIONS["fps"])
+    d = x[::k]
+    up = up_index(up_axis)
+    h = d[..., up] - d[..., up].min() + PROTOMOTIONS["height_offset"]
+    v = np.linalg.norm(multi_horizon_velocity(d, out_fps, PROTOMOTIONS["horizon"]), axis=-1)
+    flags = (v < PROTOMOTIONS["speed"]) & (h < PROTOMOTIONS["height"])
+    near = np.clip(np.rint(np.arange(T) / k).astype(np.int64), 0, flags.shape[0] - 1)
+    return flags[near]
+
+
+def humanml3d_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
+    """HumanML3D's foot contacts (parity), returned at the source frames (T, F) bool.
+
+    Read in EricGuo5513/HumanML3D (2026-12): raw_pose_processing.ipynb keeps every
+    int(fps / 20)-th frame (250 fps -> every 12th, i.e. 20.8 fps: their quirk, kept);
+    motion_representation.ipynb foot_detect(positions, 0.002): frame t of the output is in contact
+    when the squared displacement to frame t + 1, summed over x, y, z, is < 0.002 m^2 (~0.89 m/s at
+    20 fps); the height test is commented out. Their output has one row less; the last frame repeats
+    the one before. Left: their joints are first retargeted to a reference skeleton (displacements
+    scale by the leg-length ratio), not done here. `up_axis` is unused (no height test).
+    """
+    x = _check_feet(joints)
+    T = x.shape[0]
+    if T == 0:
+        return np.zeros((0, x.shape[1]), bool)
+    k = max(1, int(float(fps) / HUMANML3D["fps"]))
+    d = x[::k]
+    if d.shape[0] < 2:
+        return np.zeros(x.shape[:2], bool)
+    flags = (((d[1:] - d[:-1]) ** 2).sum(axis=-1) < HUMANML3D["sq_displacement"])
+    flags = np.concatenate([flags, flags[-1:]], axis=0)
+    near = np.clip(np.rint(np.arange(T) / k).astype(np.int64), 0, flags.shape[0] - 1)
+    return flags[near]
+
+
+def detect(method: str, joints: np.ndarray, fps: float, up_axis: int | str = "z_up",
+           params: DefaultParams | None = None) -> np.ndarray:
+    """(T, F) bool contact flags of (T, F, 3) foot joints at `fps` by `method` (one of METHODS)."""
+    if method == "default":
+        return default_contacts(joints, fps, up_axis, params)
+    if method == "protomotions":
+        return protomotions_contacts(joints, fps, up_axis)
+    if method == "humanml3d":
+        return humanml3d_contacts(joints, fps, up_axis)
+    raise ValueError(f"unknown contact method {method!r}; use one of {', '.join(METHODS)}")
 
 
 def contact_table(flags: np.ndarray) -> np.ndarray:

@@ -2,17 +2,16 @@
 
 Each sequence becomes one immutable part file named by (seq_id, source fingerprint, build
 settings); its sequences-table row rides in the file's Parquet metadata under ROW_META_KEY, so a
-killed build resumes from the parts already written. `Workers` runs conversions in worker
-processes (or in this process for one worker) and does the up-front header peeks too.
+killed build resumes from the parts already written. `convert_task` and `peek_task` are the plain
+functions that every executor (amass_arrow/executor) runs; workers keep their body models in a
+per-process cache.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import multiprocessing as mp
-import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
 from .errors import BodyModelError, InputError
+from .quality import merge_flags
 from .read import peek, read_sequence
 from .store import file_entry, write_parquet_atomic
 
@@ -43,12 +43,9 @@ def part_key(common_key: str, model_key: str | None, fps_override: tuple[float, 
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-_W: dict[str, Any] = {}  # per-process worker state: the body-model registry
-
-
 @dataclass(frozen=True)
 class Settings:
-    """What a conversion task needs besides its file (small; sent with every task)."""
+    """What a conversion task needs besides its file (small; sent once per batch of tasks)."""
 
     cfg: BuildConfig
     joint_set: str
@@ -56,56 +53,15 @@ class Settings:
     staging: Path
     model_keys: dict[str, str] = field(default_factory=dict)  # "smplh/male" -> BodyModelRegistry.fingerprint
 
+    @property
+    def body_models(self) -> str:
+        return str(self.cfg.body_models)
 
-def _init_worker(body_models: str) -> None:
-    _W["registry"] = BodyModelRegistry(body_models)
 
-
-class Workers:
-    """The build's worker processes (this process when workers == 1): header peeks, then conversions."""
-
-    #: one BLAS/OpenMP thread per worker: with N workers on N cores, each library's own thread pool
-    #: only oversubscribes the CPU (measured: 2 workers 5.6 s -> 3.8 s for 1M source frames)
-    THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-    def __init__(self, workers: int, body_models: str):
-        self.ex = None
-        self.saved_env: dict[str, str | None] = {}
-        if workers > 1:
-            # Inherited by the workers through the fork server, which a process starts at its first pool
-            # (so in a long-lived process that already has one, workers keep its thread settings).
-            for k in self.THREAD_ENV:
-                self.saved_env[k] = os.environ.get(k)
-                os.environ[k] = "1"
-            ctx = mp.get_context("forkserver")  # faster start than spawn; no fork of a threaded parent
-            self.ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                          initargs=(body_models,))
-        else:
-            _init_worker(body_models)
-
-    def peek(self, files: list[SourceFile]) -> list:
-        if self.ex is None or len(files) < 64:
-            return [peek(f) for f in files]
-        return list(self.ex.map(peek, files, chunksize=64))
-
-    def convert(self, files: list[SourceFile], settings: Settings):
-        """Yield (file, result) as conversions finish."""
-        if self.ex is None:
-            for f in files:
-                yield f, _guard(f, settings)
-            return
-        futs = {self.ex.submit(_guard, f, settings): f for f in files}
-        for fut in as_completed(futs):
-            yield futs[fut], fut.result()
-
-    def close(self) -> None:
-        if self.ex is not None:
-            self.ex.shutdown(cancel_futures=True)
-        for k, v in self.saved_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+@functools.lru_cache(maxsize=4)
+def _registry(body_models: str) -> BodyModelRegistry:
+    """This worker process's body models (loaded once per process, whatever the executor)."""
+    return BodyModelRegistry(body_models)
 
 
 def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None:
@@ -124,7 +80,7 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
 
     cfg = settings.cfg
     override = _fps_override(cfg, src)
-    registry = _W["registry"]
+    registry = _registry(settings.body_models)
     try:
         seq = read_sequence(src, fps_override=override)
         try:
@@ -147,9 +103,9 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
         "has_dmpls": seq.dmpls is not None,
     }
     row.update(out.fields)
-    row["quality_flags"] = list(seq.quality_flags) + list(out.fields.get("quality_flags", []))
-    if model.gender != seq.gender:
-        row["quality_flags"].append(f"neutral_model_fallback:{seq.gender}")
+    fallback = [f"neutral_model_fallback:{seq.gender}"] if model.gender != seq.gender else []
+    # process's flags already hold the sequence's own (read) flags: merge, each flag once
+    row["quality_flags"] = merge_flags(seq.quality_flags, out.fields.get("quality_flags", []), fallback)
     name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel
@@ -167,8 +123,9 @@ def _reject(src: SourceFile, code: str, message: str, digest: str | None = None)
             "reason": code, "message": message, "content_hash": digest}
 
 
-def _guard(src: SourceFile, settings: Settings) -> dict[str, Any]:
-    """convert_one, turning unexpected library errors on bad data into rejects (never the whole build)."""
+def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
+    """The build's one per-file task, the same under every executor: `convert_one`, turning unexpected
+    library errors on bad data into rejects (never the whole build)."""
     try:
         return convert_one(src, settings)
     except OSError as exc:
@@ -179,3 +136,8 @@ def _guard(src: SourceFile, settings: Settings) -> dict[str, Any]:
         return {"reject": _reject(src, "invalid_data", f"{type(exc).__name__}: {exc}")}
     except Exception as exc:  # noqa: BLE001 - one odd file never stops a build; the reject names the error
         return {"reject": _reject(src, "internal_error", f"{type(exc).__name__}: {exc} (please report this file's layout)")}
+
+
+def peek_task(src: SourceFile) -> tuple[str, str] | None:
+    """The up-front header peek as an executor task: (surface_model, gender) or None."""
+    return peek(src)

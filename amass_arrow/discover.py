@@ -18,7 +18,7 @@ MOTION_SUFFIXES = ("_poses", "_stageii")
 SKIP_NAMES = {"shape.npz"}
 SKIP_SUFFIXES = ("_stagei.npz",)
 
-#: SMPL+H folder name -> SMPL-X folder name (DESIGN.md). The SMPL+H name is the canonical one.
+#: SMPL+H folder name -> SMPL-X folder name (docs/architecture.md). The SMPL+H name is the canonical one.
 SMPLH_TO_SMPLX = {
     "BioMotionLab_NTroje": "BMLrub",
     "DFaust_67": "DFaust",

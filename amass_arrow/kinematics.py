@@ -132,3 +132,17 @@ def to_frame(points: np.ndarray, frame: str) -> np.ndarray:
     if frame == "y_up":
         return (points @ Z_UP_TO_Y_UP.T.astype(points.dtype)).astype(points.dtype, copy=False)
     raise ValueError(f"unknown coordinate frame {frame!r}; use 'z_up' or 'y_up'")
+
+
+def global_rotations(pose: np.ndarray, parents: np.ndarray | list[int]) -> np.ndarray:
+    """FK of rotations only: (T, J, 3) axis-angle local rotations -> (T, J, 3, 3) global rotations, float64.
+
+    G[0] = R(pose[0]) (the root orientation); G[j] = G[parents[j]] @ R(pose[j]); parents[j] < j.
+    G[j] maps joint j's rest (model) frame to the world frame the root orientation is expressed in.
+    """
+    pose = np.asarray(pose, np.float64)
+    R = rodrigues(pose)
+    G = np.empty_like(R)
+    for j, p in enumerate(int(p) for p in parents):
+        G[:, j] = R[:, j] if p < 0 else G[:, p] @ R[:, j]
+    return G

@@ -34,6 +34,8 @@ import numpy as np
 import pyarrow as pa
 
 from . import contacts as _contacts
+from . import orientation as _orientation
+from . import quality as _quality
 from . import schema
 from .config import MotionConfig
 from .errors import InputError
@@ -49,7 +51,9 @@ class Processed:
     """Frame rows of one sequence plus the fields it adds to its `sequences` row."""
 
     frames: pa.Table  # schema.frame_schema(num_joints, cfg.joint_velocities)
-    fields: dict[str, Any] = field(default_factory=dict)  # store_fps, resample_mode, num_frames, duration, floor_height, quality_flags
+    # store_fps, resample_mode, num_frames, duration, floor_height, schema.ORIENTATION_COLUMNS,
+    # schema.QUALITY_COLUMNS, quality_flags
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processed:
@@ -79,8 +83,6 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         raise InputError(seq.source_path, "no_frames", "the sequence has no frames")
 
     flags = list(seq.quality_flags)
-    rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
-    T = rs.num_frames
 
     # ---- betas -> rest joints
     nsb = int(model.num_shape_betas)
@@ -92,6 +94,14 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         betas = np.concatenate([betas, np.zeros(nsb - betas.size)])
     rest = np.asarray(model.rest_joints(betas), np.float64)
     parents = np.asarray(model.parents)
+
+    # ---- orientation: decided from the pose; a Y-up file is stood upright before FK, floor and contacts
+    orient = _orientation.decide(_orientation.spine_directions(seq, rest, parents), seq.trans + rest[0],
+                                 cfg.source_frame, cfg.quality.min_upright_fraction)
+    if orient.source_frame == "y_up":
+        seq = _orientation.stand_upright(seq, rest[0])
+    rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
+    T = rs.num_frames
 
     # ---- floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
     names = schema.SKELETONS[model.surface_model][0]
@@ -106,9 +116,10 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)
         feet_src[rows] = fk[:, feet_in_chain]
     floor = 0.0
+    toe_off = toe_offset(model, betas, foot_idx)
     if cfg.floor == "lowest_foot":
-        floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_offset(model, betas, foot_idx))
-    c_src = _contacts.foot_contacts(feet_src, seq.fps, 2, cfg.contact_speed, cfg.contact_height, floor=floor)
+        floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off)
+    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
     # each store frame takes the flags of the source frame nearest in time
     near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
     c6 = _contacts.contact_table(c_src[near])
@@ -125,6 +136,11 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows], out_dtype=np.float64)[:, sel_in_chain]
     joints[..., 2] -= floor
     trans[:, 2] -= floor
+
+    # ---- quality metrics (store rate, Z-up, floor at z = 0)
+    metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c6[:, :4], fps, toe_offset=toe_off,
+                               airborne_height=cfg.quality.airborne_height)
+    flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
 
     # ---- coordinate frame
     root_orient = rs.root_orient
@@ -162,9 +178,16 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         "store_fps": float(fps),
         "resample_mode": cfg.resample,
         "num_frames": int(T),
-        "duration": (T - 1) / float(fps) if T else 0.0,
+        "duration": schema.duration_seconds(T, fps),
         "floor_height": float(floor),
-        "quality_flags": flags,
+        "source_frame": orient.source_frame,
+        "source_frame_mode": orient.mode,
+        "spine_up_z": orient.spine_up_z,
+        "spine_up_y": orient.spine_up_y,
+        "upright_fraction": orient.upright_fraction,
+        "source_frame_reason": orient.reason,
+        **metrics,
+        "quality_flags": flags,  # the sequence's own flags (from read) included, each once
     }
     return Processed(frames=table, fields=fields)
 

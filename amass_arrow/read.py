@@ -1,6 +1,6 @@
 """One AMASS `.npz` -> one normalized `Sequence`, whatever the variant.
 
-Variants (DESIGN.md): SMPL+H G `poses` (T,156); SMPL-X stage-ii `poses` (T,165) plus split keys;
+Variants (docs/architecture.md): SMPL+H G `poses` (T,156); SMPL-X stage-ii `poses` (T,165) plus split keys;
 split-keys-only SMPL-X files; SMPL `poses` (T,72); old SMPL-X files with only a 165-wide `poses`.
 Files are opened with `allow_pickle=False` and only numeric keys are read, so the object arrays of
 stage-ii files are never unpickled. Every problem raises `InputError(path, code, message)`.

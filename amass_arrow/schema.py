@@ -170,6 +170,18 @@ def frame_schema(num_joints: int, joint_velocities: bool = False) -> pa.Schema:
 
 
 # ---------------------------------------------------------------- sequence rows
+#: per-sequence quality metrics (float32 columns of `sequences`) -> unit and meaning (amass_arrow.quality)
+QUALITY_COLUMNS: dict[str, str] = {
+    "foot_skating": "m/s: mean horizontal speed of foot joints while in contact",
+    "floor_penetration": "m: deepest the sole goes under the floor",
+    "peak_joint_speed": "m/s: largest speed of any joint on any frame",
+    "jitter": "m/s^3: mean jerk magnitude over joints and frames",
+    "contact_coverage": "fraction of frames with a foot joint in contact",
+    "airborne_fraction": "fraction of frames with every foot joint above the airborne height",
+}
+ORIENTATION_COLUMNS = ("source_frame", "source_frame_mode", "spine_up_z", "spine_up_y", "upright_fraction",
+                       "source_frame_reason")
+QUALITY_FLAGS = "quality_flags"
 SEQUENCE_SCHEMA = pa.schema(
     [
         pa.field("seq_id", pa.string(), nullable=False),
@@ -194,13 +206,42 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("store_fps", pa.float64(), nullable=False),
         pa.field("resample_mode", pa.string(), nullable=False),
         pa.field("num_frames", pa.int32(), nullable=False),
-        pa.field("duration", pa.float64(), nullable=False),  # seconds, (num_frames-1)/store_fps
+        pa.field("duration", pa.float64(), nullable=False),  # seconds, duration_seconds(): num_frames / store_fps
         pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
         pa.field("has_dmpls", pa.bool_(), nullable=False),
-        pa.field("quality_flags", pa.list_(pa.string()), nullable=False),
+        # orientation (amass_arrow.orientation): how the file was read, and the evidence
+        pa.field("source_frame", pa.string(), nullable=True),  # z_up | y_up (y_up files were stood upright)
+        pa.field("source_frame_mode", pa.string(), nullable=True),  # auto | z_up | y_up (the config rule)
+        pa.field("spine_up_z", pa.float32(), nullable=True),  # fraction of sampled frames, pelvis->neck within 45 deg of +Z
+        pa.field("spine_up_y", pa.float32(), nullable=True),  # ... of +Y (file coordinates)
+        pa.field("upright_fraction", pa.float32(), nullable=True),  # the same for the decided up axis
+        pa.field("source_frame_reason", pa.string(), nullable=True),
+        # quality metrics (amass_arrow.quality), at the store rate, Z-up after the floor fix; null = nothing to measure
+        *[pa.field(name, pa.float32(), nullable=True) for name in QUALITY_COLUMNS],
+        pa.field("quality_flags", pa.list_(pa.string()), nullable=False),  # each flag once
         pa.field("part", pa.string(), nullable=False),  # frames file holding this sequence, store-relative
     ]
 )
+
+# ---------------------------------------------------------------- time and identity (the one convention)
+# Frame k of a sequence at `fps` covers [k/fps, (k+1)/fps) seconds, so T frames last T/fps seconds
+# (half-open: a 2 s window at 30 fps holds exactly 60 frames) and a range [start_t, end_t) holds frames
+# ceil(start_t*fps) .. ceil(end_t*fps)-1. Every duration (sequences.duration, the SQL slices, label
+# lengths) is this one; frame timestamps (column `t`) are k/fps, so the last frame sits at (T-1)/fps.
+def duration_seconds(num_frames: int, fps: float) -> float:
+    """Seconds covered by `num_frames` frames at `fps` Hz: num_frames / fps (0.0 for no frames)."""
+    return float(num_frames) / float(fps) if num_frames else 0.0
+
+
+#: the same, as SQL over `sequences` columns (the `sequences` view's `duration` is this expression)
+DURATION_SQL = "num_frames / store_fps"
+
+#: A take: one recorded motion, whatever download and file variant holds it. `MPI_HDM05/bk/01_poses.npz`
+#: (SMPL+H) and `HDM05/bk/01_stageii.npz` (SMPL-X) are one take, canonical_dataset/subject/name
+#: = 'MPI_HDM05/bk/01'. Leakage checks compare takes, not seq_ids; the `sequences` view has it as `take`.
+TAKE = "take"
+TAKE_SQL = "canonical_dataset || '/' || subject || '/' || name"
+
 
 REJECT_SCHEMA = pa.schema(
     [
@@ -210,5 +251,39 @@ REJECT_SCHEMA = pa.schema(
         pa.field("reason", pa.string(), nullable=False),  # short code, e.g. "nan_values"
         pa.field("message", pa.string(), nullable=False),
         pa.field("content_hash", pa.string(), nullable=True),
+    ]
+)
+
+
+# ---------------------------------------------------------------- labels (labels/<source>.parquet)
+#: One row per labelled time segment, for every source.
+LABEL_SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("seq_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),  # babel | humanml3d | filename
+        pa.field("start_t", pa.float64(), nullable=False),  # seconds, store time
+        pa.field("end_t", pa.float64(), nullable=False),  # seconds, exclusive
+        pa.field("raw_label", pa.string(), nullable=True),
+        pa.field("proc_label", pa.string(), nullable=True),
+        pa.field("act_cat", pa.list_(pa.string()), nullable=False),
+        pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
+        pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
+        pa.field("annotator", pa.string(), nullable=True),
+        pa.field("flags", pa.list_(pa.string()), nullable=False),  # mirrored, clipped, duration_mismatch, ...
+        pa.field("source_ref", pa.string(), nullable=False),  # feat_p / new_name / source_path
+    ]
+)
+
+#: One row per annotation that was not imported (imported=false) or imported with a warning.
+LABEL_UNMATCHED_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_ref", pa.string(), nullable=False),
+        pa.field("source_file", pa.string(), nullable=True),
+        pa.field("seq_id", pa.string(), nullable=True),
+        pa.field("reason", pa.string(), nullable=False),  # short stable code
+        pa.field("message", pa.string(), nullable=False),
+        pa.field("imported", pa.bool_(), nullable=False),
     ]
 )

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .schema import duration_seconds
+
 
 @dataclass
 class Sequence:
@@ -46,8 +48,8 @@ class Sequence:
 
     @property
     def duration(self) -> float:
-        """Seconds between the first and the last frame."""
-        return (self.num_frames - 1) / self.fps if self.num_frames else 0.0
+        """Seconds covered by the frames: num_frames / fps (schema.duration_seconds)."""
+        return duration_seconds(self.num_frames, self.fps)
 
     def pose_blocks(self) -> dict[str, np.ndarray | None]:
         """Column name -> (T, width) array or None, in schema order."""

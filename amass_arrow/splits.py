@@ -3,8 +3,9 @@
 A split file yields `(seq_id, split[, start_t, end_t, weight])`; a slice file reads the previous
 rows from the view `split_rows` and yields the same columns. `materialize` runs them, normalizes
 rows to frame ranges (half-open `[start_frame, end_frame)` at the store fps) and checks them before
-anything is written: unknown sequences, bad columns, and leakage (one sequence's overlapping frames
-in two splits) raise `SplitError`; an empty train/validation/test split warns.
+anything is written: unknown sequences, bad columns, and leakage (overlapping frames of one take in
+two splits; a take is canonical dataset/subject/name, so the SMPL+H and SMPL-X copies of a motion
+are one take, see schema.TAKE_SQL) raise `SplitError`; an empty train/validation/test split warns.
 
 `configs/splits.yaml` (typed by `SplitsConfig`; every default is in the dataclasses below)::
 
@@ -31,13 +32,11 @@ import pyarrow as pa
 
 from .config import from_dict, load_yaml
 from .errors import ConfigError, SplitError
+from .resources import find
 from .sql import run_sql, set_params
 
 SPLITS = ("train", "validation", "test")
-UNITS = ("frame", "slice", "window")
-EXPORTERS = ("hf", "torch")
 DEFAULT_COLUMNS = ["root_orient", "pose_body", "pose_hand", "trans", "joints", "contacts"]
-REPO_ROOT = Path(__file__).resolve().parent.parent  # where the shipped sql/ and configs/ live in a checkout
 
 
 #: optional string columns a split/slice may yield; slice and window exports carry them per row
@@ -62,25 +61,35 @@ class Definition:
 class ExportSpec:
     """One exporter run for each definition it names (all when `definitions` is empty)."""
 
-    kind: str = "hf"  # hf | torch
-    unit: str = "frame"  # frame (one row per frame) | slice (one row per split row) | window (fixed length)
+    kind: str = "hf"  # a registered exporter (amass_arrow.export.registry): hf | torch | ...
+    unit: str | None = None  # frame | slice | window (fixed length); None = the exporter's first unit
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     window: int = 60  # frames per window (unit=window), at the export fps
     stride: int = 30  # frames between window starts (unit=window), at the export fps
     fps: float | None = None  # export rate; must divide the store fps (every k-th frame); None = store fps
     stats: bool = True  # write stats.json (train split, per feature mean/std)
     definitions: list[str] = field(default_factory=list)
-    name: str | None = None  # output folder; default '<kind>_<unit>'
+    name: str | None = None  # output folder; default '<kind>_<unit>' ('<kind>' for single-unit exporters)
+    options: dict[str, Any] = field(default_factory=dict)  # the exporter's own options (its Options dataclass)
 
     @property
     def folder(self) -> str:
-        return self.name or f"{self.kind}_{self.unit}"
+        from .export.registry import get
+
+        e = get(self.kind)
+        return self.name or e.folder(self.unit or e.units[0])
 
     def validate(self, where: str) -> ExportSpec:
-        if self.kind not in EXPORTERS:
-            raise ConfigError(f"{where}.kind must be one of {', '.join(EXPORTERS)}; got {self.kind!r}")
-        if self.unit not in UNITS:
-            raise ConfigError(f"{where}.unit must be one of {', '.join(UNITS)}; got {self.unit!r}")
+        from .export.registry import get, names
+
+        if self.kind not in names():
+            raise ConfigError(f"{where}.kind must be one of {', '.join(names())}; got {self.kind!r}")
+        e = get(self.kind)
+        if self.unit is None:
+            self.unit = e.units[0]
+        if self.unit not in e.units:
+            raise ConfigError(f"{where}.unit must be one of {', '.join(e.units)} for {self.kind}; got {self.unit!r}")
+        e.options(self.options, f"{where}.options")
         if int(self.window) < 1 or int(self.stride) < 1:
             raise ConfigError(f"{where}: window and stride must be >= 1 frames")
         from .export.frames import FEATURES
@@ -100,9 +109,14 @@ class SplitsConfig:
 
 
 def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
-    """Read a splits YAML (unknown keys rejected); no path = the defaults above."""
+    """Read a splits YAML (unknown keys rejected); no path = the defaults above.
+
+    A relative path that is not in the current folder is looked up in the shipped files
+    (`configs/splits.yaml` works from any folder).
+    """
     if path is None:
         return SplitsConfig()
+    path = find(path, what="config file")
     data = load_yaml(path)
     unknown = sorted(set(data) - {"definitions", "exports"})
     if unknown:
@@ -121,14 +135,8 @@ def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
 
 
 def resolve_sql_path(path: str | Path, base: Path | None = None) -> Path:
-    """An absolute path, else relative to the cwd, then `base` (the config's folder and its parent), then the checkout."""
-    p = Path(path)
-    if p.is_absolute():
-        return p
-    for root in [Path.cwd()] + ([base, base.parent] if base else []) + [REPO_ROOT]:
-        if (root / p).is_file():
-            return root / p
-    raise ConfigError(f"SQL file not found: {path} (looked in the current folder{', ' + str(base) if base else ''} and {REPO_ROOT})")
+    """An absolute path, else relative to the cwd, then `base` (the config's folder and its parent), then the shipped files."""
+    return find(path, [base, base.parent] if base else [], what="SQL file")
 
 
 # ---------------------------------------------------------------- materializing
@@ -154,7 +162,7 @@ _NORMALIZE = """
 SELECT
     row_number() OVER (ORDER BY r.split, r.seq_id, r.start_t, r.end_t) - 1 AS row_id,
     r.seq_id, r.split, r.start_t, r.end_t, r.weight, r.text, r.label,
-    s.dataset, s.canonical_dataset, s.subject, s.store_fps,
+    s.dataset, s.canonical_dataset, s.subject, s.take, s.store_fps,
     least(s.num_frames, greatest(0, ceil(r.start_t * s.store_fps - 1e-6)))::BIGINT AS start_frame,
     least(s.num_frames, coalesce(ceil(r.end_t * s.store_fps - 1e-6), s.num_frames))::BIGINT AS end_frame,
     s.seq_id IS NULL AS unknown
@@ -217,15 +225,24 @@ def check_rows(rows: pa.Table, name: str = "split") -> None:
         raise SplitError(f"{name}: {len(bad)}+ seq_id(s) not in the store, e.g. {', '.join(repr(b[0]) for b in bad)}")
     if con.sql("SELECT count(*) FROM r WHERE split IS NULL OR NOT regexp_full_match(split, '[A-Za-z0-9_]+')").fetchall()[0][0]:
         raise SplitError(f"{name}: split names must be non-null identifiers (train, validation, test, ...)")
+    # one take (schema.TAKE_SQL) may be stored twice (SMPL+H and SMPL-X downloads): compare takes; within one
+    # seq_id compare frames, across two copies compare seconds (their store rates may differ)
     leaks = con.sql(
-        """SELECT a.seq_id, a.split, b.split, a.start_frame, a.end_frame, b.start_frame, b.end_frame
-           FROM r AS a JOIN r AS b ON a.seq_id = b.seq_id AND a.split < b.split
-                AND a.start_frame < b.end_frame AND b.start_frame < a.end_frame
-           ORDER BY a.seq_id LIMIT 10"""
+        """SELECT a.take, a.seq_id, a.split, a.start_frame, a.end_frame, b.seq_id, b.split, b.start_frame, b.end_frame
+           FROM r AS a JOIN r AS b ON a.take = b.take AND a.split < b.split
+                AND CASE WHEN a.seq_id = b.seq_id
+                         THEN a.start_frame < b.end_frame AND b.start_frame < a.end_frame
+                         ELSE a.start_frame / a.store_fps < b.end_frame / b.store_fps
+                              AND b.start_frame / b.store_fps < a.end_frame / a.store_fps END
+           ORDER BY a.take, a.seq_id, b.seq_id LIMIT 10"""
     ).fetchall()
     if leaks:
-        shown = "; ".join(f"{s} in {x} (frames {a0}-{a1}) and {y} (frames {b0}-{b1})" for s, x, y, a0, a1, b0, b1 in leaks)
-        raise SplitError(f"{name}: split leakage — the same frames of a sequence are in two splits: {shown}")
+        shown = "; ".join(
+            f"{sa} in {x} (frames {a0}-{a1}) and {y} (frames {b0}-{b1})" if sa == sb
+            else f"take {take}: {sa} in {x} (frames {a0}-{a1}) and its copy {sb} in {y} (frames {b0}-{b1})"
+            for take, sa, x, a0, a1, sb, y, b0, b1 in leaks
+        )
+        raise SplitError(f"{name}: split leakage — the same frames of a take are in two splits: {shown}")
     present = set(rows["split"].to_pylist())
     for s in SPLITS:
         if s not in present:

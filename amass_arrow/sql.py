@@ -4,7 +4,8 @@
 
     frames     one row per frame; hive keys dataset/subject as VARCHAR; arrays cast to fixed sizes
                (root_orient FLOAT[3], pose_body FLOAT[63], ..., joints FLOAT[J*3])
-    sequences  one row per sequence (schema.SEQUENCE_SCHEMA)
+    sequences  one row per sequence (schema.SEQUENCE_SCHEMA), plus `take` (schema.TAKE_SQL); `duration`
+               is schema.DURATION_SQL (num_frames / store_fps) whatever build wrote the file
     rejects    inputs that were not converted, with reasons
     labels     union of labels/*.parquet (only when such files exist)
     info       one-row table: format_version, build_id, fps, joint_set, num_joints, frame, root
@@ -57,7 +58,10 @@ def view_sql(store: Store) -> dict[str, str]:
             f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM read_parquet("
             f"{_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})"
         ),
-        "sequences": f"CREATE OR REPLACE VIEW sequences AS SELECT * FROM read_parquet({_lit(root / schema.SEQUENCES_PATH)})",
+        "sequences": (
+            f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
+            f"{schema.TAKE_SQL} AS {schema.TAKE} FROM read_parquet({_lit(root / schema.SEQUENCES_PATH)})"
+        ),
     }
     if (root / schema.REJECTS_PATH).is_file():
         views["rejects"] = f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM read_parquet({_lit(root / schema.REJECTS_PATH)})"

@@ -58,6 +58,7 @@ class Manifest:
     #: where the build read from: {"root": absolute AMASS root, "fingerprint": blake2b over the sorted
     #: (source_path, content_hash) of the converted files, "files": their count}; {} in older stores
     source: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)  # {metrics: {column: unit/meaning}, flags: {flag: rule}, thresholds}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "info.json") -> Manifest:

@@ -10,7 +10,8 @@ import pytest
 
 from amass_arrow import cli
 
-EXPECTED = {"synth", "build", "info", "inventory", "render", "verify", "query", "build-splits", "export", "labels", "bench"}
+EXPECTED = {"synth", "build", "info", "inventory", "render", "verify", "query", "build-splits", "export", "labels", "bench",
+            "import-motion-yaml"}
 
 
 def _commands():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import yaml
 
 from amass_arrow.config import BuildConfig, MotionConfig, load_build_config
 from amass_arrow.errors import ConfigError
@@ -15,19 +17,32 @@ REPO = Path(__file__).resolve().parent.parent
 def test_shipped_build_yaml_matches_the_defaults():
     cfg = load_build_config(REPO / "configs/build.yaml", amass_root="a", body_models="b", out="c")
     assert cfg.motion == MotionConfig()  # the file documents the defaults, it does not change them
-    assert (cfg.workers, cfg.datasets, cfg.fps_overrides) == (2, [], {})
+    assert dataclasses.replace(cfg, amass_root=None, body_models=None, out=None) == BuildConfig()
+
+
+def test_shipped_build_yaml_lists_every_option():
+    """configs/build.yaml documents every key of the typed config (the paths as comments), so none is hidden."""
+    data = yaml.safe_load((REPO / "configs/build.yaml").read_text())
+    text = (REPO / "configs/build.yaml").read_text()
+    for f in dataclasses.fields(BuildConfig):
+        if f.name in ("amass_root", "body_models", "out"):
+            assert f"# {f.name}:" in text, f.name
+        else:
+            assert f.name in data, f"configs/build.yaml lacks {f.name}"
+    assert set(data["motion"]) == {f.name for f in dataclasses.fields(MotionConfig)}
 
 
 def test_yaml_holds_every_option_and_flags_override(tmp_path):
     f = tmp_path / "b.yaml"
     f.write_text(
         "build:\n  amass_root: /data/amass\n  body_models: /data/bm\n  out: /data/store\n  workers: 3\n"
-        "  datasets: [CMU, HDM05]\n  fps_overrides: {CMU/01/01_01: 60.0}\n"
+        "  executor: ray\n  address: auto\n  datasets: [CMU, HDM05]\n  fps_overrides: {CMU/01/01_01: 60.0}\n"
         "  motion: {fps: 60, resample: decimate, joints: smplh52, frame: y_up, contact_speed: 0.2,"
         " contact_height: 0.05, floor: none, joint_velocities: true}\n"
     )
     cfg = load_build_config(f)
     assert (cfg.amass_root, cfg.body_models, cfg.out, cfg.workers) == ("/data/amass", "/data/bm", "/data/store", 3)
+    assert (cfg.executor, cfg.address) == ("ray", "auto")
     assert cfg.datasets == ["CMU", "HDM05"] and cfg.fps_overrides == {"CMU/01/01_01": 60.0}
     assert cfg.motion == MotionConfig(fps=60, resample="decimate", joints="smplh52", frame="y_up", contact_speed=0.2,
                                       contact_height=0.05, floor="none", joint_velocities=True)
@@ -44,6 +59,8 @@ def test_yaml_holds_every_option_and_flags_override(tmp_path):
         ("motion: {fps: 0}\n", "motion.fps must be > 0"),
         ("motion: {frame: x_up}\n", "motion.frame must be one of"),
         ("workers: 0\n", "workers must be >= 1"),
+        ("executor: dask\n", "executor must be one of local, ray"),
+        ("address: auto\n", "address 'auto' is for executor 'ray'"),
         ("- a list\n", "expected a mapping"),
         ("motion: [1\n", "invalid YAML"),
     ],

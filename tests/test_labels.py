@@ -32,15 +32,20 @@ SEQS = [
 CMU, HDM, KIT, MOSH, TRANS = (f"{d}/{s}/{n}" for d, _, s, n, *_ in SEQS)
 
 
-def make_store(path: Path) -> Path:
-    """A hand-made store: zero poses, left contact on even frames, right on odd."""
+def make_store(path: Path, overrides: dict[str, tuple[float, int]] | None = None) -> Path:
+    """A hand-made store: zero poses, left contact on even frames, right on odd.
+
+    `overrides`: seq_id -> (fps used, store frames), as a build with `fps_overrides` records it
+    (source_fps = the override, fps_in_file = what the file says).
+    """
     layout = StoreLayout(path)
     staged = layout.side / "staging-labels-test"
     J = len(schema.JOINT_SETS["body22"])
     fschema = schema.frame_schema(J)
     rows, datasets = [], {}
-    for ds, canon, subj, name, sfps, sframes, n in SEQS:
+    for ds, canon, subj, name, file_fps, sframes, n in SEQS:
         sid = f"{ds}/{subj}/{name}"
+        sfps, n = (overrides or {}).get(sid, (file_fps, n))
         cols = {schema.SEQ_ID: pa.array([sid] * n), schema.FRAME: pa.array(np.arange(n, dtype=np.int32)),
                 schema.T: pa.array((np.arange(n) / FPS).astype(np.float32))}
         for c, w in {**schema.POSE_COLUMNS, schema.JOINTS: 3 * J}.items():
@@ -54,7 +59,8 @@ def make_store(path: Path) -> Path:
             seq_id=sid, dataset=ds, canonical_dataset=canon, subject=subj, name=name, source_path=f"{sid}_poses.npz",
             content_hash="0" * 32, file_size=1, file_mtime_ns=0, surface_model="smplh", gender="male",
             model_gender="male", betas=[0.0] * 16, num_betas=16, source_fps=sfps, fps_key="mocap_framerate",
-            fps_in_file=sfps, fps_override_reason=None, source_frames=sframes, store_fps=FPS,
+            fps_in_file=file_fps, fps_override_reason="test override" if sfps != file_fps else None,
+            source_frames=sframes, store_fps=FPS,
             resample_mode="interpolate", num_frames=n, duration=(n - 1) / FPS, floor_height=0.0, has_dmpls=False,
             quality_flags=[], part=f"{schema.partition_dir(ds, subj)}/part-0.parquet"))
         datasets[ds] = {"sequences": 1, "frames": n, "hours": n / FPS / 3600}
@@ -245,6 +251,42 @@ def test_humanml3d_unmatched_reasons(store, tmp_path):
     got = sorted((u["source_ref"], u["reason"], u["imported"]) for u in res.unmatched)
     assert got == [("000004", "not_amass", False), ("000005", "no_sequence", False), ("000007", "empty_clip", False)]
     assert res.summary()["unmatched"] == 3
+
+
+# ---------------------------------------------------------------- fps_overrides
+@pytest.fixture()
+def overridden_store(tmp_path):
+    # CMU/07/07_01 states 120 fps; an fps_overrides entry says 60: its 601 source frames last 601/60 s,
+    # stored as (600/60)*30 + 1 = 301 frames at 30 fps (10.033 s)
+    return make_store(tmp_path / "store", overrides={CMU: (60.0, 301)})
+
+
+def test_humanml3d_times_follow_the_fps_override(overridden_store, tmp_path):
+    index, texts = write_humanml3d(tmp_path / "hml")
+    res = humanml3d.import_humanml3d(overridden_store, index, texts)
+    seg = {(r["source_ref"], r["text"]): r for r in res.segments}
+    # HumanML3D read 120 fps from the file: step int(120/20) = 6, pose_data frame k = source frame 6k,
+    # which is at 6k/60 s = 0.1 k s in the store (not 0.05 k s). Clip [10, 50) -> 1.0 .. 5.0 s
+    r = seg[("000000", "a person walks forward.")]
+    assert (r["seq_id"], r["start_t"], r["end_t"]) == (CMU, pytest.approx(1.0), pytest.approx(5.0))
+    # timed caption 0.5-1.0 s of the clip: clip frames [10, 20) -> pose_data 20..30 -> 2.0 .. 3.0 s
+    r = seg[("000000", "a person turns.")]
+    assert (r["start_t"], r["end_t"]) == (pytest.approx(2.0), pytest.approx(3.0))
+    # a sequence without an override is unchanged (KIT 100 fps: [0, 81) * 0.05 s, capped at 121/30 s)
+    r = seg[("000006", "a person walks slowly.")]
+    assert (r["start_t"], r["end_t"]) == (0.0, pytest.approx(121 / 30))
+
+
+def test_babel_seconds_follow_the_fps_override(overridden_store, tmp_path):
+    res = babel.import_babel(overridden_store, write_babel(tmp_path / "babel"))
+    cmu = rows_of(res, seq_id=CMU, source_split="train")
+    # BABEL counted seconds at the file's 120 fps: its second s is source frame 120 s, store time 2 s
+    frames = sorted((r["start_t"], r["end_t"], r["proc_label"]) for r in cmu if r["kind"] == "frame")
+    assert frames == [(0.0, pytest.approx(5.0), "walk"), (pytest.approx(5.0), pytest.approx(10.02), "turn")]
+    # dur 5.01 file seconds = 10.02 store seconds, within 0.25 s of 301/30 = 10.033: no mismatch
+    assert not any("duration_mismatch" in r["flags"] for r in cmu)
+    assert not [u for u in res.unmatched if u["seq_id"] == CMU and u["reason"] == "duration_mismatch"]
+    assert [r["end_t"] for r in cmu if r["kind"] == "sequence"] == [pytest.approx(301 / 30)]
 
 
 # ---------------------------------------------------------------- file names

@@ -102,7 +102,7 @@ def test_schema_columns_and_fields(motions):
         assert tb[name].null_count == 0
     f = res.fields
     assert f["num_frames"] == T and f["resample_mode"] == "interpolate"
-    assert f["duration"] == pytest.approx((T - 1) / 30.0)
+    assert f["duration"] == pytest.approx(T / 30.0)  # one convention: T frames last T/fps s (schema.duration_seconds)
     assert "betas_truncated" in f["quality_flags"]
     # joint velocity is the time derivative of the joints
     j = tb["joints"].combine_chunks().values.to_numpy().reshape(T, 52, 3)

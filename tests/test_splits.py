@@ -58,11 +58,15 @@ def test_random_split_is_seeded_md5(con):
     a = materialize(con, Definition(sql="sql/splits/random_sequences.sql", params={"seed": 7, "val_fraction": 0.3, "test_fraction": 0.3}))
     b = materialize(con, Definition(sql="sql/splits/random_sequences.sql", params={"seed": 7, "val_fraction": 0.3, "test_fraction": 0.3}))
     assert a.rows.select(["seq_id", "split"]).equals(b.rows.select(["seq_id", "split"]))
-    # recompute one assignment by hand: u = first 32 bits of md5('7:<seq_id>') / 2^32
+    # recompute every assignment by hand: u = first 32 bits of md5('7:<take>') / 2^32, where the take is
+    # '<canonical_dataset>/<subject>/<name>' (the seq_id itself for SMPL+H folder names)
     import hashlib
 
+    take = {sid: f"{d}/{s}/{n}" for sid, d, s, n in con.sql("SELECT seq_id, canonical_dataset, subject, name FROM sequences").fetchall()}
+    assert take["CMU/01/01_01"] == "CMU/01/01_01"
+    assert any(take[sid] != sid for sid in take)  # HDM05/dg/... -> MPI_HDM05/dg/...
     for sid, split in zip(a.rows["seq_id"].to_pylist(), a.rows["split"].to_pylist()):
-        u = int(hashlib.md5(f"7:{sid}".encode()).hexdigest()[:8], 16) / 2**32
+        u = int(hashlib.md5(f"7:{take[sid]}".encode()).hexdigest()[:8], 16) / 2**32
         assert split == ("validation" if u < 0.3 else "test" if u < 0.6 else "train")
     # params do not leak into the next definition: defaults (0.1/0.1) give mostly train
     c = materialize(con, Definition(sql="sql/splits/random_sequences.sql"))

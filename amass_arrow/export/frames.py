@@ -43,9 +43,13 @@ def rows_table_name(con, split_rows: pa.Table) -> str:
     return "export_rows"
 
 
-def frame_query(columns: list[str], widths: dict[str, int], step: int = 1, texts: list[str] = ()) -> str:
+def frame_query(columns: list[str], widths: dict[str, int], step: int | None = 1, texts: list[str] = ()) -> str:
+    """Frames of one split's rows; every `step`-th frame of a row (None: the row's own `export_step` column)."""
     cols = ", ".join([_expr(c, widths[c]) for c in columns] + [f"r.{c}" for c in texts])
-    keep = f" AND (f.frame - r.start_frame) % {int(step)} = 0" if step > 1 else ""
+    if step is None:  # per-row steps (a store with per-sequence rates; export.export_plan)
+        keep = " AND (f.frame - r.start_frame) % r.export_step = 0"
+    else:
+        keep = f" AND (f.frame - r.start_frame) % {int(step)} = 0" if step > 1 else ""
     return (
         f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM export_rows AS r "
         f"JOIN frames AS f ON f.seq_id = r.seq_id AND f.frame >= r.start_frame AND f.frame < r.end_frame{keep} "
@@ -53,7 +57,7 @@ def frame_query(columns: list[str], widths: dict[str, int], step: int = 1, texts
     )
 
 
-def iter_chunks(con, split: str, columns: list[str], widths: dict[str, int], step: int = 1,
+def iter_chunks(con, split: str, columns: list[str], widths: dict[str, int], step: int | None = 1,
                 batch_rows: int = 1 << 16, texts: list[str] = ()) -> Iterator[pa.Table]:
     """Whole-row chunks of one split's frames (a cursor per reader, so `con` stays usable).
 

@@ -23,7 +23,9 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import require
-from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
+from .frames import FEATURES, feature_widths, iter_chunks, values
+from .registry import Exporter, register
+from .units import assemble
 
 
 def features_for(unit: str, columns: list[str], widths: dict[str, int], window: int, texts: list[str] = ()):
@@ -54,18 +56,6 @@ def _nested(flat: pa.Array, width: int, outer_offsets: np.ndarray, ext_type) -> 
     return pa.ExtensionArray.from_storage(ext_type, outer)
 
 
-def window_starts(lengths: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """(run index, offset in run) of every window fitting inside runs of `lengths` frames."""
-    runs, offs = [], []
-    for k, n in enumerate(lengths):
-        s = np.arange(0, int(n) - window + 1, stride)
-        runs.append(np.full(len(s), k))
-        offs.append(s)
-    if not runs:
-        return np.zeros(0, int), np.zeros(0, int)
-    return np.concatenate(runs).astype(int), np.concatenate(offs).astype(int)
-
-
 def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str, int], schema: pa.Schema,
                 window: int, stride: int, texts: list[str] = ()) -> pa.Table:
     if unit == "frame":
@@ -74,26 +64,16 @@ def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str
             arr = chunk[c].combine_chunks()
             cols[c] = pa.FixedSizeListArray.from_arrays(arr.flatten(), widths[c])
         return pa.table(cols, schema=schema)
-    _ids, starts, lengths = row_runs(chunk["row_id"])
-    seq = chunk["seq_id"].combine_chunks()
+    u = assemble(chunk, unit, window, stride)
     frame = chunk["frame"].to_numpy()
+    cols = {"seq_id": u.per_unit("seq_id"), **{c: u.per_unit(c) for c in texts},
+            "start_frame": pa.array(frame[u.first].astype(np.int64))}
     if unit == "slice":
-        offsets = np.r_[starts, chunk.num_rows]
-        cols = {"seq_id": seq.take(pa.array(starts)), **{c: chunk[c].take(pa.array(starts)) for c in texts},
-                "start_frame": pa.array(frame[starts].astype(np.int64)),
-                "num_frames": pa.array(lengths.astype(np.int64)),
-                "t": pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), chunk["t"].combine_chunks())}
-        for c in columns:
-            cols[c] = _nested(chunk[c].combine_chunks().flatten(), widths[c], offsets, schema.field(c).type)
-        return pa.table(cols, schema=schema)
-    run, off = window_starts(lengths, window, stride)
-    first = starts[run] + off  # chunk row of each window's first frame
-    idx = (first[:, None] + np.arange(window)[None, :]).reshape(-1)
-    cols = {"seq_id": seq.take(pa.array(first)), **{c: chunk[c].take(pa.array(first)) for c in texts},
-            "start_frame": pa.array(frame[first].astype(np.int64))}
+        cols.update(num_frames=pa.array(u.lengths().astype(np.int64)),
+                    t=pa.ListArray.from_arrays(pa.array(u.offsets.astype(np.int32)), chunk["t"].combine_chunks()))
     for c in columns:
-        v = values(chunk[c], widths[c])[idx].reshape(-1)
-        cols[c] = _nested(pa.array(v), widths[c], np.arange(0, len(first) * window + 1, window), schema.field(c).type)
+        flat = chunk[c].combine_chunks().flatten() if u.take is None else pa.array(u.column(c, widths[c]).reshape(-1))
+        cols[c] = _nested(flat, widths[c], u.offsets, schema.field(c).type)
     return pa.table(cols, schema=schema)
 
 
@@ -136,3 +116,15 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
         dd.clear()
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+@register
+class HFExporter(Exporter):
+    name = "hf"
+    units = ("frame", "slice", "window")
+    summary = "Hugging Face DatasetDict (train/validation/test), Arrow memory-mapped"
+    load = "datasets.load_from_disk('OUT/<definition>/hf_frame').with_format('torch')"
+
+    def export(self, ctx, out: Path) -> Path:
+        return export_hf(ctx.con, ctx.split_table, ctx.spec, out, num_joints=ctx.num_joints,
+                         provenance=ctx.provenance, step=ctx.step, stats=ctx.stats, progress=ctx.progress)

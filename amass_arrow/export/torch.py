@@ -18,8 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import require
-from .frames import FEATURES, feature_widths, iter_chunks, row_runs, values
-from .hf import window_starts
+from .frames import FEATURES, feature_widths, iter_chunks, values
+from .registry import Exporter, register
+from .units import assemble
 
 
 def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
@@ -46,15 +47,12 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
             ridx = np.searchsorted(row_ids, chunk["row_id"].to_numpy()).astype(np.int64)
             frame = chunk["frame"].to_numpy().astype(np.int32)
             if spec.unit == "window":
-                _ids, starts, lengths = row_runs(chunk["row_id"])
-                run, off = window_starts(lengths, spec.window, spec.stride)
-                first = starts[run] + off
-                idx = first[:, None] + np.arange(spec.window)[None, :]
+                u = assemble(chunk, "window", spec.window, spec.stride)
                 for c in spec.columns:
-                    parts[c].append(feats[c][idx])
-                parts["seq_index"].append(sidx[first])
-                parts["row_index"].append(ridx[first])
-                parts["start_frame"].append(frame[first].astype(np.int64))
+                    parts[c].append(u.gather(feats[c]).reshape(len(u), spec.window, widths[c]))
+                parts["seq_index"].append(sidx[u.first])
+                parts["row_index"].append(ridx[u.first])
+                parts["start_frame"].append(frame[u.first].astype(np.int64))
             else:
                 for c in spec.columns:
                     parts[c].append(feats[c])
@@ -75,6 +73,18 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
                 data[k] = torch.zeros(shape, dtype=torch.bool if FEATURES[k][0] == "bool" else torch.float32)
         torch.save(data, out / f"{split}.pt")
     return out
+
+
+@register
+class TorchExporter(Exporter):
+    name = "torch"
+    units = ("frame", "slice", "window")
+    summary = "one <split>.pt dict of [N, F] tensors (window: [W, window, F])"
+    load = "torch.load('OUT/<definition>/torch_frame/train.pt', mmap=True)"
+
+    def export(self, ctx, out: Path) -> Path:
+        return export_torch(ctx.con, ctx.split_table, ctx.spec, out, num_joints=ctx.num_joints,
+                            provenance=ctx.provenance, step=ctx.step, stats=ctx.stats, progress=ctx.progress)
 
 
 def _betas(con, seq_ids: list[str]) -> tuple[np.ndarray, np.ndarray]:

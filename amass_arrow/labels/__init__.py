@@ -30,41 +30,45 @@ from ..discover import canonical_dataset, seq_id_for
 from ..errors import LabelError
 from ..store import Store, amend
 
-SOURCES = ("babel", "humanml3d", "filename")
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One annotation source: its CLI inputs and the importer that turns them into an ImportResult.
+
+    `importer` is "module:function" (imported lazily); the function takes (store_path, *inputs).
+    Adding a source = a module under labels/ with that function, plus one entry in SOURCES.
+    """
+
+    name: str
+    help: str
+    inputs: tuple[tuple[str, str], ...]  # (argument name, help) after STORE
+    importer: str
+
+    def run(self, store_path: str | Path, *inputs: str) -> ImportResult:
+        import importlib
+
+        module, func = self.importer.split(":")
+        return getattr(importlib.import_module(module, __package__), func)(store_path, *inputs)
+
+
+#: Every label source, by name (the CLI's `labels import SOURCE` choices and write_labels' check read it).
+SOURCES: dict[str, LabelSource] = {
+    s.name: s
+    for s in (
+        LabelSource("babel", "BABEL json files (train/val/extra_*.json)",
+                    (("babel_dir", "babel_v1.0_release/ folder"),), ".babel:import_babel"),
+        LabelSource("humanml3d", "HumanML3D index.csv and texts/",
+                    (("index_csv", "HumanML3D index.csv"),
+                     ("texts_dir", "HumanML3D texts/ folder (train/val/test.txt beside it fill source_split)")),
+                    ".humanml3d:import_humanml3d"),
+        LabelSource("filename", "keyword rules on sequence names (walk, run, jump, ...)", (), ".filename:import_filename"),
+    )
+}
 KINDS = ("sequence", "frame", "clip")
 UNMATCHED_DIR = f"{schema.LABELS_DIR}/unmatched"
 
-#: One row per labelled time segment, for every source.
-SEGMENT_SCHEMA = pa.schema(
-    [
-        pa.field("seq_id", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),  # babel | humanml3d | filename
-        pa.field("start_t", pa.float64(), nullable=False),  # seconds, store time
-        pa.field("end_t", pa.float64(), nullable=False),  # seconds, exclusive
-        pa.field("raw_label", pa.string(), nullable=True),
-        pa.field("proc_label", pa.string(), nullable=True),
-        pa.field("act_cat", pa.list_(pa.string()), nullable=False),
-        pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
-        pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
-        pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
-        pa.field("annotator", pa.string(), nullable=True),
-        pa.field("flags", pa.list_(pa.string()), nullable=False),  # mirrored, clipped, duration_mismatch, ...
-        pa.field("source_ref", pa.string(), nullable=False),  # feat_p / new_name / source_path
-    ]
-)
-
-#: One row per annotation that was not imported (imported=false) or imported with a warning.
-UNMATCHED_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("source_ref", pa.string(), nullable=False),
-        pa.field("source_file", pa.string(), nullable=True),
-        pa.field("seq_id", pa.string(), nullable=True),
-        pa.field("reason", pa.string(), nullable=False),  # short stable code
-        pa.field("message", pa.string(), nullable=False),
-        pa.field("imported", pa.bool_(), nullable=False),
-    ]
-)
+SEGMENT_SCHEMA = schema.LABEL_SEGMENT_SCHEMA
+UNMATCHED_SCHEMA = schema.LABEL_UNMATCHED_SCHEMA
 
 
 def labels_path(source: str) -> str:
@@ -132,9 +136,9 @@ class SequenceIndex:
             self._by_key.setdefault((r["canonical_dataset"], rest), []).append(r["seq_id"])
 
     def length(self, seq_id: str) -> float:
-        """Seconds covered by the store's frames of `seq_id`: num_frames / store_fps (half-open end)."""
+        """Seconds covered by the store's frames of `seq_id`: schema.duration_seconds (num_frames / store_fps)."""
         r = self.rows[seq_id]
-        return float(r["num_frames"]) / float(r["store_fps"])
+        return schema.duration_seconds(r["num_frames"], r["store_fps"])
 
     @classmethod
     def of_store(cls, store: Store) -> SequenceIndex:

@@ -11,8 +11,10 @@ one object per annotator). Each entry is keyed by babel_sid::
 `feat_p`'s first component is the AMASS *archive* name (BMLrub, HDM05, ...), the second the SMPL+H
 folder; either download's folder names resolve (SequenceIndex). Sequence labels span 0 -> the
 store length (num_frames / store_fps); frame labels keep their seconds (the store clock starts at
-the file's first frame). A `dur` that disagrees with the store length by more than DUR_TOLERANCE s
-is reported and flagged 'duration_mismatch' (and imported).
+the file's first frame), rescaled by fps_in_file / source_fps when `fps_overrides` corrected the
+file's rate: BABEL counted seconds at the rate the file states, so with a 120 -> 60 override its
+second 1.0 is source frame 120, store time 2.0 (`dur` likewise). A `dur` that disagrees with the store
+length by more than DUR_TOLERANCE s is reported and flagged 'duration_mismatch' (and imported).
 """
 
 from __future__ import annotations
@@ -93,11 +95,12 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
         return
     for seq_id in seq_ids:
         duration = index.length(seq_id)
+        scale = file_seconds_scale(index.rows[seq_id])
         flags = []
         dur = entry.get("dur")
-        if isinstance(dur, (int, float)) and abs(float(dur) - duration) > DUR_TOLERANCE:
+        if isinstance(dur, (int, float)) and abs(float(dur) * scale - duration) > DUR_TOLERANCE:
             flags.append("duration_mismatch")
-            res.report(ref, "duration_mismatch", f"babel_sid {sid}: BABEL dur {float(dur):.3f} s, store length "
+            res.report(ref, "duration_mismatch", f"babel_sid {sid}: BABEL dur {float(dur) * scale:.3f} s, store length "
                        f"{duration:.3f} s", seq_id=seq_id, source_file=fname, imported=True)
         for ann in seq_anns:
             for lab in _labels(res, ref, fname, ann):
@@ -106,7 +109,7 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
         for ann in frame_anns:
             for lab in _labels(res, ref, fname, ann):
                 try:
-                    start, end = float(lab["start_t"]), float(lab["end_t"])
+                    start, end = float(lab["start_t"]) * scale, float(lab["end_t"]) * scale
                 except (KeyError, TypeError, ValueError):
                     res.report(ref, "bad_time", f"babel_sid {sid}: frame label {lab.get('seg_id')} lacks numeric "
                                "start_t/end_t", seq_id=seq_id, source_file=fname)
@@ -116,6 +119,17 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
                     continue
                 res.add(seq_id, fit[0], fit[1], kind="frame", source_ref=ref, source_split=split,
                         annotator=ann.get("anntr_id"), flags=flags + fit[2], **_label_fields(lab))
+
+
+def file_seconds_scale(seq: dict[str, Any]) -> float:
+    """Store seconds per second of the file's own clock: fps_in_file / source_fps (1.0 without an override).
+
+    `seq` is a SequenceIndex row. A file stating 120 fps whose override is 60 gives 2.0.
+    """
+    file_fps, used = seq.get("fps_in_file"), seq.get("source_fps")
+    if not file_fps or not used:
+        return 1.0
+    return float(file_fps) / float(used)
 
 
 def _labels(res: ImportResult, ref: str, fname: str, ann: dict[str, Any]) -> list[dict[str, Any]]:

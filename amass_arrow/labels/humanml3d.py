@@ -4,15 +4,17 @@
 `./pose_data/KIT/3/kick_high_left02_poses.npy,0,117,000000.npy`. HumanML3D's raw_pose_processing
 (EricGuo5513/HumanML3D) made each clip as follows, and we invert exactly that:
 
-1. the AMASS file is decimated by `step = int(fps / 20)` (fps = the file's own frame rate), so
-   pose_data frame k is source frame k*step, at store time t = k*step / fps;
+1. the AMASS file is decimated by `step = int(fps_in_file / 20)` (the rate the file states, which
+   HumanML3D read), so pose_data frame k is source frame k*step, at store time t = k*step / source_fps
+   (source_fps: the rate the store uses, which differs from the file's when `fps_overrides` corrects it;
+   a 120 -> 60 override doubles every time HumanML3D's 20 fps clock implies);
 2. the head is trimmed by a per-dataset amount counted in pose_data frames (HEAD_TRIM: 3*20 frames
    for Eyes_Japan_Dataset and MPI_HDM05, 1*20 for TotalCapture and MPI_Limits, int(0.5*20) for
    Transitions_mocap);
 3. the clip is Python's `data[start_frame:end_frame]` of the trimmed array, so `end_frame = -1`
    means "to the end *minus the last frame*" and an end past the data is clamped.
 
-A clip of trimmed frames [a, b) spans store time [(trim + a)*step/fps, (trim + b)*step/fps).
+A clip of trimmed frames [a, b) spans store time [(trim + a)*step/source_fps, (trim + b)*step/source_fps).
 Each caption line of `texts/<new_name>.txt` is `caption#tokens#start#end` with seconds relative
 to the clip; `0.0#0.0` (or nan) is the whole clip, otherwise clip frames [int(start*20), int(end*20)).
 Rows whose new_name starts with 'M' are HumanML3D's mirrored copies: imported once, flagged
@@ -124,8 +126,8 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
     base = name[1:] if name.startswith("M") else name
     for seq_id in seq_ids:
         seq = index.rows[seq_id]
-        fps = seq["fps_in_file"] or seq["source_fps"]
-        step = max(1, int(fps / HML_FPS))
+        file_fps = seq["fps_in_file"] or seq["source_fps"]  # what HumanML3D's processing read
+        step = max(1, int(file_fps / HML_FPS))
         n = math.ceil(int(seq["source_frames"]) / step)  # pose_data frames
         trim = HEAD_TRIM.get(canonical_dataset(rel.split("/")[0]), 0)
         length = max(0, n - trim)
@@ -134,7 +136,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
             res.report(name, "empty_clip", f"frames [{a}:{b}] of {length} pose_data frames after a {trim}-frame "
                        f"head trim select nothing", seq_id=seq_id, source_file=where)
             continue
-        period = step / fps  # seconds per pose_data frame
+        period = step / float(seq["source_fps"])  # store seconds per pose_data frame (after any fps override)
         duration = index.length(seq_id)
         for caption, _tokens, cs, ce in captions:
             if cs == 0.0 and ce == 0.0:

@@ -1,7 +1,8 @@
 -- Drop the calibration / T-pose head at the start of sequences, per dataset.
 --
 -- Reads `split_rows` (seq_id, split, start_t, end_t, weight) — the rows of the split or slice
--- before this one; start_t/end_t in seconds, end_t NULL = to the end of the sequence.
+-- before this one; start_t/end_t in seconds, end_t NULL = to the end of the sequence
+-- (sequences.duration = num_frames / store_fps seconds).
 -- Head lengths are HumanML3D's (seconds, keyed by canonical dataset name, so SMPL-X folders match):
 --   Eyes_Japan_Dataset 3, MPI_HDM05 3, TotalCapture 1, MPI_Limits 1, Transitions_mocap 0.5.
 -- A row whose range ends inside the head is dropped.

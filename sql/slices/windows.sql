@@ -3,7 +3,7 @@
 -- exactly 60 frames.
 --
 -- Reads `split_rows` (seq_id, split, start_t, end_t, weight); end_t NULL = to the end of the
--- sequence (num_frames / store_fps seconds).
+-- sequence (sequences.duration = num_frames / store_fps seconds).
 -- Parameters (DuckDB variables, set from `params:`):
 --   getvariable('window_seconds')  default 2.0
 --   getvariable('stride_seconds')  default 1.0
@@ -14,7 +14,7 @@ WITH p AS (
            coalesce(getvariable('stride_seconds'), 1.0)::DOUBLE AS stride
 ),
 r AS (
-    SELECT r.*, coalesce(r.end_t, s.num_frames / s.store_fps) AS stop
+    SELECT r.*, coalesce(r.end_t, s.duration) AS stop
     FROM split_rows AS r JOIN sequences AS s USING (seq_id)
 ),
 w AS (

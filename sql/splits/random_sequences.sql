@@ -1,7 +1,9 @@
 -- Random split by sequence, reproducible across DuckDB versions and machines.
 --
--- Each sequence gets u = first 32 bits of md5('<seed>:<seq_id>') / 2^32, uniform in [0, 1)
--- (md5 is fixed forever; DuckDB's hash() is not a stable split key and must not be used):
+-- Each sequence gets u = first 32 bits of md5('<seed>:<take>') / 2^32, uniform in [0, 1)
+-- (md5 is fixed forever; DuckDB's hash() is not a stable split key and must not be used).
+-- `take` is canonical_dataset/subject/name (the seq_id for SMPL+H folder names), so a motion present
+-- as both MPI_HDM05/.../x_poses.npz and HDM05/.../x_stageii.npz gets one split, never two:
 --   u <  val_fraction                       -> validation
 --   u <  val_fraction + test_fraction       -> test
 --   otherwise                               -> train
@@ -16,7 +18,7 @@
 WITH u AS (
     SELECT
         seq_id,
-        ('0x' || left(md5(coalesce(getvariable('seed'), 0)::VARCHAR || ':' || seq_id), 8))::UBIGINT
+        ('0x' || left(md5(coalesce(getvariable('seed'), 0)::VARCHAR || ':' || take), 8))::UBIGINT
             / 4294967296.0 AS u
     FROM sequences
 )

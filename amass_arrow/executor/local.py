@@ -1,0 +1,53 @@
+"""The local executor: a process pool on this machine (in this process for one worker)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any
+
+from . import batches, run_batch
+
+#: one BLAS/OpenMP thread per worker: with N workers on N cores, each library's own thread pool
+#: only oversubscribes the CPU (measured: 2 workers 5.6 s -> 3.8 s for 1M source frames)
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class LocalExecutor:
+    """`workers` forkserver processes; none (the calling process) for one worker."""
+
+    def __init__(self, workers: int):
+        self.workers = int(workers)
+        self.pool: ProcessPoolExecutor | None = None
+        self.saved_env: dict[str, str | None] = {}
+        if self.workers > 1:
+            # Inherited by the workers through the fork server, which a process starts at its first pool
+            # (so in a long-lived process that already has one, workers keep its thread settings).
+            for k in THREAD_ENV:
+                self.saved_env[k] = os.environ.get(k)
+                os.environ[k] = "1"
+            ctx = mp.get_context("forkserver")  # faster start than spawn; no fork of a threaded parent
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+
+    def map(self, fn: Callable[..., Any], items: Iterable[Any], *args: Any, batch: int = 1) -> Iterator[tuple[Any, Any]]:
+        items = list(items)
+        if self.pool is None or (batch > 1 and len(items) <= batch):  # small peeks: not worth a round trip
+            for item in items:
+                yield item, fn(item, *args)
+            return
+        futs = {self.pool.submit(run_batch, fn, chunk, args): chunk for chunk in batches(items, batch)}
+        for fut in as_completed(futs):
+            yield from zip(futs[fut], fut.result())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+        for k, v in self.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        self.saved_env = {}

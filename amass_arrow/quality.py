@@ -1,0 +1,165 @@
+"""Per-sequence quality metrics and the flags raised when a metric crosses its threshold (pure numpy).
+
+Every metric takes stored-rate arrays in AMASS Z-up metres after the floor fix (the floor is z = 0)
+and returns one float, or None where the sequence has nothing to measure (e.g. no frame in contact):
+
+    foot_skating        m/s    mean horizontal speed of foot joints (ankles, toes) on frames where they are in contact
+    floor_penetration   m      deepest the sole goes below the floor: max over frames of -(lowest foot joint - toe_offset)
+    peak_joint_speed    m/s    largest speed of any joint on any frame (central differences)
+    jitter              m/s^3  mean jerk magnitude over joints and frames (third differences)
+    contact_coverage    1      fraction of frames with at least one foot joint in contact
+    airborne_fraction   1      fraction of frames whose every foot joint is higher than `airborne_height` above the floor
+
+`measure` computes them all for one sequence and `flags` turns them into `quality_flags` entries,
+each at most once, with the thresholds of config.QualityConfig (recorded in info.json). Column names
+are schema.QUALITY_COLUMNS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .schema import QUALITY_COLUMNS
+
+UP = 2  # Z-up: the vertical axis; x, y are horizontal
+
+
+def _speed(x: np.ndarray, fps: float) -> np.ndarray:
+    """(T, ..., 3) positions (m) at `fps` -> (T, ..., 3) velocity (m/s); central differences, one-sided at the ends."""
+    return np.gradient(np.asarray(x, np.float64), 1.0 / float(fps), axis=0)
+
+
+def foot_skating(feet: np.ndarray, contacts: np.ndarray, fps: float) -> float | None:
+    """Mean horizontal speed (m/s) of foot joints while they are in contact; None if no joint ever is.
+
+    feet: (T, F, 3) foot-joint positions (m, Z-up) at `fps`; contacts: (T, F) bool, the same joints' flags.
+    """
+    feet = np.asarray(feet, np.float64)
+    c = np.asarray(contacts, bool)
+    if feet.shape[0] < 2 or not c.any():
+        return None
+    v = _speed(feet[..., :UP], fps)  # (T, F, 2): horizontal velocity
+    return float(np.linalg.norm(v, axis=-1)[c].mean())
+
+
+def floor_penetration(feet: np.ndarray, toe_offset: float = 0.0) -> float:
+    """Deepest (m, >= 0) the sole goes under the floor z = 0: max over frames of -(min foot-joint height - toe_offset).
+
+    feet: (T, F, 3) foot-joint positions (m, Z-up); toe_offset: height of the lowest foot joint above the
+    sole when the foot is flat (m), so a planted foot gives 0.
+    """
+    feet = np.asarray(feet, np.float64)
+    if feet.shape[0] == 0:
+        return 0.0
+    sole = feet[..., UP].min(axis=1) - float(toe_offset)  # (T,)
+    return float(max(0.0, -sole.min()))
+
+
+def peak_joint_speed(joints: np.ndarray, fps: float) -> float | None:
+    """Largest joint speed (m/s) over all joints and frames; None for fewer than 2 frames. joints: (T, J, 3) m."""
+    joints = np.asarray(joints, np.float64)
+    if joints.shape[0] < 2:
+        return None
+    return float(np.linalg.norm(_speed(joints, fps), axis=-1).max())
+
+
+def jitter(joints: np.ndarray, fps: float) -> float | None:
+    """Mean jerk magnitude (m/s^3) over joints and frames: |x[t+3] - 3x[t+2] + 3x[t+1] - x[t]| * fps^3.
+
+    joints: (T, J, 3) m at `fps`. None for fewer than 4 frames. Smooth motion at 30 fps gives tens of
+    m/s^3; frame-to-frame noise of amplitude a adds about 20 a fps^3 / pi (white noise: sqrt(20) a fps^3).
+    """
+    x = np.asarray(joints, np.float64)
+    if x.shape[0] < 4:
+        return None
+    d3 = x[3:] - 3.0 * x[2:-1] + 3.0 * x[1:-2] - x[:-3]
+    return float(np.linalg.norm(d3, axis=-1).mean() * float(fps) ** 3)
+
+
+def contact_coverage(contacts: np.ndarray) -> float | None:
+    """Fraction of frames with any foot joint in contact. contacts: (T, F) bool. None for no frames."""
+    c = np.asarray(contacts, bool)
+    if c.shape[0] == 0:
+        return None
+    return float(c.reshape(c.shape[0], -1).any(axis=1).mean())
+
+
+def airborne_fraction(feet: np.ndarray, height: float) -> float | None:
+    """Fraction of frames whose every foot joint is more than `height` (m) above the floor z = 0.
+
+    feet: (T, F, 3) m, Z-up. Independent of the contact detector: a body floating over the floor (a wrong
+    floor, a platform) or a jump shows here whatever the contact flags say. None for no frames.
+    """
+    feet = np.asarray(feet, np.float64)
+    if feet.shape[0] == 0:
+        return None
+    return float((feet[..., UP].min(axis=1) > float(height)).mean())
+
+
+def measure(joints: np.ndarray, foot_idx: list[int], contacts: np.ndarray, fps: float, *,
+            toe_offset: float = 0.0, airborne_height: float = 0.25) -> dict[str, float | None]:
+    """All metrics of one sequence, keyed by schema.QUALITY_COLUMNS names.
+
+    joints: (T, J, 3) stored joints (m, Z-up, floor at z = 0) at `fps`; foot_idx: the indices in J of
+    left_ankle, right_ankle, left_toe, right_toe; contacts: (T, 4) bool flags of those joints.
+    """
+    joints = np.asarray(joints, np.float64)
+    feet = joints[:, foot_idx]
+    return {
+        "foot_skating": foot_skating(feet, contacts, fps),
+        "floor_penetration": floor_penetration(feet, toe_offset),
+        "peak_joint_speed": peak_joint_speed(joints, fps),
+        "jitter": jitter(joints, fps),
+        "contact_coverage": contact_coverage(contacts),
+        "airborne_fraction": airborne_fraction(feet, airborne_height),
+    }
+
+
+#: flag -> (metric, comparison, config.QualityConfig attribute holding the threshold)
+FLAG_RULES: dict[str, tuple[str, str, str]] = {
+    "foot_skating": ("foot_skating", ">", "max_foot_skating"),
+    "floor_penetration": ("floor_penetration", ">", "max_floor_penetration"),
+    "joint_speed_spike": ("peak_joint_speed", ">", "max_joint_speed"),
+    "jitter": ("jitter", ">", "max_jitter"),
+    "low_contact_coverage": ("contact_coverage", "<", "min_contact_coverage"),
+    "airborne": ("airborne_fraction", ">", "max_airborne_fraction"),
+}
+assert all(m in QUALITY_COLUMNS for m, _, _ in FLAG_RULES.values())
+
+
+def flags(metrics: dict[str, float | None], thresholds: Any) -> list[str]:
+    """Names of FLAG_RULES whose metric crosses its threshold (attributes of `thresholds`), in rule order.
+
+    A metric that is None (nothing to measure) raises no flag.
+    """
+    out = []
+    for flag, (metric, op, attr) in FLAG_RULES.items():
+        v, lim = metrics.get(metric), getattr(thresholds, attr)
+        if v is None or lim is None:
+            continue
+        if (v > lim) if op == ">" else (v < lim):
+            out.append(flag)
+    return out
+
+
+def merge_flags(*groups: list[str]) -> list[str]:
+    """Concatenate flag lists keeping the first occurrence of each flag (each flag appears once)."""
+    seen: dict[str, None] = {}
+    for g in groups:
+        for f in g:
+            seen.setdefault(f, None)
+    return list(seen)
+
+
+def manifest(thresholds: Any) -> dict[str, Any]:
+    """The info.json `quality` entry: metric units, each flag's rule, and the thresholds used (a QualityConfig)."""
+    import dataclasses
+
+    return {
+        "metrics": dict(QUALITY_COLUMNS),
+        "flags": {f: f"{m} {op} {attr}" for f, (m, op, attr) in FLAG_RULES.items()}
+        | {"lying_down": "upright_fraction < min_upright_fraction"},
+        "thresholds": dataclasses.asdict(thresholds),
+    }
