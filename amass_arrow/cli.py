@@ -133,6 +133,8 @@ def _info(args):
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
+    if i.source:
+        print(f"source       {i.source['root']} ({i.source['files']} files, content fingerprint {i.source['fingerprint']})")
     print("\n".join(dataset_table(i.datasets)))
 
 

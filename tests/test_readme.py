@@ -72,7 +72,7 @@ def test_readme_real_data_commands_build_exactly_the_given_archive(synthetic_roo
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
     demo_before = sorted((REPO / "demo").rglob("*")) if (REPO / "demo").exists() else []
 
-    def run(argv: list[str]) -> None:
+    def run(argv: list[str]) -> str:
         if argv[0] == "make":
             argv = ["make", "-o", ".venv/.installed", f"PY={sys.executable}", *argv[1:]]
             cwd = REPO
@@ -81,6 +81,7 @@ def test_readme_real_data_commands_build_exactly_the_given_archive(synthetic_roo
             cwd = tmp_path
         r = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env)
         assert r.returncode == 0, f"{shlex.join(argv)} failed ({r.returncode}):\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+        return r.stdout
 
     # make: build, then the reading targets; the store holds exactly the archive
     make_store = _value(make_cmds, "STORE")
@@ -95,8 +96,9 @@ def test_readme_real_data_commands_build_exactly_the_given_archive(synthetic_roo
 
     # the CLI, in order, on the same paths
     cli_store = _value(cli_cmds, "--out")
-    for argv in cli_cmds:
-        run(argv)
+    printed = {argv[1]: run(argv) for argv in cli_cmds}
+    if "info" in printed:  # `info` names the archive the store was built from
+        assert f"source       {archive.resolve()} ({len(expected)} files" in printed["info"]
     assert _seq_ids(cli_store) == expected and not pq.read_table(Path(cli_store) / "rejects.parquet").num_rows
     # nothing under the checkout's demo folder was made or changed by the real-data commands
     assert (sorted((REPO / "demo").rglob("*")) if (REPO / "demo").exists() else []) == demo_before
