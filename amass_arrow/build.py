@@ -30,6 +30,7 @@ from .convert import ROW_META_KEY, Settings, _fps_override, convert_task, part_k
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
+from .objectstore import ObjectLayout, Tree, is_url
 from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .schema import SURFACE_MODELS
@@ -128,19 +129,19 @@ class _Digests:
         return self._cache[rel]
 
 
-def _other_archive(old_source: dict[str, Any], root: Path, old_rows: dict[str, dict[str, Any]], digests: _Digests) -> bool:
+def _other_archive(old_source: dict[str, Any], root: str, old_rows: dict[str, dict[str, Any]], digests: _Digests) -> bool:
     """True when `root` is not the archive the store was built from.
 
     The same root path is the same archive. Another root is the same archive moved (or copied) when
     every file it shares with the store has the content hash recorded for it.
     """
-    if not old_rows or old_source.get("root") == str(root):
+    if not old_rows or old_source.get("root") == root:
         return False
     common = [rel for rel in old_rows if rel in digests.by_rel]
-    return not common or any(digests(rel) != old_rows[rel]["content_hash"] for rel in common)
+    return not common or any(_same_content(digests.by_rel[rel], old_rows[rel], digests) is None for rel in common)
 
 
-def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: Path, old_rows: dict[str, dict[str, Any]],
+def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: str, old_rows: dict[str, dict[str, Any]],
                        kept: set[str], other_archive: bool, *, allow: bool) -> None:
     """Refuse (StoreError, before anything is published) a build that would replace the store's content.
 
@@ -174,9 +175,9 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
 
     t0 = time.perf_counter()
     cfg.validate()
-    layout = StoreLayout(cfg.out)
+    layout = ObjectLayout(cfg.out) if is_url(cfg.out) else StoreLayout(cfg.out)
     layout.check_writable_target()
-    with WriteLock(layout):
+    with layout.lock() if is_url(cfg.out) else WriteLock(layout):
         disc = discover(cfg.amass_root, cfg.datasets or None)
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
@@ -193,7 +194,7 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor:
     """The build proper, with the write lock held and the executor started by `build`."""
     import time
 
-    root = Path(cfg.amass_root).resolve()
+    root = cfg.amass_root if is_url(cfg.amass_root) else str(Path(cfg.amass_root).resolve())
     digests = _Digests(disc.files)
     other_archive = _other_archive(old_source, root, old_rows, digests)
     _check_replacement(layout, old_source, root, old_rows, set(digests.by_rel), other_archive, allow=cfg.replace)
@@ -215,12 +216,13 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor:
     model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
     key = settings_key(cfg, joint_set)
     staging = layout.staging(key)
-    staging.mkdir(parents=True, exist_ok=True)
-    _clear_other_staging(layout, keep=staging)
+    if not isinstance(staging, Tree):  # object storage: other builds are pruned after publishing
+        staging.mkdir(parents=True, exist_ok=True)
+        _clear_other_staging(layout, keep=staging)
 
     # What is already done: parts in staging (a killed run) and in the published build, reused when
-    # the file's content hash and the part's own key (its body model, its fps override) still match.
-    done = {} if cfg.force else _rows_from_parts(staging)
+    # the file's content and the part's own key (its body model, its fps override) still match.
+    done = {} if cfg.force else _rows_from_parts(staging, known=set(entries))
     current = layout.current()
     todo: list[SourceFile] = []
     rows: dict[str, dict[str, Any]] = {}
@@ -237,7 +239,8 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor:
             todo.append(f)
 
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, executor, Settings(cfg, joint_set, key, staging, model_keys), progress)
+    results = _run(todo, executor, Settings(cfg, joint_set, key, str(staging) if isinstance(staging, Tree) else staging,
+                                            model_keys), progress)
     for r in results:
         if "row" in r:
             rows[r["row"]["source_path"]] = r["row"]
@@ -248,7 +251,8 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor:
     _check_replacement(layout, old_source, root, old_rows, set(rows), other_archive, allow=cfg.replace)
 
     try:
-        manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root)
+        finish = _finish_objects if isinstance(staging, Tree) else _finish
+        manifest, changed = finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root)
     except OSError as exc:
         raise StoreError(
             f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
@@ -291,19 +295,31 @@ def _resolve_joint_set(joints: str, models: set[str]) -> str:
     return schema.SKELETON_SET[next(iter(models))]
 
 
+def _same_content(f: SourceFile, row: dict[str, Any] | None, digests: _Digests) -> str | None:
+    """`f`'s content hash when `row` was made from the same content, else None.
+
+    Local files: the content hash is always compared, since size and mtime survive a rewrite (`cp -p`,
+    rsync -t, a restored backup). Objects (s3://…): an object's LastModified is set by the server at
+    every write and no client can keep it, so size + mtime identify the content; a rewritten object is
+    converted again rather than downloaded to compare.
+    """
+    if row is None or row.get("file_size") != f.size:
+        return None
+    if is_url(str(f.path)):
+        return row.get("content_hash") if row.get("file_mtime_ns") == f.mtime_ns else None
+    digest = digests(f.rel)
+    return digest if digest is not None and digest == row.get("content_hash") else None
+
+
 def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key: str,
               registry: BodyModelRegistry, cfg: BuildConfig) -> dict[str, Any] | None:
     """`row` (with the file's current mtime) if its part is still right for `f`, else None.
 
-    The content hash is always checked: size and mtime survive a rewrite (`cp -p`, rsync, a
-    restored backup), so they decide nothing alone. The part's name must match the per-part key
-    of today's settings, the body-model file this row's model and gender resolve to, and the fps
-    override for this file.
+    Same content (`_same_content`), and the part's name matches the per-part key of today's settings,
+    the body-model file this row's model and gender resolve to, and this file's fps override.
     """
-    if row is None or row.get("file_size") != f.size or not row["part"].startswith(schema.FRAMES_DIR):
-        return None
-    digest = digests(f.rel)
-    if digest is None or digest != row.get("content_hash"):
+    digest = _same_content(f, row, digests)
+    if digest is None or not row["part"].startswith(schema.FRAMES_DIR):
         return None
     pkey = part_key(key, registry.fingerprint(row["surface_model"], row["gender"]), _fps_override(cfg, f))
     if not row["part"].endswith("/" + part_name(row["seq_id"], digest, pkey)):
@@ -311,8 +327,10 @@ def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key:
     return dict(row, file_mtime_ns=f.mtime_ns)
 
 
-def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None) -> bool:
+def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None) -> bool:
     """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
+    if isinstance(staging, Tree):  # object storage: the published parts of these settings are already there
+        return staging.size(row["part"]) is not None
     dst = staging / row["part"]
     if dst.is_file():
         return True
@@ -325,7 +343,10 @@ def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None) -> bo
     return True
 
 
-def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
+def _rows_from_parts(staging: Path | Tree, known: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """Rows of the parts already written in staging (a killed build's), from each part's metadata; `known` skipped."""
+    if isinstance(staging, Tree):
+        return _rows_from_objects(staging, known)
     rows = {}
     frames = staging / schema.FRAMES_DIR
     if not frames.is_dir():
@@ -336,6 +357,20 @@ def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
             row = json.loads(meta[ROW_META_KEY])
         except (OSError, KeyError, ValueError, pa.ArrowException):
             p.unlink(missing_ok=True)  # a damaged leftover: convert again
+            continue
+        rows[row["source_path"]] = row
+    return rows
+
+
+def _rows_from_objects(staging: Tree, known: set[str]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for rel in sorted(staging.files(schema.FRAMES_DIR)):
+        if rel in known or not rel.endswith(".parquet"):
+            continue
+        try:
+            row = json.loads((staging.read_schema(rel).metadata or {})[ROW_META_KEY])
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            staging.delete(rel)  # a damaged leftover: convert again
             continue
         rows[row["source_path"]] = row
     return rows
@@ -352,8 +387,8 @@ def _previous_rows(layout: StoreLayout) -> tuple[dict[str, dict[str, Any]], dict
         return {}, {}, {}
     source = dict(store.info.source)
     if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
-        old = Path(str(store.info.config["amass_root"]))
-        source["root"] = str(old) if old.is_absolute() else None
+        old = str(store.info.config["amass_root"])
+        source["root"] = old if is_url(old) or Path(old).is_absolute() else None
     return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source
 
 
@@ -375,27 +410,12 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
 
-    seq_table = sequences_table(ordered)
-    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
     files: dict[str, dict[str, Any]] = {}
     for r in ordered:  # entries hashed by the workers or kept from the published build; others now
         e = entries.get(r["part"])
         ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == (staging / r["part"]).stat().st_size
         files[r["part"]] = e if ok else file_entry(staging / r["part"], int(r["num_frames"]))
-    per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
-    for r in ordered:
-        d = per_dataset[r["dataset"]]
-        d["sequences"] += 1
-        d["frames"] += int(r["num_frames"])
-        d["hours"] += float(r["duration"]) / 3600.0
-    h = hashlib.blake2b(digest_size=8)
-    h.update(key.encode())
-    h.update(str(root).encode())  # a moved archive is recorded (a new build of the same part files)
-    for r in ordered:
-        h.update(r["part"].encode())
-    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
-        h.update(f"{r['source_path']}\0{r['reason']}".encode())
-    build_id = h.hexdigest()
     current = layout.current()
     if current is not None and current.name == build_id:
         shutil.rmtree(staging, ignore_errors=True)
@@ -405,20 +425,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
-    m = cfg.motion
-    manifest = Manifest(
-        format_version=schema.FORMAT_VERSION, build_id=build_id,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
-        joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
-        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
-                  "floor": m.floor},
-        num_sequences=seq_table.num_rows, num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
-        num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
-        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
-        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
-        source={"root": str(root), "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
-    )
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
         old = Store(layout.path).info
@@ -429,6 +436,77 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     return manifest, True
 
 
+def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str, root: str) -> tuple[pa.Table, pa.Table, str]:
+    """(sequences table, rejects table, build id): the id hashes the settings key, the archive root
+    (a moved archive is recorded: a new build of the same part files), the parts and the rejects."""
+    seq_table = sequences_table(ordered)
+    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    h = hashlib.blake2b(digest_size=8)
+    h.update(key.encode())
+    h.update(root.encode())
+    for r in ordered:
+        h.update(r["part"].encode())
+    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
+        h.update(f"{r['source_path']}\0{r['reason']}".encode())
+    return seq_table, rej_table, h.hexdigest()
+
+
+def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
+              models_used: dict[str, str], files: dict[str, dict[str, Any]], root: str) -> Manifest:
+    per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
+    for r in ordered:
+        d = per_dataset[r["dataset"]]
+        d["sequences"] += 1
+        d["frames"] += int(r["num_frames"])
+        d["hours"] += float(r["duration"]) / 3600.0
+    m = cfg.motion
+    return Manifest(
+        format_version=schema.FORMAT_VERSION, build_id=build_id,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
+        joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
+        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
+                  "floor": m.floor},
+        num_sequences=len(ordered), num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
+        num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
+        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
+        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
+        source={"root": root, "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
+    )
+
+
+def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, rows, rejects, models_used,
+                    entries, root) -> tuple[Manifest, bool]:
+    """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
+    ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
+    pointer = layout.pointer()
+    if pointer is not None and pointer.get("build_id") == build_id:
+        return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
+    sizes = staging.files(schema.FRAMES_DIR)
+    files: dict[str, dict[str, Any]] = {}
+    for r in ordered:  # entries hashed by the workers or kept from the published build; others now
+        e = entries.get(r["part"])
+        ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == sizes.get(r["part"])
+        files[r["part"]] = e if ok else staging.file_entry(r["part"], int(r["num_frames"]))
+    files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
+    files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
+    current = layout.current()
+    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
+        old = Manifest.from_dict(pointer["info"])
+        for rel in (k for k in old.files if k.startswith(schema.LABELS_DIR + "/")):
+            if current.url != staging.url:
+                staging.copy_in(current, rel)
+            manifest.files[rel] = old.files[rel]
+        manifest.labels = old.labels
+    info = manifest.to_json()
+    staging.write_bytes(schema.INFO_PATH, info.encode())
+    keep = set(manifest.files) | (set(entries) if current is not None and current.url == staging.url else set())
+    layout.publish(staging, info, keep=keep, previous=current)
+    return manifest, True
+
+
 def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
     cols = {f.name: [r.get(f.name) for r in rows] for f in schema.SEQUENCE_SCHEMA}
     return pa.Table.from_pydict(cols, schema=schema.SEQUENCE_SCHEMA)
@@ -436,7 +514,7 @@ def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 def _public_config(cfg: BuildConfig) -> dict[str, Any]:
     d = asdict(cfg)
-    for k in ("force", "replace", "workers", "executor", "address"):  # how it ran, not what it made
+    for k in ("force", "replace", "workers", "executor", "address"):  # how it ran, not what it made: the same manifest however run
         d.pop(k, None)
     return d
 

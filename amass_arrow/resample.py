@@ -35,17 +35,18 @@ _LINEAR_FIELDS = ("trans", "dmpls")
 def target_times(num_frames: int, src_fps: float, dst_fps: float) -> np.ndarray:
     """Sample times (N,) float64 seconds of a `num_frames`-frame sequence resampled to `dst_fps`.
 
-    duration = (num_frames - 1) / src_fps; the grid is k / dst_fps for k = 0 .. N-1 with
-    N = floor(duration * dst_fps + 1e-6) + 1: every grid point inside [0, duration], plus the last
-    one if it misses the duration by less than 1e-6 of an output frame (float noise), in which case
-    it is clamped to exactly `duration`. Empty input gives an empty grid.
+    last = (num_frames - 1) / src_fps, the time of the last source frame (not the sequence's duration,
+    which is num_frames / src_fps, schema.duration_seconds); the grid is k / dst_fps for k = 0 .. N-1 with
+    N = floor(last * dst_fps + 1e-6) + 1: every grid point inside [0, last], plus the last one if it
+    misses `last` by less than 1e-6 of an output frame (float noise), in which case it is clamped to
+    exactly `last`. Empty input gives an empty grid.
     """
     if num_frames <= 0:
         return np.zeros(0, np.float64)
-    duration = (num_frames - 1) / float(src_fps)
-    n = int(math.floor(duration * float(dst_fps) + _GRID_EPS)) + 1
+    last = (num_frames - 1) / float(src_fps)
+    n = int(math.floor(last * float(dst_fps) + _GRID_EPS)) + 1
     t = np.arange(n, dtype=np.float64) / float(dst_fps)
-    return np.minimum(t, duration)
+    return np.minimum(t, last)
 
 
 def source_times(num_frames: int, fps: float) -> np.ndarray:

@@ -291,7 +291,7 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     """Materialize and check every definition first, then write rows, reports and every export under OUT/<definition>/."""
     import pyarrow.parquet as pq
 
-    from .export import run_export
+    from .export import export_plan, run_export
     from .sql import connect
     from .store import Store
 
@@ -299,6 +299,10 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     out = Path(out)
     con = connect(st)
     tables = [materialize(con, d, base) for d in config.definitions]  # all checks before any write
+    for t in tables:  # an export rate the store cannot deliver fails here, before anything is written
+        for e in config.exports:
+            if not e.definitions or t.name in e.definitions:
+                export_plan(st.info.fps, t.rows, e.fps)
     res = SplitsResult()
     for t in tables:
         d = out / t.name

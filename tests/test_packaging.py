@@ -54,9 +54,12 @@ def test_wheel_holds_sql_and_configs(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rel in SHIPPED:
         assert f"amass_arrow/data/{rel}" in names, rel
-    # the shipped copies are the files of the checkout, byte for byte
+    # every file of the checkout's sql/ and configs/ is shipped, byte for byte
+    checkout = sorted(p.relative_to(REPO).as_posix() for d in ("sql", "configs") for p in (REPO / d).rglob("*") if p.is_file())
+    assert set(SHIPPED) <= set(checkout)
     with zipfile.ZipFile(wheel) as z:
-        assert z.read("amass_arrow/data/sql/splits/amass_official.sql") == (REPO / "sql/splits/amass_official.sql").read_bytes()
+        for rel in checkout:
+            assert z.read(f"amass_arrow/data/{rel}") == (REPO / rel).read_bytes(), rel
 
 
 def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
@@ -64,15 +67,15 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    where = _run([py, "-c", "import amass_arrow, amass_arrow.resources as r; print(amass_arrow.__file__); print(r.shipped_root())"],
-                 elsewhere, env).stdout.split()
-    assert Path(where[0]).is_relative_to(script.parent.parent) and not Path(where[0]).is_relative_to(REPO)
-    assert (Path(where[1]) / "sql/splits/amass_official.sql").is_file()
     # default definition (sql/splits/amass_official.sql), no --config
     out = elsewhere / "out"
     _run([script, "build-splits", demo_store, "--out", out, "--quiet"], elsewhere, env)
     assert (out / "official" / "split_rows.parquet").is_file() and (out / "official" / "hf_frame").is_dir()
-    # the shipped configs/splits.yaml by its relative name; only the definitions, no exports
+    where = _run([py, "-c", "import amass_arrow, amass_arrow.resources as r; print(amass_arrow.__file__); print(r.shipped_root())"],
+                 elsewhere, env).stdout.split()
+    assert Path(where[0]).is_relative_to(script.parent.parent) and not Path(where[0]).is_relative_to(REPO)
+    assert (Path(where[1]) / "sql/splits/amass_official.sql").is_file()
+    # a user's config naming shipped SQL files by relative path (no copy in this folder); no exports
     cfg = elsewhere / "defs.yaml"
     cfg.write_text("definitions:\n  - {name: official, sql: sql/splits/amass_official.sql, "
                    "slices: [sql/slices/trim_heads.sql, sql/slices/min_duration.sql]}\n"
@@ -80,6 +83,7 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
     out2 = elsewhere / "out2"
     _run([script, "build-splits", demo_store, "--config", cfg, "--out", out2, "--quiet"], elsewhere, env)
     assert {p.name for p in out2.iterdir()} == {"official", "random"}
+    # the shipped configs/splits.yaml by its relative name
     res = _run([py, "-c", "from amass_arrow.splits import load_splits_config as f; "
                           "print(sorted(d.name for d in f('configs/splits.yaml').definitions))"], elsewhere, env)
     assert res.stdout.strip() == "['cross_subject', 'official', 'random']"

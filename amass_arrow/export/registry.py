@@ -54,7 +54,8 @@ class ExportContext:
     """What an exporter gets: the connection (frames/sequences views + `export_rows`), the split rows,
     the spec (kind, unit, columns, window, stride, fps), its typed options, and shared helpers.
 
-    step: keep every step-th store frame (from `spec.fps`); fps: the export rate (None if the store has none);
+    step: keep every step-th store frame (from `spec.fps`; None = each row's own `export_rows.export_step`, on a
+    store with per-sequence rates, see export.export_plan); fps: the export rate (None if the store has none);
     stats: FeatureStats to feed with train-split float features (None = spec.stats is off).
     """
 
@@ -66,7 +67,7 @@ class ExportContext:
     columns: list[str]
     num_joints: int
     provenance: dict[str, Any]
-    step: int = 1
+    step: int | None = 1
     fps: float | None = None
     stats: Any = None
     progress: bool = True
