@@ -15,7 +15,7 @@ SPLITS ?= configs/splits.yaml
 WORKERS ?= 2
 BUILD_ARGS ?=
 
-.PHONY: help install build labels build-splits export test bench bench-fk lint clean
+.PHONY: help install build labels build-splits export test bench bench-fk fidelity lint clean
 help:
 	@grep -E '^#' Makefile | head -5
 
@@ -62,6 +62,10 @@ bench: $(VENV)/.installed
 
 bench-fk: $(VENV)/.installed
 	$(PY) -m amass_arrow.benchfk
+
+# Contact methods vs ground truth on mocap-like synthetic feet (per motion kind x source rate x method).
+fidelity: $(VENV)/.installed
+	$(PY) -m amass_arrow.fidelity
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests

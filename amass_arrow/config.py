@@ -37,7 +37,7 @@ class QualityConfig:
     max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
     max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
     max_joint_speed: float = 20.0  # m/s any joint, any frame -> 'joint_speed_spike'
-    max_jitter: float = 300.0  # m/s^3 mean jerk -> 'jitter'
+    max_jitter: float = 2000.0  # m/s^3 mean jerk (clean runs and jumps reach ~900 at 30 fps; 1 cm noise ~2000) -> 'jitter'
     min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
     max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
     airborne_height: float = 0.25  # m: every foot joint above this is off the floor

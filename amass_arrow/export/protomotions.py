@@ -190,11 +190,12 @@ def _key(name: str) -> str:
 
 # ---------------------------------------------------------------- YAML motion configs
 def motion_yaml(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Split rows (seq source_path, source_fps, start_t, end_t, weight) -> their motion config:
+    """Split rows (source_path, source_fps, start_t, end_t, end_frame, store_fps, weight) -> their motion config:
     `{motions: [{file, fps, weight, idx, sub_motions: [{timings: {start, end}, weight, idx}]}]}`, one motion per row."""
     out = []
     for k, r in enumerate(rows):
-        end = r["end_t"] if r.get("end_t") is not None else r["duration"]
+        # a row to the sequence's end: the half-open end, frames / fps (their slicing keeps frames [start, int(end * fps)))
+        end = r["end_t"] if r.get("end_t") is not None else r["end_frame"] / r["store_fps"]
         out.append({"file": motion_name(r["source_path"]), "fps": float(r["source_fps"]), "weight": float(r["weight"]),
                     "idx": k, "sub_motions": [{"timings": {"start": float(r["start_t"]), "end": float(end)},
                                                "weight": float(r["weight"]), "idx": k}]})
@@ -296,6 +297,7 @@ class _Bodies:
         self.body_models = body_models
         self._models: dict = {}
         self._seq: dict[str, dict[str, Any]] = {}
+        self._rests: dict[str, np.ndarray] = {}
         self.con = con
 
     def seq(self, seq_id: str) -> dict[str, Any]:
@@ -310,9 +312,11 @@ class _Bodies:
         return self._seq[seq_id]
 
     def _rest(self, seq_id: str) -> np.ndarray:
-        """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up)."""
+        """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up), cached per sequence."""
         from ..bodymodel import BodyModelRegistry, load_body_model
 
+        if seq_id in self._rests:
+            return self._rests[seq_id]
         s = self.seq(seq_id)
         key = f"{s['surface_model']}/{s['model_gender']}"
         if key not in self._models:
@@ -330,10 +334,15 @@ class _Bodies:
                     f"protomotions: the store (joint set {self.store.info.joint_set}) lacks bodies {', '.join(names)}; "
                     f"placing them needs the {key} body model, which could not be loaded ({exc}). Pass "
                     f"--body-models DIR, or build the store with --joints smpl24 / smplh52.") from None
-        return np.asarray(self._models[key].rest_joints(np.asarray(s["betas"], np.float64)), np.float64)
+        rest = np.asarray(self._models[key].rest_joints(np.asarray(s["betas"], np.float64)), np.float64)
+        self._rests[seq_id] = rest
+        return rest
 
     def __call__(self, seq_id: str, feats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(positions (T, B, 3), SMPL-frame global rotations (T, B, 3, 3)), body order, Z-up, float64."""
+        if self.humanoid == "smplx" and self.seq(seq_id)["surface_model"] == "smpl":
+            raise ConfigError(f"protomotions --humanoid smplx needs hand poses, and {seq_id} is an SMPL sequence (no hands): "
+                              "leave SMPL sequences out in the split SQL (e.g. JOIN sequences ... WHERE surface_model <> 'smpl')")
         T = len(feats["root_orient"])
         n_tree = len(schema.SKELETONS[_TREE[self.humanoid]][0])
         pose = np.zeros((T, n_tree, 3))
@@ -379,15 +388,14 @@ class ProtoMotionsExporter(Exporter):
         import yaml
 
         opts: Options = ctx.options
-        if ctx.fps is None:
-            raise ConfigError("protomotions: the store has no single fps (resample none); export with --fps")
         out.mkdir(parents=True, exist_ok=True)
         bodies = _Bodies(ctx.store, ctx.con, opts.humanoid, opts.body_models)
         for split in ctx.split_names():
             motions, meta = [], []
             for s in ctx.slices(split):
                 pos, G = bodies(s.seq_id, s.feats)
-                motions.append(motion_state(pos, G, bodies.parents, ctx.fps))
+                fps = ctx.fps or float(s.row["store_fps"])  # a store with per-sequence rates: each motion its own
+                motions.append({**motion_state(pos, G, bodies.parents, fps), "fps": fps})
                 seq = bodies.seq(s.seq_id)
                 meta.append({**s.row, "source_path": seq["source_path"], "source_fps": seq["source_fps"],
                              "duration": seq["duration"], "frames": len(s)})
@@ -395,7 +403,7 @@ class ProtoMotionsExporter(Exporter):
             for rank in range(shards):
                 lo, hi = _shard(len(motions), shards, rank)
                 stem = split if shards == 1 else f"{split}_{rank}"
-                torch.save(_package(motions[lo:hi], meta[lo:hi], ctx.fps, opts.humanoid), out / f"{stem}.pt")
+                torch.save(_package(motions[lo:hi], meta[lo:hi], opts.humanoid), out / f"{stem}.pt")
                 (out / f"{stem}.yaml").write_text(yaml.safe_dump(motion_yaml(meta[lo:hi]), sort_keys=False))
         (out / "bodies.txt").write_text("\n".join(PROTO_NAMES[opts.humanoid]) + "\n")
         return out
@@ -407,7 +415,7 @@ def _shard(n: int, shards: int, rank: int) -> tuple[int, int]:
     return rank * size, (n if rank == shards - 1 else (rank + 1) * size)
 
 
-def _package(motions: list[dict[str, np.ndarray]], meta: list[dict[str, Any]], fps: float, humanoid: str) -> dict[str, Any]:
+def _package(motions: list[dict[str, Any]], meta: list[dict[str, Any]], humanoid: str) -> dict[str, Any]:
     import torch
 
     B = len(BODY_NAMES[humanoid])
@@ -418,10 +426,10 @@ def _package(motions: list[dict[str, np.ndarray]], meta: list[dict[str, Any]], f
         v = np.concatenate([m[k] for m in motions]) if motions else np.zeros(shape)
         data[k] = torch.from_numpy(np.ascontiguousarray(v.astype(bool if k == "contacts" else np.float32)))
     frames = np.array([len(m["gts"]) for m in motions], np.int64)
-    dt = np.float32(1.0 / fps)
+    dt = np.array([1.0 / m["fps"] for m in motions], np.float32)
     data["motion_num_frames"] = torch.from_numpy(frames)
     data["length_starts"] = torch.from_numpy(np.concatenate([[0], np.cumsum(frames)[:-1]]).astype(np.int64) if len(frames) else frames)
-    data["motion_dt"] = torch.full((len(frames),), float(dt), dtype=torch.float32)
+    data["motion_dt"] = torch.from_numpy(dt)
     data["motion_lengths"] = torch.from_numpy(((frames - 1) * dt).astype(np.float32))
     data["motion_weights"] = torch.tensor([float(m["weight"]) for m in meta], dtype=torch.float32)
     data["motion_files"] = tuple(motion_name(m["source_path"]) for m in meta)

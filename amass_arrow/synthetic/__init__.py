@@ -2,7 +2,9 @@
 
 `synth(out)` writes `out/body_models/` (synthetic SMPL / SMPL+H / SMPL-X files in smplx's layout, plus
 AMASS's `smplh/<gender>/model.npz`) and `out/amass/` (motion files of every AMASS variant), and returns
-the ground truth of every motion it wrote.
+the ground truth of every motion it wrote. `feet.make_take` scripts mocap-like feet (heel strike, toe
+roll, jitter, drift, stairs) with per-joint ground truth; `mocap.make_mocap_archive` poses them on a body
+and writes them as AMASS files (some Y-up).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from pathlib import Path
 
 from .archive import DATASETS, VARIANTS, SyntheticFile, make_archive
 from .bodymodels import NOTICE, make_body_model_arrays, make_body_models
+from .feet import FootTake, make_take
+from .mocap import MocapFile, make_mocap_archive
 from .motion import KINDS, SyntheticMotion, make_motion
 
 __all__ = [
-    "DATASETS", "KINDS", "NOTICE", "VARIANTS", "SynthResult", "SyntheticFile", "SyntheticMotion",
-    "make_archive", "make_body_model_arrays", "make_body_models", "make_motion", "synth",
+    "DATASETS", "KINDS", "NOTICE", "VARIANTS", "FootTake", "MocapFile", "SynthResult", "SyntheticFile",
+    "SyntheticMotion", "make_archive", "make_body_model_arrays", "make_body_models", "make_mocap_archive",
+    "make_motion", "make_take", "synth",
 ]
 
 

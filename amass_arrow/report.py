@@ -1,0 +1,242 @@
+"""One self-contained HTML page describing a store: what it holds and how clean it is.
+
+    make_report("store", "report.html")        # amass-arrow report STORE -o report.html
+
+Sections: the build (counts, rate, joint set, contact and quality thresholds from info.json), hours per
+dataset, source-fps and duration histograms, contact coverage and every other quality metric
+(schema.QUALITY_COLUMNS) as histograms with their flag threshold, quality flags and rejects by
+reason, and stick-figure strips (amass_arrow.render) of the worst takes per metric. Every image is a
+PNG embedded as a base64 `data:` URI and the page has no script, stylesheet or font to fetch, so
+the one file can be mailed or opened offline. Needs the `render` extra (matplotlib).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import schema
+from .errors import require
+
+#: metric -> True when a higher value is worse (coverage: lower is worse)
+WORSE_HIGH = {"foot_skating": True, "floor_penetration": True, "peak_joint_speed": True, "jitter": True,
+              "contact_coverage": False, "airborne_fraction": True}
+#: metric -> the quality threshold (config.QualityConfig attribute) drawn on its histogram
+THRESHOLD = {"foot_skating": "max_foot_skating", "floor_penetration": "max_floor_penetration",
+             "peak_joint_speed": "max_joint_speed", "jitter": "max_jitter",
+             "contact_coverage": "min_contact_coverage", "airborne_fraction": "max_airborne_fraction"}
+THUMB_POSES = 5  # poses per stick-figure strip
+THUMB_WIDTH = 900  # px: strips are scaled down to this width
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.grid{display:flex;flex-wrap:wrap;gap:12px}
+figure{margin:0}figcaption{font-size:.85em;color:#555}img{max-width:100%}code{background:#f4f4f4;padding:0 3px}
+"""
+
+
+def _png(fig) -> str:
+    """A matplotlib figure as a `data:image/png;base64,...` URI (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(w: float = 5.0, h: float = 3.0):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(w, h), dpi=100)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return fig, ax
+
+
+def _hist(values: np.ndarray, title: str, xlabel: str, threshold: float | None = None, bins: int = 30) -> str:
+    fig, ax = _figure()
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], np.float64)
+    if len(v):
+        ax.hist(v, bins=bins, color="#2f6db5", alpha=0.85)
+    else:
+        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+    if threshold is not None:
+        ax.axvline(threshold, color="#e0201b", lw=1.5, ls="--", label=f"flag threshold {threshold:g}")
+        ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel("sequences", fontsize=9)
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.17, top=0.9)  # fixed margins: tight_layout draws twice
+    return _png(fig)
+
+
+def _bars(labels: list[str], values: list[float], title: str, xlabel: str) -> str:
+    height = max(1.6, 0.28 * len(labels) + 0.9)
+    fig, ax = _figure(6.0, height)
+    if labels:
+        y = np.arange(len(labels))
+        ax.barh(y, values, color="#2f6db5")
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.invert_yaxis()
+    else:
+        ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=9)
+    fig.subplots_adjust(left=0.3, right=0.97, bottom=0.55 / height, top=1 - 0.35 / height)
+    return _png(fig)
+
+
+def _thumbnail(store, seq_id: str, fps: float, tmp: Path) -> str:
+    """A stick-figure strip of one stored sequence (render.render), scaled to THUMB_WIDTH, as a data URI."""
+    from PIL import Image
+
+    from .render import render
+
+    info = store.info
+    table = store.read_sequence_frames(seq_id, columns=[schema.JOINTS] + schema.CONTACT_COLUMNS[:4])
+    path = render(table, tmp / "strip.png", fps=fps, joint_set=info.joint_set, frame=info.frame, title=seq_id,
+                  poses=THUMB_POSES)
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.width > THUMB_WIDTH:
+            im = im.resize((THUMB_WIDTH, round(im.height * THUMB_WIDTH / im.width)), Image.LANCZOS)
+        buf = io.BytesIO()
+        im.save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return f'<td class="n">{v:.4g}</td>'
+        if isinstance(v, int):
+            return f'<td class="n">{v}</td>'
+        return f"<td>{html.escape(str(v))}</td>"
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(cell(v) for v in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _img(uri: str, caption: str) -> str:
+    return f'<figure><img src="{uri}" alt="{html.escape(caption)}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+
+
+def worst_takes(rows: list[dict[str, Any]], metric: str, n: int) -> list[dict[str, Any]]:
+    """The `n` sequences with the worst value of `metric` (highest, or lowest for contact coverage); nulls skipped."""
+    have = [r for r in rows if r.get(metric) is not None]
+    return sorted(have, key=lambda r: (-r[metric] if WORSE_HIGH[metric] else r[metric], r["seq_id"]))[:n]
+
+
+def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> Path:
+    """Write the report page of the store at `store_path` to `out` (.html); `worst` strips per metric (0: none)."""
+    require("matplotlib", "render")
+    from .store import Store
+
+    store = Store(store_path)
+    info = store.info
+    seqs = store.sequences()
+    rows = seqs.to_pylist()
+    rejects = store.rejects().to_pylist() if (store.root / schema.REJECTS_PATH).is_file() else []
+    thresholds = dict(info.quality.get("thresholds", {})) if info.quality else {}
+    parts: list[str] = []
+    title = f"amass-arrow store report: {store.layout.path.name}"
+    parts.append(f"<h1>{html.escape(title)}</h1>")
+    hours = sum(float(d.get("hours", 0.0)) for d in info.datasets.values())
+    parts.append(_table(["", ""], [
+        ["store", str(store.layout.path)], ["build", f"{info.build_id} ({info.created})"],
+        ["sequences", info.num_sequences], ["frames", info.num_frames], ["hours", round(hours, 4)],
+        ["rejects", info.num_rejects],
+        ["rate", f"{info.fps} fps ({info.resample})" if info.fps else f"per sequence ({info.resample})"],
+        ["joints", f"{info.joint_set} ({len(info.joint_names)}), frame {info.frame}"],
+        ["contacts", json.dumps({k: v for k, v in info.contacts.items() if k not in ("columns", "foot_joints")},
+                                sort_keys=True)],
+        ["quality thresholds", json.dumps(thresholds, sort_keys=True)],
+    ]))
+
+    # ---- what the store holds
+    parts.append("<h2>Hours per dataset</h2>")
+    ds = sorted(info.datasets.items(), key=lambda kv: -float(kv[1].get("hours", 0.0)))
+    parts.append(_img(_bars([k for k, _ in ds], [float(v.get("hours", 0.0)) for _, v in ds], "hours per dataset", "hours"),
+                      "hours of motion per dataset folder"))
+    parts.append(_table(["dataset", "sequences", "frames", "hours"],
+                        [[k, int(v.get("sequences", 0)), int(v.get("frames", 0)), float(v.get("hours", 0.0))] for k, v in ds]))
+    parts.append("<h2>Frame rates and durations</h2><div class=grid>")
+    parts.append(_img(_hist(np.array([r["source_fps"] for r in rows]), "source frame rate", "fps (after overrides)"),
+                      "source fps per sequence"))
+    parts.append(_img(_hist(np.array([r["duration"] for r in rows]), "duration", "seconds"), "duration per sequence"))
+    parts.append("</div>")
+
+    # ---- quality
+    parts.append("<h2>Contacts and quality metrics</h2><div class=grid>")
+    for m, unit in schema.QUALITY_COLUMNS.items():
+        lim = thresholds.get(THRESHOLD[m])
+        parts.append(_img(_hist(np.array([r.get(m) for r in rows], dtype=object), m, unit.split(":")[0], lim),
+                          f"{m}: {unit}"))
+    parts.append("</div>")
+    flag_counts: dict[str, int] = {}
+    for r in rows:
+        for f in r["quality_flags"]:
+            flag_counts[f] = flag_counts.get(f, 0) + 1
+    fl = sorted(flag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts.append("<h2>Quality flags</h2>")
+    parts.append(_img(_bars([k for k, _ in fl], [v for _, v in fl], "sequences per quality flag", "sequences"),
+                      "quality flags (each sequence counts once per flag)"))
+    parts.append(_table(["flag", "sequences"], [[k, v] for k, v in fl]))
+    orient: dict[str, int] = {}
+    for r in rows:
+        k = r.get("source_frame") or "unknown"
+        orient[k] = orient.get(k, 0) + 1
+    parts.append("<p>Source frames: " + html.escape(", ".join(f"{k} {v}" for k, v in sorted(orient.items()))) + "</p>")
+
+    parts.append("<h2>Rejects by reason</h2>")
+    reasons: dict[str, int] = {}
+    for r in rejects:
+        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+    rs = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    parts.append(_img(_bars([k for k, _ in rs], [v for _, v in rs], "rejected input files per reason", "files"),
+                      "rejected inputs by reason"))
+    parts.append(_table(["reason", "files", "example"],
+                        [[k, v, next(r["source_path"] + ": " + r["message"] for r in rejects if r["reason"] == k)]
+                         for k, v in rs]))
+
+    # ---- worst takes
+    if worst > 0 and rows:
+        parts.append("<h2>Worst takes per metric</h2>")
+        fps_of = {r["seq_id"]: float(r["store_fps"]) for r in rows}
+        cache: dict[str, str] = {}
+        with tempfile.TemporaryDirectory(prefix="amass-arrow-report-") as tmp:
+            for m in schema.QUALITY_COLUMNS:
+                bad = worst_takes(rows, m, worst)
+                if not bad:
+                    continue
+                parts.append(f"<h3>{html.escape(m)} ({'highest' if WORSE_HIGH[m] else 'lowest'})</h3>")
+                for r in bad:
+                    sid = r["seq_id"]
+                    if sid not in cache:
+                        cache[sid] = _thumbnail(store, sid, fps_of[sid], Path(tmp))
+                    flags = ", ".join(r["quality_flags"]) or "no flags"
+                    parts.append(_img(cache[sid], f"{sid}: {m} = {r[m]:.4g} ({flags})"))
+
+    page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = out.with_name(f".{out.name}.tmp")
+    tmp_out.write_text(page, encoding="utf-8")
+    tmp_out.replace(out)
+    return out
