@@ -111,10 +111,25 @@ def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
     if T < 2:
         return np.zeros(x.shape[:2])
     half = 0.5 * float(window) * float(fps)
-    i = np.arange(T, dtype=np.float64)
+    a = int(np.floor(half))
+    w = half - a
+    disp = np.empty_like(x)
+    edge = a + 1  # frames at each end whose window is cut (general path); the rest by slicing
+    if T > 2 * edge:
+        # x(i + half) - x(i - half) = (1 - w) (x[i+a] - x[i-a]) + w (x[i+a+1] - x[i-a-1])
+        mid = slice(edge, T - edge)
+        disp[mid] = (1.0 - w) * (x[edge + a: T - edge + a] - x[edge - a: T - edge - a])
+        if w > 0:
+            disp[mid] += w * (x[edge + a + 1: T - edge + a + 1] - x[edge - a - 1: T - edge - a - 1])
+        ends = np.r_[0:edge, T - edge:T]
+    else:
+        ends = np.arange(T)
+    i = ends.astype(np.float64)
     lo, hi = np.clip(i - half, 0, T - 1), np.clip(i + half, 0, T - 1)
-    dt = (hi - lo) / float(fps)
-    return np.linalg.norm(_at(x, hi) - _at(x, lo), axis=-1) / dt[:, None]
+    disp[ends] = _at(x, hi) - _at(x, lo)
+    dt = np.full(T, 2.0 * half / float(fps))
+    dt[ends] = (hi - lo) / float(fps)
+    return np.sqrt(np.einsum("tfk,tfk->tf", disp, disp)) / dt[:, None]
 
 
 def _at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -161,28 +176,34 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
+def _fill(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(n,) bool, True on every [start, end) interval."""
+    d = np.zeros(n + 1, np.int64)
+    np.add.at(d, starts, 1)
+    np.add.at(d, ends, -1)
+    return np.cumsum(d[:n]) > 0
+
+
 def hysteresis(strong: np.ndarray, weak: np.ndarray, min_gap: int, min_len: int) -> np.ndarray:
     """(T, F) bool hysteresis in time: a contact starts at a `strong` frame and lasts while `weak | strong`
     holds; gaps < min_gap frames between two contacts are closed; contacts < min_len frames dropped."""
     strong = np.asarray(strong, bool)
     weak = np.asarray(weak, bool) | strong
+    T = weak.shape[0]
     out = np.zeros_like(weak)
     for f in range(weak.shape[1]):
         s, e = _runs(weak[:, f])
         first = np.flatnonzero(strong[:, f])
-        col = np.zeros(weak.shape[0], bool)
-        for a, b in zip(s, e):  # enter at the run's first strong frame, stay to the run's end
-            k = np.searchsorted(first, a)
-            if k < first.size and first[k] < b:
-                col[first[k]:b] = True
+        k = np.searchsorted(first, s)
+        ok = k < first.size
+        ok[ok] &= first[k[ok]] < e[ok]
+        col = _fill(T, first[k[ok]], e[ok])  # enter at the run's first strong frame, stay to its end
         gs, ge = _runs(~col)
-        for a, b in zip(gs, ge):
-            if a > 0 and b < col.shape[0] and b - a < min_gap:
-                col[a:b] = True
+        close = (gs > 0) & (ge < T) & (ge - gs < min_gap)
+        col |= _fill(T, gs[close], ge[close])
         cs, ce = _runs(col)
-        for a, b in zip(cs, ce):
-            if b - a < min_len:
-                col[a:b] = False
+        short = ce - cs < min_len
+        col &= ~_fill(T, cs[short], ce[short])
         out[:, f] = col
     return out
 
