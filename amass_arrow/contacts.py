@@ -307,7 +307,8 @@ def humanml3d_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_u
     when the squared displacement to frame t + 1, summed over x, y, z, is < 0.002 m^2 (~0.89 m/s at
     20 fps); the height test is commented out. Their output has one row less; the last frame repeats
     the one before. Left: their joints are first retargeted to a reference skeleton (displacements
-    scale by the leg-length ratio), not done here. `up_axis` is unused (no height test).
+    scale by the leg-length ratio), not done here (export/humanml3d.py does it, for its 263-dim features).
+    `up_axis` is unused (no height test).
     """
     x = _check_feet(joints)
     T = x.shape[0]
