@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .resample import decimation
 from .schema import FOOT_JOINTS
 
 FLOOR_PERCENTILE = 5.0
@@ -62,7 +63,8 @@ class DefaultParams:
         return MotionConfig().contact_params()
 
 
-#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (smpl), thresholds
+#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (their default
+#: --humanoid-type smpl; 0.017 for smplx), thresholds, velocity horizon (frames)
 PROTOMOTIONS = {"fps": 30.0, "speed": 0.15, "height": 0.10, "height_offset": 0.015, "horizon": 3}
 #: HumanML3D: 20 fps by int(fps / 20) stepping; squared displacement per frame < 0.002 m^2
 HUMANML3D = {"fps": 20.0, "sq_displacement": 0.002}
@@ -229,21 +231,6 @@ def default_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up"
     return hysteresis(strong, weak, gap, int(np.ceil(p.min_contact * fps - 1e-9)))
 
 
-def decimation_step(fps: float, target: float) -> tuple[int, float]:
-    """ProtoMotions' downsampling: (k, output fps); keep every k-th frame.
-
-    convert_amass_to_proto.py (NVlabs/ProtoMotions, read 2026-12): mocap_fr = round(fps); output fps =
-    the smallest divisor of mocap_fr that is >= target (30); k = mocap_fr // that divisor; no divisor
-    -> no downsampling. 120 -> 30 (k 4), 100 -> 50 (k 2), 250 -> 50 (k 5), 60 -> 30 (k 2).
-    """
-    r = int(np.round(fps))
-    divisors = [d for d in range(1, r + 1) if r % d == 0 and d >= target]
-    if not divisors:
-        return 1, float(r)
-    d = min(divisors)
-    return r // d, float(d)
-
-
 def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.ndarray:
     """ProtoMotions' compute_cartesian_velocity (pose_lib.py): (T, F, 3) m/s.
 
@@ -273,7 +260,8 @@ def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.nd
 def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
     """ProtoMotions' contact labels (parity), returned at the source frames (T, F) bool.
 
-    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling,
+    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling:
+    output fps = the smallest divisor of round(fps) >= 30, every k-th frame, as resample.decimation;
     `motion.fix_height(height_offset=0.015)` for smpl, 0.017 smplx, then
     contact_detection.compute_contact_labels_from_pos_and_vel(vel_thres=0.15, height_thresh=0.1)),
     simulator_state.RobotState.fix_height (shift so the lowest body over ALL frames sits at the offset),
@@ -288,7 +276,7 @@ def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "
     T = x.shape[0]
     if T == 0:
         return np.zeros((0, x.shape[1]), bool)
-    k, out_fps = decimation_step(fps, PROTOMOTIONS["fps"])
+    k, out_fps = decimation(fps, PROTOMOTIONS["fps"])  # their divisor rule (resample.py)
     d = x[::k]
     up = up_index(up_axis)
     h = d[..., up] - d[..., up].min() + PROTOMOTIONS["height_offset"]

@@ -135,10 +135,10 @@ def test_hysteresis_one_noisy_frame_does_not_split_a_stance():
 
 
 def test_protomotions_rule_by_hand():
-    assert C.decimation_step(120.0, 30) == (4, 30.0)
-    assert C.decimation_step(100.0, 30) == (2, 50.0)
-    assert C.decimation_step(250.0, 30) == (5, 50.0)
-    assert C.decimation_step(59.99, 30) == (2, 30.0)
+    assert C.decimation(120.0, 30) == (4, 30.0)
+    assert C.decimation(100.0, 30) == (2, 50.0)
+    assert C.decimation(250.0, 30) == (5, 50.0)
+    assert C.decimation(59.99, 30) == (2, 30.0)
     T = 120
     x = np.zeros((T, 3, 3))
     x[:, 0, 2] = 0.50  # still and lowest: 0.015 m after their height fix -> contact
