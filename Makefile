@@ -81,7 +81,7 @@ bench-fk: $(VENV)/.installed
 
 # Contact methods vs ground truth on mocap-like synthetic feet (per motion kind x source rate x method).
 fidelity: $(VENV)/.installed
-	$(PY) -m amass_arrow.fidelity
+	$(PY) -m amass_arrow.fidelity --store
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests

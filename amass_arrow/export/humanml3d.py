@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contacts import HUMANML3D as HUMANML3D_CONTACTS
 from ..errors import ConfigError
 from .registry import Exporter, register
 from .stats import RunningStats
@@ -67,7 +68,7 @@ TARGET_LENGTHS = np.abs(TARGET_OFFSETS).sum(axis=1)
 LEG_JOINTS = (5, 8)  # right knee, right ankle: thigh + shin lengths set the root's scale
 FEET_LEFT, FEET_RIGHT = (7, 10), (8, 11)
 FACE_JOINTS = (2, 1, 17, 16)  # right hip, left hip, right shoulder, left shoulder
-CONTACT_THRESHOLD = 0.002  # m^2: squared displacement per 20 fps frame
+CONTACT_THRESHOLD = HUMANML3D_CONTACTS["sq_displacement"]  # m^2 per 20 fps frame (one definition: contacts.py)
 SMOOTH_SIGMA, SMOOTH_TRUNCATE = 20.0, 4.0  # frames; scipy.ndimage.gaussian_filter1d's defaults otherwise
 #: Joints whose IK rotation is made local to the heading, not to their parent (first joint of each chain).
 _CHAIN_STARTS = (1, 2, 3, 13, 14)
