@@ -79,7 +79,17 @@ def test_contact_coverage_and_airborne_fraction():
     feet = _feet(T, z=0.05)
     feet[2:5, :, 2] = 0.4  # frames 2-4: every foot joint high
     feet[7, :2, 2] = 0.4  # frame 7: ankles high, toes down -> not airborne
-    assert quality.airborne_fraction(feet, height=0.25) == pytest.approx(0.3)
+    assert quality.airborne_fraction(feet, FPS, height=0.05, window=0.5) == pytest.approx(0.3)
+    # a walk up a staircase: each joint stands on a step 0.2 m higher every 0.5 s, swinging 0.12 m between -> on floor
+    T = 90
+    t = np.arange(T) / FPS
+    stairs = _feet(T)
+    step = np.floor(t / 0.5) * 0.2
+    stairs[:, :, 2] = 0.02 + step[:, None]
+    stairs[:, [0, 2], 2] += 0.12 * (np.sin(np.pi * (t / 0.5 % 1.0)) ** 2)[:, None] * (np.floor(t / 0.5) % 2 == 0)[:, None]
+    stairs[:, [1, 3], 2] += 0.12 * (np.sin(np.pi * (t / 0.5 % 1.0)) ** 2)[:, None] * (np.floor(t / 0.5) % 2 == 1)[:, None]
+    assert quality.airborne_fraction(stairs, FPS, height=0.05, window=0.5) == 0.0
+    assert (stairs[..., 2].min(axis=1) > 0.25).mean() > 0.5  # yet most frames are high above the starting floor
 
 
 def test_measure_names_every_column_and_flags_cross_thresholds_once():
