@@ -303,14 +303,16 @@ class _Bodies:
         self.con = con
 
     def seq(self, seq_id: str) -> dict[str, Any]:
-        if seq_id not in self._seq:
+        """The sequence's model, betas, source path and rates (all the split's sequences read in one query)."""
+        if not self._seq:
+            cols = ("seq_id", "surface_model", "model_gender", "betas", "source_path", "source_fps", "duration")
             cur = self.con.cursor()
             try:
-                r = cur.execute("SELECT surface_model, model_gender, betas, source_path, source_fps, duration "
-                                "FROM sequences WHERE seq_id = $s", {"s": seq_id}).fetchone()
+                rows = cur.execute(f"SELECT {', '.join(cols)} FROM sequences "
+                                   "WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
             finally:
                 cur.close()
-            self._seq[seq_id] = dict(zip(("surface_model", "model_gender", "betas", "source_path", "source_fps", "duration"), r))
+            self._seq = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows}
         return self._seq[seq_id]
 
     def _rest(self, seq_id: str) -> np.ndarray:
