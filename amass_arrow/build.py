@@ -30,6 +30,7 @@ from .convert import ROW_META_KEY, Settings, convert_task, part_name, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
+from .objectstore import ObjectLayout, Tree, is_url
 from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .store import (
@@ -109,9 +110,9 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
 
     t0 = time.perf_counter()
     cfg.validate()
-    layout = StoreLayout(cfg.out)
+    layout = ObjectLayout(cfg.out) if is_url(cfg.out) else StoreLayout(cfg.out)
     layout.check_writable_target()
-    with WriteLock(layout):
+    with layout.lock() if is_url(cfg.out) else WriteLock(layout):
         disc = discover(cfg.amass_root, cfg.datasets or None)
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
@@ -141,11 +142,12 @@ def _build(cfg, layout, disc, registry, previous, entries, executor: Executor, p
     model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
     key = settings_key(cfg, joint_set, model_hashes)
     staging = layout.staging(key)
-    staging.mkdir(parents=True, exist_ok=True)
-    _clear_other_staging(layout, keep=staging)
+    if not isinstance(staging, Tree):  # object storage: other builds are pruned after publishing
+        staging.mkdir(parents=True, exist_ok=True)
+        _clear_other_staging(layout, keep=staging)
 
     # What is already done: parts in staging (a killed run) and in the published build.
-    done = {} if cfg.force else _rows_from_parts(staging)
+    done = {} if cfg.force else _rows_from_parts(staging, known=set(entries))
     current = layout.current()
     todo: list[SourceFile] = []
     rows: dict[str, dict[str, Any]] = {}
@@ -160,7 +162,7 @@ def _build(cfg, layout, disc, registry, previous, entries, executor: Executor, p
             todo.append(f)
 
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, executor, Settings(cfg, joint_set, key, staging), progress)
+    results = _run(todo, executor, Settings(cfg, joint_set, key, str(staging) if isinstance(staging, Tree) else staging), progress)
     for r in results:
         if "row" in r:
             rows[r["row"]["source_path"]] = r["row"]
@@ -169,7 +171,8 @@ def _build(cfg, layout, disc, registry, previous, entries, executor: Executor, p
             rejects.append(r["reject"])
 
     try:
-        manifest, changed = _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries)
+        finish = _finish_objects if isinstance(staging, Tree) else _finish
+        manifest, changed = finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries)
     except OSError as exc:
         raise StoreError(
             f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
@@ -217,13 +220,17 @@ def _reusable(f: SourceFile, row: dict[str, Any] | None) -> dict[str, Any] | Non
         return None
     if row.get("file_size") == f.size and row.get("file_mtime_ns") == f.mtime_ns:
         return row
+    if is_url(str(f.path)):  # a rewritten object: convert it again rather than download it to compare
+        return None
     if row.get("file_size") == f.size and source_fingerprint(f.path) == row.get("content_hash"):
         return dict(row, file_mtime_ns=f.mtime_ns)
     return None
 
 
-def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None, key: str) -> bool:
+def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None, key: str) -> bool:
     """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
+    if isinstance(staging, Tree):  # object storage: the published parts of these settings are already there
+        return staging.size(row["part"]) is not None
     dst = staging / row["part"]
     if dst.is_file():
         return True
@@ -236,7 +243,10 @@ def _ensure_part(row: dict[str, Any], staging: Path, current: Path | None, key: 
     return True
 
 
-def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
+def _rows_from_parts(staging: Path | Tree, known: set[str] = frozenset()) -> dict[str, dict[str, Any]]:
+    """Rows of the parts already written in staging (a killed build's), from each part's metadata; `known` skipped."""
+    if isinstance(staging, Tree):
+        return _rows_from_objects(staging, known)
     rows = {}
     frames = staging / schema.FRAMES_DIR
     if not frames.is_dir():
@@ -247,6 +257,20 @@ def _rows_from_parts(staging: Path) -> dict[str, dict[str, Any]]:
             row = json.loads(meta[ROW_META_KEY])
         except (OSError, KeyError, ValueError, pa.ArrowException):
             p.unlink(missing_ok=True)  # a damaged leftover: convert again
+            continue
+        rows[row["source_path"]] = row
+    return rows
+
+
+def _rows_from_objects(staging: Tree, known: set[str]) -> dict[str, dict[str, Any]]:
+    rows = {}
+    for rel in sorted(staging.files(schema.FRAMES_DIR)):
+        if rel in known or not rel.endswith(".parquet"):
+            continue
+        try:
+            row = json.loads((staging.read_schema(rel).metadata or {})[ROW_META_KEY])
+        except (OSError, KeyError, ValueError, pa.ArrowException):
+            staging.delete(rel)  # a damaged leftover: convert again
             continue
         rows[row["source_path"]] = row
     return rows
@@ -282,26 +306,12 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
 
-    seq_table = sequences_table(ordered)
-    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key)
     files: dict[str, dict[str, Any]] = {}
     for r in ordered:  # entries hashed by the workers or kept from the published build; others now
         e = entries.get(r["part"])
         ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == (staging / r["part"]).stat().st_size
         files[r["part"]] = e if ok else file_entry(staging / r["part"], int(r["num_frames"]))
-    per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
-    for r in ordered:
-        d = per_dataset[r["dataset"]]
-        d["sequences"] += 1
-        d["frames"] += int(r["num_frames"])
-        d["hours"] += float(r["duration"]) / 3600.0
-    h = hashlib.blake2b(digest_size=8)
-    h.update(key.encode())
-    for r in ordered:
-        h.update(r["part"].encode())
-    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
-        h.update(f"{r['source_path']}\0{r['reason']}".encode())
-    build_id = h.hexdigest()
     current = layout.current()
     if current is not None and current.name == build_id:
         shutil.rmtree(staging, ignore_errors=True)
@@ -311,19 +321,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
-    m = cfg.motion
-    manifest = Manifest(
-        format_version=schema.FORMAT_VERSION, build_id=build_id,
-        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
-        joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
-        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
-                  "floor": m.floor},
-        num_sequences=seq_table.num_rows, num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
-        num_rejects=rej_table.num_rows, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
-        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
-        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
-    )
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files)
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
         old = Store(layout.path).info
@@ -331,6 +329,74 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
         manifest.files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
     write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
     layout.publish(staging, build_id)
+    return manifest, True
+
+
+def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str) -> tuple[pa.Table, pa.Table, str]:
+    """(sequences table, rejects table, build id): the id hashes the settings key, the parts and the rejects."""
+    seq_table = sequences_table(ordered)
+    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    h = hashlib.blake2b(digest_size=8)
+    h.update(key.encode())
+    for r in ordered:
+        h.update(r["part"].encode())
+    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
+        h.update(f"{r['source_path']}\0{r['reason']}".encode())
+    return seq_table, rej_table, h.hexdigest()
+
+
+def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
+              models_used: dict[str, str], files: dict[str, dict[str, Any]]) -> Manifest:
+    per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
+    for r in ordered:
+        d = per_dataset[r["dataset"]]
+        d["sequences"] += 1
+        d["frames"] += int(r["num_frames"])
+        d["hours"] += float(r["duration"]) / 3600.0
+    m = cfg.motion
+    return Manifest(
+        format_version=schema.FORMAT_VERSION, build_id=build_id,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        fps=float(m.fps) if m.resample == "interpolate" else None, resample=m.resample,
+        joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
+        contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
+                  "floor": m.floor},
+        num_sequences=len(ordered), num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
+        num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
+        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
+        joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
+    )
+
+
+def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, rows, rejects, models_used,
+                    entries) -> tuple[Manifest, bool]:
+    """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
+    ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key)
+    pointer = layout.pointer()
+    if pointer is not None and pointer.get("build_id") == build_id:
+        return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
+    sizes = staging.files(schema.FRAMES_DIR)
+    files: dict[str, dict[str, Any]] = {}
+    for r in ordered:  # entries hashed by the workers or kept from the published build; others now
+        e = entries.get(r["part"])
+        ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == sizes.get(r["part"])
+        files[r["part"]] = e if ok else staging.file_entry(r["part"], int(r["num_frames"]))
+    files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
+    files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files)
+    current = layout.current()
+    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
+        old = Manifest.from_dict(pointer["info"])
+        for rel in (k for k in old.files if k.startswith(schema.LABELS_DIR + "/")):
+            if current.url != staging.url:
+                staging.copy_in(current, rel)
+            manifest.files[rel] = old.files[rel]
+        manifest.labels = old.labels
+    info = manifest.to_json()
+    staging.write_bytes(schema.INFO_PATH, info.encode())
+    keep = set(manifest.files) | (set(entries) if current is not None and current.url == staging.url else set())
+    layout.publish(staging, info, keep=keep, previous=current)
     return manifest, True
 
 

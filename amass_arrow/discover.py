@@ -43,7 +43,7 @@ def canonical_dataset(name: str) -> str:
 class SourceFile:
     """One motion file found under the AMASS root."""
 
-    path: Path  # absolute
+    path: Path  # absolute; a str URL for an archive on object storage
     rel: str  # '/'-separated path relative to the root
     dataset: str
     subject: str
@@ -87,6 +87,8 @@ class Discovery:
 
 def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
     """All motion files under `root`, sorted by seq_id; `datasets` (either alias) limits the walk."""
+    if isinstance(root, str) and "://" in root:  # an archive on object storage (s3://bucket/amass)
+        return _dedupe(*_discover_url(root, {canonical_dataset(d) for d in datasets} if datasets else None))
     root = Path(root).resolve()
     if not root.is_dir():
         raise InputError(str(root), "no_root", "AMASS root is not a directory")
@@ -132,6 +134,25 @@ def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
                 continue
             files.append(SourceFile(full, rel, dataset, subject, name, seq_id_for(rel), fst.st_size, fst.st_mtime_ns))
 
+    return _dedupe(files, problems)
+
+
+def _discover_url(url: str, wanted: set[str] | None) -> tuple[list[SourceFile], list[InputError]]:
+    from .objectstore import discover_objects
+
+    base = url.rstrip("/")
+
+    def make(rel: str, size: int, mtime_ns: int) -> SourceFile | InputError:
+        dataset, subject, name = parse_rel(rel)
+        if not dataset:
+            return InputError(rel, "bad_layout", "motion file directly under the root; expected <dataset>/<subject>/<name>.npz")
+        return SourceFile(f"{base}/{rel}", rel, dataset, subject, name, seq_id_for(rel), size, mtime_ns)  # path: the URL
+
+    return discover_objects(base, wanted, make)
+
+
+def _dedupe(files: list[SourceFile], problems: list[InputError]) -> Discovery:
+    """Sort by seq_id and keep the first file of each seq_id (the others become problems)."""
     files.sort(key=lambda f: (f.seq_id, f.rel))
     unique: list[SourceFile] = []
     for f in files:

@@ -19,10 +19,10 @@ The floor is the sole plane: the lowest foot joint's robust minimum minus `toe_o
 joint's rest height above the model's lowest rest vertex for the sequence's betas, ~2 cm), so a
 stored body stands on z = 0 (ProtoMotions: "the lowest joint sits at the toe offset").
 Contacts and the floor are decided on the *source* frames (FK of the foot chains only, ~9 joints),
-where speeds by central differences have the finest time resolution and do not depend on the
-store rate; each store frame takes the flags of the source frame nearest in time. (At 30 fps a
-foot that lands at speed smears over +-33 ms and loses ~2 frames per step.) They do not depend on
-the chosen joint set or frame either.
+by the method `cfg.contacts` names (contacts.detect: the default detector's speed is measured over a
+fixed time window, so it does not depend on the source rate; the parity modes downsample as their
+peers do); each store frame takes the flags of the source frame nearest in time. They do not depend
+on the chosen joint set or frame either.
 """
 
 from __future__ import annotations

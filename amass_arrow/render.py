@@ -82,10 +82,11 @@ def render(
     joint_set: str,
     frame: str = "z_up",
     title: str = "",
+    poses: int = STRIP_POSES,
 ) -> Path:
     """Draw the rows between `start` and `end` seconds (inclusive; None = the ends) to `out_path`.
 
-    `.gif`: an animation (at most 30 fps); `.png`: a strip of 8 evenly spaced poses.
+    `.gif`: an animation (at most 30 fps); `.png`: a strip of `poses` (default 8) evenly spaced poses.
     frames: a pyarrow Table of one sequence's rows in frame order, with `joints` (flat J*3, metres,
     in `frame`) and the contact columns, or {"joints": (T, J, 3), "contacts": (T, 4) or None}.
     fps: rate of the rows (Hz); row i is at i / fps seconds. Returns the path.
@@ -113,7 +114,7 @@ def render(
     if out.suffix.lower() == ".gif":
         _gif(joints, contacts, out, fps, joint_set, title, first)
     elif out.suffix.lower() == ".png":
-        _strip(joints, contacts, out, fps, joint_set, title, first)
+        _strip(joints, contacts, out, fps, joint_set, title, first, poses)
     else:
         raise ValueError(f"{out}: render writes .gif or .png")
     return out
@@ -217,10 +218,10 @@ def _gif(joints, contacts, out, fps, joint_set, title, first) -> None:
     plt.close(fig)
 
 
-def _strip(joints, contacts, out, fps, joint_set, title, first) -> None:
+def _strip(joints, contacts, out, fps, joint_set, title, first, poses=STRIP_POSES) -> None:
     import matplotlib.pyplot as plt
 
-    n = min(STRIP_POSES, len(joints))
+    n = min(max(1, int(poses)), len(joints))
     idx = np.unique(np.linspace(0, len(joints) - 1, n).round().astype(int))
     n = len(idx)
     span, height = _view(joints)

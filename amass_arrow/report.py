@@ -32,7 +32,8 @@ WORSE_HIGH = {"foot_skating": True, "floor_penetration": True, "peak_joint_speed
 THRESHOLD = {"foot_skating": "max_foot_skating", "floor_penetration": "max_floor_penetration",
              "peak_joint_speed": "max_joint_speed", "jitter": "max_jitter",
              "contact_coverage": "min_contact_coverage", "airborne_fraction": "max_airborne_fraction"}
-THUMB_WIDTH = 960  # px: strips are scaled down to this width
+THUMB_POSES = 5  # poses per stick-figure strip
+THUMB_WIDTH = 900  # px: strips are scaled down to this width
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -61,6 +62,7 @@ def _figure(w: float = 5.0, h: float = 3.0):
 
     fig, ax = plt.subplots(figsize=(w, h), dpi=100)
     ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
     return fig, ax
 
 
@@ -77,12 +79,13 @@ def _hist(values: np.ndarray, title: str, xlabel: str, threshold: float | None =
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel("sequences", fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.14, right=0.97, bottom=0.17, top=0.9)  # fixed margins: tight_layout draws twice
     return _png(fig)
 
 
 def _bars(labels: list[str], values: list[float], title: str, xlabel: str) -> str:
-    fig, ax = _figure(6.0, max(1.6, 0.28 * len(labels) + 0.9))
+    height = max(1.6, 0.28 * len(labels) + 0.9)
+    fig, ax = _figure(6.0, height)
     if labels:
         y = np.arange(len(labels))
         ax.barh(y, values, color="#2f6db5")
@@ -93,7 +96,7 @@ def _bars(labels: list[str], values: list[float], title: str, xlabel: str) -> st
         ax.set_yticks([])
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel, fontsize=9)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.3, right=0.97, bottom=0.55 / height, top=1 - 0.35 / height)
     return _png(fig)
 
 
@@ -105,7 +108,8 @@ def _thumbnail(store, seq_id: str, fps: float, tmp: Path) -> str:
 
     info = store.info
     table = store.read_sequence_frames(seq_id, columns=[schema.JOINTS] + schema.CONTACT_COLUMNS[:4])
-    path = render(table, tmp / "strip.png", fps=fps, joint_set=info.joint_set, frame=info.frame, title=seq_id)
+    path = render(table, tmp / "strip.png", fps=fps, joint_set=info.joint_set, frame=info.frame, title=seq_id,
+                  poses=THUMB_POSES)
     with Image.open(path) as im:
         im = im.convert("RGB")
         if im.width > THUMB_WIDTH:

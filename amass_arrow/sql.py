@@ -73,6 +73,35 @@ def view_sql(store: Store) -> dict[str, str]:
     return views
 
 
+def remote_views(con, store: Store) -> dict[str, str]:
+    """Views over a store on object storage: its pyarrow datasets registered in DuckDB (no httpfs needed).
+
+    DuckDB pushes projections and filters into the pyarrow scan, and pyarrow skips the part files
+    whose hive keys fail a filter on `dataset`/`subject`: the same partition pruning as on disk.
+    """
+    import pyarrow.dataset as ds
+
+    info = store.info
+    casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
+    # Relation views (not con.register): cursors of this connection (the exporters' readers) see them too.
+    con.from_arrow(store.frames_dataset()).create_view("_frames_arrow", replace=True)
+    con.from_arrow(ds.dataset(store.root.path(schema.SEQUENCES_PATH), filesystem=store.fs, format="parquet")).create_view(
+        "_sequences_arrow", replace=True)
+    views = {
+        "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM _frames_arrow",
+        "sequences": "CREATE OR REPLACE VIEW sequences AS SELECT * FROM _sequences_arrow",
+    }
+    if schema.REJECTS_PATH in info.files:
+        con.from_arrow(ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet")).create_view(
+            "_rejects_arrow", replace=True)
+        views["rejects"] = "CREATE OR REPLACE VIEW rejects AS SELECT * FROM _rejects_arrow"
+    labels = store.labels_table()
+    if labels is not None:
+        con.from_arrow(labels).create_view("_labels_arrow", replace=True)
+        views["labels"] = "CREATE OR REPLACE VIEW labels AS SELECT * FROM _labels_arrow"
+    return views
+
+
 def connect(store: str | Path | Store, *, threads: int | None = None):
     """A DuckDB connection (in memory) with the store's views; see the module docstring.
 
@@ -82,7 +111,8 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    for sql in view_sql(st).values():
+    views = remote_views(con, st) if st.remote else view_sql(st)
+    for sql in views.values():
         con.execute(sql)
     i = st.info
     con.execute(
@@ -202,6 +232,8 @@ def scan(store: str | Path | Store) -> dict[str, Any]:
     st = store if isinstance(store, Store) else Store(store)
     root = st.root
     casts = [pl.col(c).cast(pl.Array(pl.Float32, w)) for c, w in frame_columns(st.info.num_joints, st.info.joint_velocities).items()]
+    if st.remote:
+        return _scan_remote(st, casts)
     out = {
         "frames": pl.scan_parquet(
             str(root / schema.FRAMES_GLOB), hive_partitioning=True,
@@ -215,3 +247,35 @@ def scan(store: str | Path | Store) -> dict[str, Any]:
     if labels:
         out["labels"] = pl.concat([pl.scan_parquet(str(f)) for f in labels], how="diagonal_relaxed")
     return out
+
+
+def _scan_remote(st: Store, casts: list) -> dict[str, Any]:
+    """polars' native object-store reader over the manifest's files (credentials from the AWS environment)."""
+    import polars as pl
+
+    opts = storage_options()
+    frames = [st.file(r) for r in st.listed(schema.FRAMES_DIR)]
+    out = {
+        "frames": pl.scan_parquet(frames, hive_partitioning=True, hive_schema={k: pl.String for k in schema.HIVE_KEYS},
+                                  storage_options=opts).with_columns(casts),
+        "sequences": pl.scan_parquet(st.file(schema.SEQUENCES_PATH), storage_options=opts),
+    }
+    if schema.REJECTS_PATH in st.info.files:
+        out["rejects"] = pl.scan_parquet(st.file(schema.REJECTS_PATH), storage_options=opts)
+    labels = [st.file(r) for r in st.listed(schema.LABELS_DIR) if r.endswith(".parquet")]
+    if labels:
+        out["labels"] = pl.concat([pl.scan_parquet(f, storage_options=opts) for f in labels], how="diagonal_relaxed")
+    return out
+
+
+def storage_options() -> dict[str, str]:
+    """polars/object_store options from the AWS environment variables (endpoint, keys, region; http allowed for a local endpoint)."""
+    import os
+
+    env = {"aws_endpoint_url": "AWS_ENDPOINT_URL", "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+           "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY", "aws_session_token": "AWS_SESSION_TOKEN",
+           "aws_region": "AWS_DEFAULT_REGION"}
+    opts = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
+    if opts.get("aws_endpoint_url", "").startswith("http://"):
+        opts["aws_allow_http"] = "true"
+    return opts

@@ -273,6 +273,9 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
     """
     import hashlib
 
+    if isinstance(path, str) and "://" in path:
+        raise StoreError(f"{path}: label imports into a store on object storage are not supported yet; "
+                         f"import into a local store and build it to the bucket, or copy the labels/ files by hand")
     layout = StoreLayout(path)
     with WriteLock(layout):
         store = Store(path)
@@ -304,7 +307,19 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
 
 # ---------------------------------------------------------------- reading
 class Store:
-    """A published store, pinned to one build directory for its whole life."""
+    """A published store, pinned to one build directory for its whole life.
+
+    `Store("s3://bucket/store")` gives an `objectstore.ObjectStore` (same methods, paths are URLs).
+    """
+
+    remote = False  # True for a store on object storage
+
+    def __new__(cls, path: str | Path = ""):
+        if cls is Store and isinstance(path, str) and "://" in path:
+            from .objectstore import ObjectStore
+
+            return super().__new__(ObjectStore)
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path):
         self.layout = StoreLayout(path)

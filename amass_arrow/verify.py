@@ -45,21 +45,21 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
     info = store.info
     root = store.root
 
+    files = _Files(store)
     for rel, entry in sorted(info.files.items()):
-        p = root / rel
-        if not p.is_file():
+        size = files.size(rel)
+        if size is None:
             rep.problems.append(f"{rel}: missing (listed in info.json)")
             continue
         rep.checked_files += 1
-        size = p.stat().st_size
         if size != entry.get("bytes"):
             rep.problems.append(f"{rel}: {size} bytes, info.json says {entry.get('bytes')}")
             continue
-        if not quick and entry.get("blake2b") and content_hash(p) != entry["blake2b"]:
+        if not quick and entry.get("blake2b") and files.content_hash(rel) != entry["blake2b"]:
             rep.problems.append(f"{rel}: content hash differs from info.json (file changed or corrupt)")
             continue
         try:
-            pf = pq.ParquetFile(p)
+            pf = files.parquet(rel)
             rows = pf.metadata.num_rows
             if not quick:
                 pf.read()
@@ -70,7 +70,9 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
             rep.problems.append(f"{rel}: {rows} rows, info.json says {entry.get('rows')}")
 
     listed = {r for r in info.files if r.startswith(schema.FRAMES_DIR + "/")}
-    on_disk = {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
+    # On object storage the build's prefix also holds the previous build's parts (kept one generation
+    # for running readers, see objectstore); readers never list it, so only a local store can have orphans.
+    on_disk = set() if store.remote else {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
     for rel in sorted(on_disk - listed):
         rep.problems.append(f"{rel}: orphan file not listed in info.json")
 
@@ -94,12 +96,32 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
             rep.problems.append(f"{r['part']}: frames of {r['seq_id']} missing from info.json")
         elif entry.get("rows") != r["num_frames"]:
             rep.problems.append(f"{r['part']}: {entry.get('rows')} rows but {r['seq_id']} has {r['num_frames']} frames")
-        p = root / r["part"]
-        if p.is_file():
+        if files.size(r["part"]) is not None:
             try:
-                got = pq.read_schema(p)
+                got = files.parquet(r["part"]).schema_arrow
             except (OSError, pa.ArrowException):
                 continue  # reported above
             if not got.equals(expected, check_metadata=False):
                 rep.problems.append(f"{r['part']}: frame schema differs from info.json's joint set/options")
     return rep
+
+
+class _Files:
+    """Size, hash and Parquet access to a store's files, on disk or on object storage."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def size(self, rel: str) -> int | None:
+        if self.store.remote:
+            return self.store.root.size(rel)
+        p = self.store.root / rel
+        return p.stat().st_size if p.is_file() else None
+
+    def content_hash(self, rel: str) -> str:
+        return self.store.root.content_hash(rel) if self.store.remote else content_hash(self.store.root / rel)
+
+    def parquet(self, rel: str) -> pq.ParquetFile:
+        if self.store.remote:
+            return pq.ParquetFile(self.store.root.fs.open_input_file(self.store.root.path(rel)))
+        return pq.ParquetFile(self.store.root / rel)

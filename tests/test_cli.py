@@ -11,7 +11,7 @@ import pytest
 from amass_arrow import cli
 
 EXPECTED = {"synth", "build", "info", "inventory", "render", "verify", "query", "build-splits", "export", "labels", "bench",
-            "import-motion-yaml"}
+            "import-motion-yaml", "report"}
 
 
 def _commands():

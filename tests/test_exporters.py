@@ -84,17 +84,28 @@ def test_body_orders_match_theirs():
 
 
 # ---------------------------------------------------------------- on the demo store
+HANDS_SQL = ("SELECT o.seq_id, o.split FROM ({official}) AS o JOIN sequences AS s USING (seq_id) "
+             "WHERE s.surface_model <> 'smpl'")
+
+
 @pytest.fixture(scope="module")
 def exported(demo_store, tmp_path_factory):
+    """`export --kind vposer` and one `build-splits` writing the ProtoMotions variants (options from the YAML)."""
     out = tmp_path_factory.mktemp("exporters")
+    hands = out / "hands.sql"
+    hands.write_text(HANDS_SQL.format(official=open("sql/splits/amass_official.sql").read().strip().rstrip(";")))
+    cfg = out / "splits.yaml"
+    cfg.write_text(
+        "definitions:\n  - {name: amass_official, sql: sql/splits/amass_official.sql}\n"
+        f"  - {{name: hands, sql: {hands}}}\n"
+        "exports:\n  - {kind: protomotions, definitions: [amass_official]}\n"
+        "  - {kind: protomotions, name: pm2, options: {shards: 2}, definitions: [amass_official]}\n"
+        "  - {kind: protomotions, name: pmx, options: {humanoid: smplx}, definitions: [hands]}\n")
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        assert main(["export", str(demo_store), "--sql", "sql/splits/amass_official.sql", "--kind", "protomotions",
-                     "--out", str(out / "pm"), "--quiet"]) == 0
-        assert main(["export", str(demo_store), "--sql", "sql/splits/amass_official.sql", "--kind", "protomotions",
-                     "--shards", "2", "--out", str(out / "pm2"), "--quiet"]) == 0
         assert main(["export", str(demo_store), "--sql", "sql/splits/amass_official.sql", "--kind", "vposer",
                      "--frame-stride", "2", "--out", str(out / "vp"), "--quiet"]) == 0
+        assert main(["build-splits", str(demo_store), "--config", str(cfg), "--out", str(out / "pm"), "--quiet"]) == 0
     return out
 
 
@@ -164,13 +175,13 @@ def _xyzw_to_matrix(q):
 
 def test_protomotions_shards_split_like_theirs(exported):
     whole = torch.load(exported / "pm" / "amass_official" / "protomotions" / "train.pt", weights_only=False)
-    parts = [torch.load(exported / "pm2" / "amass_official" / "protomotions" / f"train_{r}.pt", weights_only=False)
+    parts = [torch.load(exported / "pm" / "amass_official" / "pm2" / f"train_{r}.pt", weights_only=False)
              for r in range(2)]
     M = len(whole["motion_files"])
     assert [len(p["motion_files"]) for p in parts] == [M // 2, M - M // 2]
     assert parts[0]["motion_files"] + parts[1]["motion_files"] == whole["motion_files"]
     assert torch.equal(torch.cat([p["gts"] for p in parts]), whole["gts"]) and parts[1]["length_starts"][0] == 0
-    assert not (exported / "pm2" / "amass_official" / "protomotions" / "train.pt").exists()
+    assert not (exported / "pm" / "amass_official" / "pm2" / "train.pt").exists()
 
 
 def test_motion_yaml_round_trip(demo_store, exported, tmp_path):
@@ -230,3 +241,21 @@ def test_options_reach_the_exporters_and_are_checked(demo_store, tmp_path, capsy
     assert main(["export", str(demo_store), "--sql", "sql/splits/amass_official.sql", "--kind", "protomotions",
                  "--humanoid", "robot", "--out", str(tmp_path / "y"), "--quiet"]) == 2
     assert "humanoid must be one of" in capsys.readouterr().err
+
+
+def test_protomotions_smplx_humanoid_has_52_bodies_with_fingers(demo_store, exported):
+    d = torch.load(exported / "pm" / "hands" / "pmx" / "train.pt", weights_only=False)
+    N = int(d["motion_num_frames"].sum())
+    assert tuple(d["gts"].shape) == (N, 52, 3) and tuple(d["dps"].shape) == (N, 153) and tuple(d["contacts"].shape) == (N, 52)
+    assert (exported / "pm" / "hands" / "pmx" / "bodies.txt").read_text().split()[18] == "L_Index1"
+    # finger bodies hang off the wrist: index1 at a body-sized distance from L_Wrist (17)
+    dist = torch.linalg.norm(d["gts"][:, 18] - d["gts"][:, 17], dim=-1)
+    assert 0.02 < float(dist.min()) and float(dist.max()) < 0.2
+    # their dps for the fingers are the stored hand pose seen through rot1 (first motion, first frame)
+    con = connect(demo_store)
+    src = d["motion_files"][0]
+    sid = next(r[0] for r in con.sql("SELECT seq_id, source_path FROM sequences").fetchall() if pm.motion_name(r[1]) == src)
+    hand = np.asarray(con.sql("SELECT pose_hand FROM frames WHERE seq_id = $s AND frame = 0", params={"s": sid}).fetchall()[0][0])
+    local = rodrigues(hand[:3])  # left_index1's local rotation
+    want = pm.rotvec(pm.R1.T @ local @ pm.R1)
+    np.testing.assert_allclose(d["dps"][0, 17 * 3:18 * 3].numpy(), want, atol=1e-5)

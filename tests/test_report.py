@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amass_arrow.report import make_report, worst_takes
+from amass_arrow.report import worst_takes
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -89,7 +89,7 @@ def _loaded_images(chromium: str, page: Path, tmp: Path) -> list[tuple[int, int,
 
 @pytest.fixture(scope="module")
 def store_with_rejects(synthetic_root, tmp_path_factory):
-    """A small store: six synthetic takes plus two broken files (rejects 'not_npz'/'non_finite'-like reasons)."""
+    """A small store: one synthetic take per motion kind plus three broken files (two reject reasons)."""
     from amass_arrow.build import build
     from amass_arrow.config import load_build_config
     from amass_arrow.store import Store
@@ -97,7 +97,7 @@ def store_with_rejects(synthetic_root, tmp_path_factory):
     root = tmp_path_factory.mktemp("report") / "amass"
     kinds = {}
     for f in synthetic_root.files:
-        if f.variant == "smplh_g" and kinds.get(f.motion, 0) < 2:
+        if f.variant == "smplh_g" and kinds.get(f.motion, 0) < 1:
             kinds[f.motion] = kinds.get(f.motion, 0) + 1
             dst = root / f.rel_path
             dst.parent.mkdir(parents=True, exist_ok=True)
@@ -120,31 +120,55 @@ def store_with_rejects(synthetic_root, tmp_path_factory):
     return out
 
 
-def test_report_page_is_self_contained_and_every_image_loads(store_with_rejects, chromium, tmp_path):
-    from amass_arrow.schema import QUALITY_COLUMNS
-    from amass_arrow.store import Store
+@pytest.fixture(scope="module")
+def report_page(store_with_rejects, tmp_path_factory):
+    """The page `amass-arrow report STORE -o report.html --worst 1` writes (made once: drawing takes seconds)."""
+    import contextlib
+    import io
 
-    page = make_report(store_with_rejects, tmp_path / "report.html", worst=1)
-    text = page.read_text(encoding="utf-8")
+    from amass_arrow.cli import main
+
+    out = tmp_path_factory.mktemp("page") / "report.html"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["report", str(store_with_rejects), "-o", str(out), "--worst", "1"]) == 0
+    assert f"wrote {out}" in buf.getvalue()
+    return out
+
+
+def test_report_page_is_self_contained_and_every_image_loads(report_page, chromium, tmp_path):
+    from amass_arrow.schema import QUALITY_COLUMNS
+
+    text = report_page.read_text(encoding="utf-8")
     srcs = re.findall(r'<img src="([^"]*)"', text)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r'(?:src|href)="(?!data:)', text)  # nothing to fetch: no links, scripts or styles
-    # 1 hours bar + fps + duration + one histogram per metric + flags bar + rejects bar + >= 1 strip per metric
-    store = Store(store_with_rejects)
+    assert "<script" not in text
+    # hours bar + fps + duration + one histogram per metric + flags bar + rejects bar, then one strip per metric
     n_metric = len(QUALITY_COLUMNS)
-    assert len(srcs) >= 5 + n_metric + n_metric
-    imgs = _loaded_images(chromium, page, tmp_path)
+    assert len(srcs) == 5 + n_metric + n_metric
+    assert text.count("<h3>") == n_metric
+    imgs = _loaded_images(chromium, report_page, tmp_path)
     assert len(imgs) == len(srcs)
     assert all(w > 50 and h > 50 and c == 1 for w, h, c in imgs), imgs
-    # the numbers on the page are the store's: rejects by reason, sequences per dataset
+
+
+def test_report_numbers_are_the_stores(report_page, store_with_rejects):
+    from amass_arrow.store import Store
+
+    text = report_page.read_text(encoding="utf-8")
+    store = Store(store_with_rejects)
     reasons: dict[str, int] = {}
     for r in store.rejects().to_pylist():
         reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
     assert sum(reasons.values()) == 3
-    for reason, n in reasons.items():
+    for reason, n in reasons.items():  # rejects by reason
         assert f'<td>{reason}</td><td class="n">{n}</td>' in text
-    for ds, row in store.info.datasets.items():
+    for ds, row in store.info.datasets.items():  # sequences and frames per dataset
         assert f'<td>{ds}</td><td class="n">{int(row["sequences"])}</td><td class="n">{int(row["frames"])}</td>' in text
+    rows = store.sequences().to_pylist()
+    worst = max(rows, key=lambda r: r["jitter"])  # the worst take per metric is drawn and named
+    assert f"{worst['seq_id']}: jitter = {worst['jitter']:.4g}" in text
 
 
 def test_worst_takes_by_metric_direction():
@@ -152,13 +176,3 @@ def test_worst_takes_by_metric_direction():
             {"seq_id": "c", "jitter": None, "contact_coverage": 0.5}, {"seq_id": "d", "jitter": 20.0, "contact_coverage": None}]
     assert [r["seq_id"] for r in worst_takes(rows, "jitter", 2)] == ["b", "d"]
     assert [r["seq_id"] for r in worst_takes(rows, "contact_coverage", 2)] == ["b", "c"]  # lowest coverage is worst
-
-
-def test_report_cli_writes_the_page(store_with_rejects, tmp_path, capsys):
-    from amass_arrow.cli import main
-
-    out = tmp_path / "r.html"
-    assert main(["report", str(store_with_rejects), "-o", str(out), "--worst", "0"]) == 0
-    assert f"wrote {out}" in capsys.readouterr().out
-    text = out.read_text(encoding="utf-8")
-    assert "Worst takes" not in text and text.count("<img ") == 5 + 6

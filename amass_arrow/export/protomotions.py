@@ -340,6 +340,9 @@ class _Bodies:
 
     def __call__(self, seq_id: str, feats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(positions (T, B, 3), SMPL-frame global rotations (T, B, 3, 3)), body order, Z-up, float64."""
+        if self.humanoid == "smplx" and self.seq(seq_id)["surface_model"] == "smpl":
+            raise ConfigError(f"protomotions --humanoid smplx needs hand poses, and {seq_id} is an SMPL sequence (no hands): "
+                              "leave SMPL sequences out in the split SQL (e.g. JOIN sequences ... WHERE surface_model <> 'smpl')")
         T = len(feats["root_orient"])
         n_tree = len(schema.SKELETONS[_TREE[self.humanoid]][0])
         pose = np.zeros((T, n_tree, 3))
