@@ -127,6 +127,7 @@ class BuildConfig:
     address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
+    replace: bool = False  # allow a build that removes the store's sequences (other root, or more than half)
     fps_overrides: dict[str, float] = field(default_factory=dict)  # seq_id or dataset -> fps
     motion: MotionConfig = field(default_factory=MotionConfig)
 
