@@ -12,6 +12,7 @@ On one synthetic archive (`synth(target_frames=N)`, mixed 60/100/120/250 fps) it
   loading      frames/s of shuffled batches of 1024 from the train split: amass_arrow.loader.FrameLoader
                (one full epoch) vs `DataLoader(load_from_disk(...).with_format("torch"), batch_size=1024,
                shuffle=True)` (a bounded number of batches)
+  ray          the 2-worker build again with `--executor ray` (a local Ray the build starts): its overhead
   size         store bytes / input `.npz` bytes
 then the same build at 2N (`scaling`) to show how time and memory grow. `run()` returns one dict (also
 written to OUT/bench.json); `format_table()` prints it with a pass/fail column per target.
@@ -135,14 +136,17 @@ class TreeRSS:
         return total
 
 
-def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) -> dict[str, Any]:
-    """`python -m amass_arrow build ... --fps 30 --force` in a subprocess; wall time and memory."""
+def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, executor: str = "local") -> dict[str, Any]:
+    """`python -m amass_arrow build ... --fps 30 --force` in a subprocess; wall time and memory.
+
+    executor 'ray': the same build on a local Ray of `workers` CPUs that the build starts and stops (included).
+    """
     import resource
 
     shutil.rmtree(store, ignore_errors=True)
     shutil.rmtree(store.parent / f".{store.name}.amass-arrow", ignore_errors=True)
     cmd = [sys.executable, "-m", "amass_arrow", "build", str(amass_root), "--body-models", str(body_models),
-           "--out", str(store), "--workers", str(workers), "--fps", "30", "--force", "--quiet"]
+           "--out", str(store), "--workers", str(workers), "--fps", "30", "--force", "--quiet", "--executor", executor]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     load_before = os.getloadavg()[0]
     busy0 = busy_cpu_seconds()
@@ -159,7 +163,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int) ->
     from .store import Store
 
     seqs = Store(store).sequences()
-    return {"workers": workers, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
+    return {"workers": workers, "executor": executor, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
             "cpu_seconds_tree": rss.cpu_seconds, "other_cpu_share": other_cpu / (wall * (os.cpu_count() or 1)),
             # ru_maxrss (KiB) is the max over all waited-for children so far: meaningful when it grew
             "max_rss_process": after * 1024 if after > before else None,
@@ -369,7 +373,7 @@ def _synth(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
 
 
 def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = (1, 2), seed: int = 0, full: bool = True,
-                 smplx_sequences: int = 12, smplx_seconds: float = 20.0, hf_batches: int = 20,
+                 smplx_sequences: int = 12, smplx_seconds: float = 20.0, hf_batches: int = 20, ray: bool = True,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every measurement on one archive of ~`frames` source frames (`full=False`: read floor, build, size only)."""
     root, bm, t_synth = _synth(out, frames, seed, log)
@@ -388,6 +392,12 @@ def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = (1, 2), s
     r["source_frames"] = r["builds"][str(workers[-1])]["source_frames"]
     r["store_frames"] = r["builds"][str(workers[-1])]["store_frames"]
     r["store_bytes"] = store_bytes(store)
+    if full and ray and ray_available():
+        w = max(workers)
+        b = run_build(root, bm, out / f"store-{frames}-ray", w, executor="ray")
+        b["source_fps"] = b["source_frames"] / b["seconds"]
+        r["ray_build"] = b
+        log(f"  build {w} Ray workers {b['seconds']:.1f} s")
     if full:
         r["stages"] = stage_profile(root, bm)
         log("  stage profile (CPU s per 1M source frames): " + ", ".join(
@@ -403,13 +413,13 @@ def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = (1, 2), s
 
 def run(out: str | Path = "bench-out", frames: int = DEFAULT_FRAMES, *, scaling: bool = True, seed: int = 0,
         workers: tuple[int, ...] = (1, 2), smplx_sequences: int = 12, smplx_seconds: float = 20.0,
-        hf_batches: int = 20, log: Callable[[str], None] = print) -> dict[str, Any]:
+        hf_batches: int = 20, ray: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The whole benchmark; writes OUT/bench.json and returns the same dict (figures, ratios, targets)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     sizes = [measure_size(out, frames, workers=workers, seed=seed, smplx_sequences=smplx_sequences,
-                          smplx_seconds=smplx_seconds, hf_batches=hf_batches, log=log)]
+                          smplx_seconds=smplx_seconds, hf_batches=hf_batches, ray=ray, log=log)]
     if scaling:
         sizes.append(measure_size(out, 2 * frames, workers=workers, seed=seed, full=False, log=log))
     res = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "sizes": sizes,
@@ -419,6 +429,12 @@ def run(out: str | Path = "bench-out", frames: int = DEFAULT_FRAMES, *, scaling:
     res["total_seconds"] = time.perf_counter() - t0
     (out / "bench.json").write_text(json.dumps(res, indent=1, default=str))
     return res
+
+
+def ray_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
 
 
 def machine() -> dict[str, Any]:
@@ -451,6 +467,8 @@ def ratios(res: dict[str, Any]) -> dict[str, float | None]:
         "loader_vs_hf": s["loading"]["loader_fps"] / s["loading"]["hf_fps"] if "loading" in s else None,
         "rss_growth": None, "time_growth": None, "build_vs_read_floor_2x": None,
         "contacts_quality_share": s["stages"]["contacts_quality_share"] if "stages" in s else None,
+        # the same build on Ray (local, same CPUs, its start and stop included) / on the local pool
+        "ray_overhead": s["ray_build"]["seconds"] / bn["seconds"] if "ray_build" in s else None,
     }
     if len(res["sizes"]) > 1:
         d = res["sizes"][1]
@@ -491,6 +509,10 @@ def format_table(res: dict[str, Any]) -> str:
         for w, b in sorted(s["builds"].items(), key=lambda x: int(x[0])):
             L.append(f"  {'build, ' + w + ' worker' + ('s' if w != '1' else '') + ' (FK + contacts, 30 fps)':<46}"
                      f"{b['seconds']:>9.2f}{b['source_fps']:>17,.0f}{b['peak_rss_tree'] / 1e9:>8.2f}GB")
+        if "ray_build" in s:
+            b = s["ray_build"]
+            label = f"build, {b['workers']} Ray workers (local Ray, start included)"
+            L.append(f"  {label:<46}{b['seconds']:>9.2f}{b['source_fps']:>17,.0f}{b['peak_rss_tree'] / 1e9:>8.2f}GB")
         if "smplx" in s:
             x = s["smplx"]
             L.append(f"  {'smplx forward, per sequence (' + str(x['sequences']) + ' of ' + str(x['of_smplh_sequences']) + ' SMPL+H seqs)':<46}"
@@ -507,6 +529,9 @@ def format_table(res: dict[str, Any]) -> str:
         L.append(f"  {'size: store / input .npz':<46}{s['store_bytes'] / 1e6:>8.0f} MB / {s['input_bytes'] / 1e6:.0f} MB")
         L.append("")
     r = res["ratios"]
+    if r.get("ray_overhead") is not None:
+        L.append(f"Ray executor vs local pool, {res['sizes'][0]['ray_build']['workers']} CPUs: {r['ray_overhead']:.2f}x the wall time "
+                 f"({(r['ray_overhead'] - 1) * 100:+.0f}%)")
     if r.get("time_growth") is not None:
         L.append(f"doubling: {r['frames_growth']:.2f}x frames -> {r['time_growth']:.2f}x build time, peak RSS "
                  f"{'+' if True else ''}{r['rss_growth'] * 100:.0f}% (absolute change)")

@@ -80,6 +80,9 @@ def _build_args(p):
                         "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
+    p.add_argument("--replace", action="store_true", default=None,
+                   help="allow replacing the store's contents: a build from another archive that removes sequences, "
+                        "or one that removes more than half of them (refused without this flag)")
     quiet_arg(p)
 
 
@@ -106,7 +109,7 @@ def _build(args):
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
         executor=args.executor, address=args.address,
-        datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
+        datasets=args.datasets, force=args.force, replace=args.replace, motion_fps=args.fps, motion_resample=args.resample,
         motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
         motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
@@ -141,7 +144,13 @@ def _info(args):
     else:
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
+    if i.quality.get("thresholds"):
+        from .quality import describe_rules
+
+        print("quality      flags " + ", ".join(describe_rules(i.quality)))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
+    if i.source:
+        print(f"source       {i.source['root']} ({i.source['files']} files, content fingerprint {i.source['fingerprint']})")
     print("\n".join(dataset_table(i.datasets)))
 
 

@@ -41,7 +41,8 @@ class QualityConfig:
     max_jitter: float = 2000.0  # m/s^3 mean jerk (clean runs and jumps reach ~900 at 30 fps; 1 cm noise ~2000) -> 'jitter'
     min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
     max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
-    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    airborne_height: float = 0.05  # m: every foot joint this far above its local floor is off the floor
+    airborne_window: float = 0.5  # s: the local floor is the lowest a foot joint stands within this time
     min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
 
     def validate(self) -> QualityConfig:
@@ -127,6 +128,7 @@ class BuildConfig:
     address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
+    replace: bool = False  # allow a build that removes the store's sequences (other root, or more than half)
     fps_overrides: dict[str, float] = field(default_factory=dict)  # seq_id or dataset -> fps
     motion: MotionConfig = field(default_factory=MotionConfig)
 

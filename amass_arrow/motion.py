@@ -163,7 +163,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
 
     # ---- quality metrics (store rate, Z-up, floor at z = 0)
     metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
-                               airborne_height=cfg.quality.airborne_height)
+                               airborne_height=cfg.quality.airborne_height, airborne_window=cfg.quality.airborne_window)
     flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
     lap("quality")
 

@@ -229,7 +229,7 @@ QUALITY_COLUMNS: dict[str, str] = {
     "peak_joint_speed": "m/s: largest speed of any joint on any frame",
     "jitter": "m/s^3: mean jerk magnitude over joints and frames",
     "contact_coverage": "fraction of frames with a foot joint in contact",
-    "airborne_fraction": "fraction of frames with every foot joint above the airborne height",
+    "airborne_fraction": "fraction of frames with every foot joint above its local floor by the airborne height",
 }
 ORIENTATION_COLUMNS = ("source_frame", "source_frame_mode", "spine_up_z", "spine_up_y", "upright_fraction",
                        "source_frame_reason")

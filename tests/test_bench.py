@@ -21,7 +21,7 @@ from amass_arrow import bench  # noqa: E402
 def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     res = bench.run(out, frames=15_000, scaling=True, smplx_sequences=2, smplx_seconds=1.0, hf_batches=2,
-                    log=lambda *a: None)
+                    ray=False, log=lambda *a: None)  # the Ray row: test_ray_row_is_a_ratio_of_two_builds
     return out, res
 
 
@@ -81,6 +81,23 @@ def test_table_prints_every_target(result):
         assert line.rstrip().endswith(("PASS", "FAIL"))
     assert "read floor" in text and "smplx" in text and "FrameLoader" in text and "doubled archive" in text
     assert "projected: all of AMASS SMPL+H G" in text and "per 1M source frames" in text
+
+
+def test_ray_row_is_a_ratio_of_two_builds(result):
+    """The Ray build's figure (here a stand-in: running Ray belongs to `make bench`) becomes a ratio and a table row."""
+    import copy
+
+    _out, res = result
+    res = copy.deepcopy(res)
+    s = res["sizes"][0]
+    assert "ray_build" not in s and res["ratios"]["ray_overhead"] is None
+    s["ray_build"] = dict(s["builds"]["2"], executor="ray", seconds=3 * s["builds"]["2"]["seconds"])
+    s["ray_build"]["source_fps"] = s["source_frames"] / s["ray_build"]["seconds"]
+    r = bench.ratios(res)
+    assert r["ray_overhead"] == pytest.approx(3.0)
+    res["ratios"] = r
+    text = bench.format_table(res)
+    assert "build, 2 Ray workers" in text and "Ray executor vs local pool, 2 CPUs: 3.00x the wall time (+200%)" in text
 
 
 def test_cli_registers_bench():

@@ -68,3 +68,27 @@ def test_export_fps_that_does_not_divide_a_rate_fails(decimated, tmp_path, capsy
     err = capsys.readouterr().err
     assert "export fps 20" in err and "30 Hz" in err and "50 Hz" in err and "--resample interpolate" in err
     assert not out.exists()  # checked before anything is written
+
+
+def test_export_fps_on_a_none_store(synthetic_root, tmp_path):
+    """resample 'none' keeps each file's rate (CMU 120, KIT 100, TotalCapture 60 Hz): --fps 20 keeps every
+    6th, 5th and 3rd frame; --fps 40 (100 / 40 = 2.5) fails."""
+    from amass_arrow.build import build
+    from amass_arrow.config import load_build_config
+
+    store = tmp_path / "store"
+    build(load_build_config(None, amass_root=str(synthetic_root.amass_root), body_models=str(synthetic_root.body_models),
+                            out=str(store), workers=1, datasets=["CMU", "KIT", "TotalCapture"], motion_resample="none"),
+          progress=False)
+    seqs = connect(store).sql("SELECT seq_id, store_fps, num_frames FROM sequences").fetchall()
+    assert {fps for _, fps, _ in seqs} == {120.0, 100.0, 60.0}
+    out = tmp_path / "hf20"
+    assert main(["export", str(store), "--sql", str(_split_sql(tmp_path)), "--kind", "hf", "--fps", "20",
+                 "--columns", "trans", "--out", str(out), "--quiet"]) == 0
+    (path,) = [p for p in out.rglob("dataset_dict.json")]
+    train = datasets.load_from_disk(str(path.parent))["train"].with_format("numpy")
+    seq_ids, frames = np.asarray(train["seq_id"]), np.asarray(train["frame"])
+    for sid, fps, n in seqs:
+        assert frames[seq_ids == sid].tolist() == list(range(0, n, {120.0: 6, 100.0: 5, 60.0: 3}[fps])), sid
+    assert main(["export", str(store), "--sql", str(_split_sql(tmp_path)), "--kind", "hf", "--fps", "40",
+                 "--out", str(tmp_path / "hf40"), "--quiet"]) == 2
