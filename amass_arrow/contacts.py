@@ -159,7 +159,7 @@ def _running_min_ahead(h: np.ndarray, n: int) -> np.ndarray:
     return np.minimum(m, m[j])
 
 
-def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndarray:
+def local_floor(heights: np.ndarray, fps: float, floor_window: float, jit: bool | None = None) -> np.ndarray:
     """Local floor (T, F) m of each joint: max(min over the last, min over the next `floor_window` s).
 
     heights: (T, F) up coordinates (m). A planted joint is its own floor; on stairs the floor steps
@@ -170,6 +170,8 @@ def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndar
     if h.shape[0] == 0:
         return h.copy()
     n = int(round(float(floor_window) * float(fps))) + 1
+    if h.ndim == 2 and (kernels.ENABLED if jit is None else jit):  # compiled twin; this code is the reference
+        return kernels.local_floor(h, n)
     ahead = _running_min_ahead(h, n)
     behind = _running_min_ahead(h[::-1], n)[::-1]
     return np.maximum(ahead, behind)

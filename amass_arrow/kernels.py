@@ -245,3 +245,37 @@ def peak_speed(x: np.ndarray, fps: float) -> float:
 def mean_jerk(x: np.ndarray, fps: float) -> float:
     """Compiled quality.jitter for (T >= 4, J, 3) positions (m) -> m/s^3."""
     return float(_mean_jerk_loop(np.ascontiguousarray(x, np.float64)) * float(fps) ** 3)
+
+
+@_jit
+def _local_floor_loop(h, n, out):  # pragma: no cover - compiled
+    """out[t, f] = max(min h[t : t + n, f], min h[t - n + 1 : t + 1, f]) (windows cut at the ends); monotonic deques, O(T)."""
+    T, F = h.shape
+    q = np.empty(T, np.int64)
+    for f in range(F):
+        head, tail = 0, 0  # ahead: scan backwards, deque front = index of the window's minimum
+        for t in range(T - 1, -1, -1):
+            while tail > head and h[q[tail - 1], f] >= h[t, f]:
+                tail -= 1
+            q[tail] = t
+            tail += 1
+            while q[head] > t + n - 1:
+                head += 1
+            out[t, f] = h[q[head], f]
+        head, tail = 0, 0  # behind: scan forwards
+        for t in range(T):
+            while tail > head and h[q[tail - 1], f] >= h[t, f]:
+                tail -= 1
+            q[tail] = t
+            tail += 1
+            while q[head] < t - n + 1:
+                head += 1
+            out[t, f] = max(out[t, f], h[q[head], f])
+
+
+def local_floor(heights: np.ndarray, n: int) -> np.ndarray:
+    """Compiled contacts.local_floor for (T, F) heights and a window of `n` frames."""
+    h = np.ascontiguousarray(heights, np.float64)
+    out = np.empty_like(h)
+    _local_floor_loop(h, max(1, min(int(n), h.shape[0])), out)
+    return out
