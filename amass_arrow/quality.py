@@ -69,7 +69,7 @@ def peak_joint_speed(joints: np.ndarray, fps: float, jit: bool | None = None) ->
     joints = np.asarray(joints, np.float64)
     if joints.shape[0] < 2:
         return None
-    if kernels.ENABLED if jit is None else jit:
+    if jit:  # opt-in: the metrics' float64 sums go into the row JSON; the numpy order keeps it reproducible
         return kernels.peak_speed(joints, fps)
     return float(np.linalg.norm(_speed(joints, fps), axis=-1).max())
 
@@ -83,7 +83,7 @@ def jitter(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | N
     x = np.asarray(joints, np.float64)
     if x.shape[0] < 4:
         return None
-    if kernels.ENABLED if jit is None else jit:  # compiled twin (amass_arrow.kernels); this code is the reference
+    if jit:  # opt-in compiled twin (amass_arrow.kernels); this code is the reference
         return kernels.mean_jerk(x, fps)
     d3 = x[3:] - 3.0 * x[2:-1] + 3.0 * x[1:-2] - x[:-3]
     return float(np.linalg.norm(d3, axis=-1).mean() * float(fps) ** 3)
