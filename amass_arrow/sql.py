@@ -47,6 +47,13 @@ def frame_columns(num_joints: int, joint_velocities: bool = False) -> dict[str, 
     return cols
 
 
+def sequences_view(source: str) -> str:
+    """`CREATE VIEW sequences` over `source` (a read_parquet(...) call or a relation): the stored columns, with
+    `duration` as schema.DURATION_SQL (whatever build wrote the file) and the take (schema.TAKE_SQL) added."""
+    return (f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
+            f"{schema.TAKE_SQL} AS {schema.TAKE} FROM {source}")
+
+
 def view_sql(store: Store) -> dict[str, str]:
     """`CREATE VIEW` statements (name -> SQL) over the store's resolved build directory."""
     root = store.root
@@ -58,10 +65,7 @@ def view_sql(store: Store) -> dict[str, str]:
             f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM read_parquet("
             f"{_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})"
         ),
-        "sequences": (
-            f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
-            f"{schema.TAKE_SQL} AS {schema.TAKE} FROM read_parquet({_lit(root / schema.SEQUENCES_PATH)})"
-        ),
+        "sequences": sequences_view(f"read_parquet({_lit(root / schema.SEQUENCES_PATH)})"),
     }
     if (root / schema.REJECTS_PATH).is_file():
         views["rejects"] = f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM read_parquet({_lit(root / schema.REJECTS_PATH)})"
@@ -89,7 +93,7 @@ def remote_views(con, store: Store) -> dict[str, str]:
         "_sequences_arrow", replace=True)
     views = {
         "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM _frames_arrow",
-        "sequences": "CREATE OR REPLACE VIEW sequences AS SELECT * FROM _sequences_arrow",
+        "sequences": sequences_view("_sequences_arrow"),
     }
     if schema.REJECTS_PATH in info.files:
         con.from_arrow(ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet")).create_view(
