@@ -357,6 +357,7 @@ class BodyModelRegistry:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self._cache: dict[tuple[str, str], BodyModel] = {}
+        self._fingerprints: dict[tuple[str, int, int], str] = {}
         self._lock = threading.Lock()
 
     def resolve(self, surface_model: str, gender: str) -> tuple[Path, str] | None:
@@ -381,6 +382,26 @@ class BodyModelRegistry:
                 model = load_body_model(path, surface_model, used)
                 self._cache[key] = model
         return model
+
+    def fingerprint(self, surface_model: str, gender: str) -> str | None:
+        """'smplh/male:<bytes>:<blake2b of the file>' for the file `get` would load; None when there is none.
+
+        A part's reuse key holds its own model's fingerprint only (see convert.part_key). Cached per
+        file path, size and mtime, so each model file is hashed once per process.
+        """
+        if surface_model not in SURFACE_MODELS:
+            return None
+        found = self.resolve(surface_model, gender)
+        if found is None:
+            return None
+        path, used = found
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key not in self._fingerprints:
+            from .store import content_hash
+
+            self._fingerprints[key] = f"{st.st_size}:{content_hash(path)}"
+        return f"{surface_model}/{used}:{self._fingerprints[key]}"
 
     def check(self, needs: Iterable[tuple[str, str]]) -> None:
         """Raise one BodyModelError listing every (model, gender) with neither its own nor a neutral file."""

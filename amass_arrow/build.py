@@ -26,19 +26,19 @@ import pyarrow.parquet as pq
 from . import __version__, schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
-from .convert import ROW_META_KEY, Settings, convert_task, part_name, peek_task
+from .convert import ROW_META_KEY, Settings, _fps_override, convert_task, part_key, part_name, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
 from .objectstore import ObjectLayout, Tree, is_url
 from .quality import manifest as quality_manifest
 from .read import source_fingerprint
+from .schema import SURFACE_MODELS
 from .store import (
     Manifest,
     Store,
     StoreLayout,
     WriteLock,
-    content_hash,
     file_entry,
     link_or_copy,
     link_tree,
@@ -89,23 +89,88 @@ def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False)
 
 
 # ---------------------------------------------------------------- settings hash
-def settings_key(cfg: BuildConfig, joint_set: str, models: dict[str, str]) -> str:
-    """Hash of everything besides the source bytes that changes a part file's content (code version included)."""
+def settings_key(cfg: BuildConfig, joint_set: str) -> str:
+    """Hash of the settings every part shares: format and code version, motion settings, joint set.
+
+    Each part's own key adds its body-model file and fps override (convert.part_key), so adding or
+    removing datasets or body models converts only what changed.
+    """
     h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps({"format": schema.FORMAT_VERSION, "version": __version__, "motion": asdict(cfg.motion),
-                         "joint_set": joint_set,
-                         "models": models, "fps_overrides": cfg.fps_overrides}, sort_keys=True).encode())
+    h.update(json.dumps({"format": schema.FORMAT_VERSION, "encoding": schema.FRAME_ENCODING, "version": __version__, "motion": asdict(cfg.motion),
+                         "joint_set": joint_set}, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def _file_fingerprint(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size}:{content_hash(path)}"
+#: how many of the sequences a refused replacement lists by name
+REPLACE_LIST = 10
+
+
+def archive_fingerprint(rows: list[dict[str, Any]]) -> str:
+    """blake2b over the sorted (source_path, content_hash) of converted files: the archive's content."""
+    h = hashlib.blake2b(digest_size=16)
+    for r in sorted(rows, key=lambda r: r["source_path"]):
+        h.update(f"{r['source_path']}\0{r['content_hash']}\n".encode())
+    return h.hexdigest()
+
+
+class _Digests:
+    """Content fingerprints of source files (read.source_fingerprint), each file read once per build."""
+
+    def __init__(self, files: list[SourceFile]):
+        self.by_rel = {f.rel: f for f in files}
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, rel: str) -> str | None:
+        if rel not in self._cache:
+            try:
+                self._cache[rel] = source_fingerprint(self.by_rel[rel].path)
+            except OSError:
+                self._cache[rel] = None  # unreadable now: never reused; the conversion rejects it
+        return self._cache[rel]
+
+
+def _other_archive(old_source: dict[str, Any], root: str, old_rows: dict[str, dict[str, Any]], digests: _Digests) -> bool:
+    """True when `root` is not the archive the store was built from.
+
+    The same root path is the same archive. Another root is the same archive moved (or copied) when
+    every file it shares with the store has the content hash recorded for it.
+    """
+    if not old_rows or old_source.get("root") == root:
+        return False
+    common = [rel for rel in old_rows if rel in digests.by_rel]
+    return not common or any(_same_content(digests.by_rel[rel], old_rows[rel], digests) is None for rel in common)
+
+
+def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: str, old_rows: dict[str, dict[str, Any]],
+                       kept: set[str], other_archive: bool, *, allow: bool) -> None:
+    """Refuse (StoreError, before anything is published) a build that would replace the store's content.
+
+    Refused without `allow` (--replace): removing any sequence when the archive is another one
+    (`_other_archive`), or removing more than half of the store's sequences. `kept`: source paths
+    that stay in the store.
+    """
+    gone = sorted(old_rows[rel]["seq_id"] for rel in old_rows if rel not in kept)
+    if allow or not gone or (not other_archive and 2 * len(gone) <= len(old_rows)):
+        return
+    old_root = old_source.get("root")
+    why = (f"it was built from {old_root or 'another archive'}, and {root} holds other content" if other_archive
+           else f"more than half of its {len(old_rows)} sequences would go")
+    shown = ", ".join(gone[:REPLACE_LIST]) + (f", … ({len(gone) - REPLACE_LIST} more)" if len(gone) > REPLACE_LIST else "")
+    raise StoreError(
+        f"refusing to replace the store at {layout.path}: {why}. This build would remove {len(gone)} of its "
+        f"{len(old_rows)} sequences: {shown}. Nothing was published. Re-run with --replace to replace them "
+        f"(make: BUILD_ARGS=--replace), or choose another --out"
+    )
 
 
 # ---------------------------------------------------------------- the build
 def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
-    """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`."""
+    """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`.
+
+    Whole-run problems stop it up front (bad config, unwritable store, no body model for a needed
+    type, a replacement of the store's content without `cfg.replace`); a problem with one file
+    becomes a row of rejects.parquet.
+    """
     import time
 
     t0 = time.perf_counter()
@@ -117,36 +182,46 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
-        previous, entries = _previous_rows(layout, cfg.force)
-        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+        old_rows, entries, old_source = _previous_rows(layout)
+        executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
         try:
-            return _build(cfg, layout, disc, registry, previous, entries, executor, progress, t0)
+            return _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor, progress, t0)
         finally:
             executor.close()
 
 
-def _build(cfg, layout, disc, registry, previous, entries, executor: Executor, progress, t0) -> BuildResult:
+def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor: Executor, progress, t0) -> BuildResult:
     """The build proper, with the write lock held and the executor started by `build`."""
     import time
 
+    root = cfg.amass_root if is_url(cfg.amass_root) else str(Path(cfg.amass_root).resolve())
+    digests = _Digests(disc.files)
+    other_archive = _other_archive(old_source, root, old_rows, digests)
+    _check_replacement(layout, old_source, root, old_rows, set(digests.by_rel), other_archive, allow=cfg.replace)
+    previous = {} if cfg.force else {rel: r for rel, r in old_rows.items() if rel in digests.by_rel}
+    if cfg.force:
+        entries = {}
+
     # Up front: which surface models / genders are needed (cheap header reads, on the workers),
-    # so a missing body model is one clear error before any work, not a crash mid-build.
+    # so a missing body model is one clear error before any work, not a crash mid-build. Files
+    # whose header names no known model are left to the conversion, which rejects them.
     unseen = [f for f in disc.files if f.rel not in previous]
     peeks = {f.rel: p for f, p in executor.map(peek_task, unseen, batch=64)}
     for rel, row in previous.items():
         peeks.setdefault(rel, (row["surface_model"], row["gender"]))
-    needs = {p for p in peeks.values() if p is not None}
+    needs = {p for p in peeks.values() if p is not None and p[0] in SURFACE_MODELS}
     registry.check(sorted(needs))
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
     models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
-    model_hashes = {k: _file_fingerprint(Path(p)) for k, p in models_used.items()}
-    key = settings_key(cfg, joint_set, model_hashes)
+    model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
+    key = settings_key(cfg, joint_set)
     staging = layout.staging(key)
     if not isinstance(staging, Tree):  # object storage: other builds are pruned after publishing
         staging.mkdir(parents=True, exist_ok=True)
         _clear_other_staging(layout, keep=staging)
 
-    # What is already done: parts in staging (a killed run) and in the published build.
+    # What is already done: parts in staging (a killed run) and in the published build, reused when
+    # the file's content and the part's own key (its body model, its fps override) still match.
     done = {} if cfg.force else _rows_from_parts(staging, known=set(entries))
     current = layout.current()
     todo: list[SourceFile] = []
@@ -154,25 +229,30 @@ def _build(cfg, layout, disc, registry, previous, entries, executor: Executor, p
     rejects = [_problem_reject(p) for p in disc.problems]
     reused = 0
     for f in disc.files:
-        row = _reusable(f, done.get(f.rel)) or _reusable(f, previous.get(f.rel))
-        if row is not None and row["part"].startswith(schema.FRAMES_DIR) and _ensure_part(row, staging, current, key):
-            rows[f.rel] = row
-            reused += 1
+        for cand in (done.get(f.rel), previous.get(f.rel)):
+            row = _reusable(f, cand, digests, key, registry, cfg)
+            if row is not None and _ensure_part(row, staging, current):
+                rows[f.rel] = row
+                reused += 1
+                break
         else:
             todo.append(f)
 
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, executor, Settings(cfg, joint_set, key, str(staging) if isinstance(staging, Tree) else staging), progress)
+    results = _run(todo, executor, Settings(cfg, joint_set, key, str(staging) if isinstance(staging, Tree) else staging,
+                                            model_keys), progress)
     for r in results:
         if "row" in r:
             rows[r["row"]["source_path"]] = r["row"]
             entries[r["row"]["part"]] = r["file"]
         else:
             rejects.append(r["reject"])
+    # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
+    _check_replacement(layout, old_source, root, old_rows, set(rows), other_archive, allow=cfg.replace)
 
     try:
         finish = _finish_objects if isinstance(staging, Tree) else _finish
-        manifest, changed = finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries)
+        manifest, changed = finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root)
     except OSError as exc:
         raise StoreError(
             f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
@@ -215,26 +295,46 @@ def _resolve_joint_set(joints: str, models: set[str]) -> str:
     return schema.SKELETON_SET[next(iter(models))]
 
 
-def _reusable(f: SourceFile, row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is None:
+def _same_content(f: SourceFile, row: dict[str, Any] | None, digests: _Digests) -> str | None:
+    """`f`'s content hash when `row` was made from the same content, else None.
+
+    Local files: the content hash is always compared, since size and mtime survive a rewrite (`cp -p`,
+    rsync -t, a restored backup). Objects (s3://…): an object's LastModified is set by the server at
+    every write and no client can keep it, so size + mtime identify the content; a rewritten object is
+    converted again rather than downloaded to compare.
+    """
+    if row is None or row.get("file_size") != f.size:
         return None
-    if row.get("file_size") == f.size and row.get("file_mtime_ns") == f.mtime_ns:
-        return row
-    if is_url(str(f.path)):  # a rewritten object: convert it again rather than download it to compare
-        return None
-    if row.get("file_size") == f.size and source_fingerprint(f.path) == row.get("content_hash"):
-        return dict(row, file_mtime_ns=f.mtime_ns)
-    return None
+    if is_url(str(f.path)):
+        return row.get("content_hash") if row.get("file_mtime_ns") == f.mtime_ns else None
+    digest = digests(f.rel)
+    return digest if digest is not None and digest == row.get("content_hash") else None
 
 
-def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None, key: str) -> bool:
+def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key: str,
+              registry: BodyModelRegistry, cfg: BuildConfig) -> dict[str, Any] | None:
+    """`row` (with the file's current mtime) if its part is still right for `f`, else None.
+
+    Same content (`_same_content`), and the part's name matches the per-part key of today's settings,
+    the body-model file this row's model and gender resolve to, and this file's fps override.
+    """
+    digest = _same_content(f, row, digests)
+    if digest is None or not row["part"].startswith(schema.FRAMES_DIR):
+        return None
+    pkey = part_key(key, registry.fingerprint(row["surface_model"], row["gender"]), _fps_override(cfg, f))
+    if not row["part"].endswith("/" + part_name(row["seq_id"], digest, pkey)):
+        return None
+    return dict(row, file_mtime_ns=f.mtime_ns)
+
+
+def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None) -> bool:
     """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
     if isinstance(staging, Tree):  # object storage: the published parts of these settings are already there
         return staging.size(row["part"]) is not None
     dst = staging / row["part"]
     if dst.is_file():
         return True
-    if current is None or not row["part"].endswith(part_name(row["seq_id"], row["content_hash"], key)):
+    if current is None:
         return False
     src = current / row["part"]
     if not src.is_file():
@@ -276,16 +376,20 @@ def _rows_from_objects(staging: Tree, known: set[str]) -> dict[str, dict[str, An
     return rows
 
 
-def _previous_rows(layout: StoreLayout, force: bool) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The published build's sequence rows (by source path) and manifest file entries; empty with --force."""
-    if force or layout.current() is None:
-        return {}, {}
+def _previous_rows(layout: StoreLayout) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
+    """The published build's sequence rows (by source path), manifest file entries and recorded source."""
+    if layout.current() is None:
+        return {}, {}, {}
     try:
         store = Store(layout.path)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
-        return {}, {}
-    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files)
+        return {}, {}, {}
+    source = dict(store.info.source)
+    if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
+        old = str(store.info.config["amass_root"])
+        source["root"] = old if is_url(old) or Path(old).is_absolute() else None
+    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
@@ -294,7 +398,7 @@ def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries) -> tuple[Manifest, bool]:
+def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root) -> tuple[Manifest, bool]:
     ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
     keep = {r["part"] for r in ordered}
     frames_dir = staging / schema.FRAMES_DIR
@@ -306,7 +410,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
 
-    seq_table, rej_table, build_id = _tables(ordered, rejects, key)
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
     files: dict[str, dict[str, Any]] = {}
     for r in ordered:  # entries hashed by the workers or kept from the published build; others now
         e = entries.get(r["part"])
@@ -321,7 +425,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
-    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files)
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
         old = Store(layout.path).info
@@ -332,12 +436,14 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     return manifest, True
 
 
-def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str) -> tuple[pa.Table, pa.Table, str]:
-    """(sequences table, rejects table, build id): the id hashes the settings key, the parts and the rejects."""
+def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str, root: str) -> tuple[pa.Table, pa.Table, str]:
+    """(sequences table, rejects table, build id): the id hashes the settings key, the archive root
+    (a moved archive is recorded: a new build of the same part files), the parts and the rejects."""
     seq_table = sequences_table(ordered)
     rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
     h = hashlib.blake2b(digest_size=8)
     h.update(key.encode())
+    h.update(root.encode())
     for r in ordered:
         h.update(r["part"].encode())
     for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
@@ -346,7 +452,7 @@ def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: s
 
 
 def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
-              models_used: dict[str, str], files: dict[str, dict[str, Any]]) -> Manifest:
+              models_used: dict[str, str], files: dict[str, dict[str, Any]], root: str) -> Manifest:
     per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
     for r in ordered:
         d = per_dataset[r["dataset"]]
@@ -365,14 +471,15 @@ def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]],
         num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
         joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
+        source={"root": root, "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
     )
 
 
 def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, rows, rejects, models_used,
-                    entries) -> tuple[Manifest, bool]:
+                    entries, root) -> tuple[Manifest, bool]:
     """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
     ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
-    seq_table, rej_table, build_id = _tables(ordered, rejects, key)
+    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
     pointer = layout.pointer()
     if pointer is not None and pointer.get("build_id") == build_id:
         return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
@@ -384,7 +491,7 @@ def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, ro
         files[r["part"]] = e if ok else staging.file_entry(r["part"], int(r["num_frames"]))
     files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
     files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
-    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files)
+    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
     current = layout.current()
     if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
         old = Manifest.from_dict(pointer["info"])
@@ -407,7 +514,7 @@ def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 def _public_config(cfg: BuildConfig) -> dict[str, Any]:
     d = asdict(cfg)
-    for k in ("force", "workers", "executor", "address"):  # how it ran, not what it made: the same manifest however run
+    for k in ("force", "replace", "workers", "executor", "address"):  # how it ran, not what it made: the same manifest however run
         d.pop(k, None)
     return d
 

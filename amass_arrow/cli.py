@@ -65,7 +65,7 @@ def _build_args(p):
     p.add_argument("--body-models", help="folder with smpl/ smplh/ smplx/ model files")
     p.add_argument("--out", help="store path to create or update")
     p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
-    p.add_argument("--workers", type=int, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers_arg, help="worker processes, or auto (default: one per usable CPU)")
     p.add_argument("--executor", choices=["local", "ray"], help="where conversions run: local processes (default) or Ray")
     p.add_argument("--address", help="Ray cluster to join with --executor ray ('auto' = the running one); default: start a local Ray")
     p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
@@ -80,7 +80,22 @@ def _build_args(p):
                         "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
+    p.add_argument("--replace", action="store_true", default=None,
+                   help="allow replacing the store's contents: a build from another archive that removes sequences, "
+                        "or one that removes more than half of them (refused without this flag)")
     quiet_arg(p)
+
+
+def _workers_arg(text: str):
+    """argparse type of --workers: 'auto' or an integer >= 1."""
+    from .config import parse_workers
+    from .errors import ConfigError
+
+    try:
+        parse_workers(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if text == "auto" else int(text)
 
 
 @command("build", "convert an AMASS archive into a store (incremental and resumable)",
@@ -94,7 +109,7 @@ def _build(args):
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
         executor=args.executor, address=args.address,
-        datasets=args.datasets, force=args.force, motion_fps=args.fps, motion_resample=args.resample,
+        datasets=args.datasets, force=args.force, replace=args.replace, motion_fps=args.fps, motion_resample=args.resample,
         motion_joints=args.joints, motion_frame=args.frame, motion_contacts=args.contacts,
         motion_source_frame=args.source_frame, motion_joint_velocities=args.joint_velocities,
     )
@@ -129,7 +144,13 @@ def _info(args):
     else:
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
+    if i.quality.get("thresholds"):
+        from .quality import describe_rules
+
+        print("quality      flags " + ", ".join(describe_rules(i.quality)))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
+    if i.source:
+        print(f"source       {i.source['root']} ({i.source['files']} files, content fingerprint {i.source['fingerprint']})")
     print("\n".join(dataset_table(i.datasets)))
 
 

@@ -14,6 +14,7 @@ def _bench_args(p):
     p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to build with (default 1 2)")
     p.add_argument("--smplx-sequences", type=int, default=12, help="most sequences in the smplx baseline sample (default 12)")
     p.add_argument("--hf-batches", type=int, default=20, help="batches timed for with_format('torch') (default 20)")
+    p.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray executor build (its overhead vs the local pool)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -23,5 +24,5 @@ def _bench(args):
     from .bench import format_table, run
 
     res = run(args.out, args.frames, scaling=args.scaling, seed=args.seed, workers=tuple(args.workers),
-              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches)
+              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches, ray=args.ray)
     print(format_table(res))

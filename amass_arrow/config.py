@@ -12,6 +12,7 @@ A YAML build config looks like::
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ class QualityConfig:
     max_jitter: float = 2000.0  # m/s^3 mean jerk (clean runs and jumps reach ~900 at 30 fps; 1 cm noise ~2000) -> 'jitter'
     min_contact_coverage: float = 0.2  # fraction of frames with a foot down -> 'low_contact_coverage' below it
     max_airborne_fraction: float = 0.5  # fraction of frames with both feet high -> 'airborne'
-    airborne_height: float = 0.25  # m: every foot joint above this is off the floor
+    airborne_height: float = 0.05  # m: every foot joint this far above its local floor is off the floor
+    airborne_window: float = 0.5  # s: the local floor is the lowest a foot joint stands within this time
     min_upright_fraction: float = 0.5  # fraction of frames with the spine within 45 deg of up -> 'lying_down' below it
 
     def validate(self) -> QualityConfig:
@@ -121,11 +123,12 @@ class BuildConfig:
     amass_root: str | None = None
     body_models: str | None = None
     out: str | None = None
-    workers: int = 1
+    workers: int | str = "auto"  # worker processes, or auto = the CPUs this process may use
     executor: str = "local"  # local (process pool) | ray (extra amass-arrow[ray])
     address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
     force: bool = False  # rebuild everything, ignoring what the store already has
+    replace: bool = False  # allow a build that removes the store's sequences (other root, or more than half)
     fps_overrides: dict[str, float] = field(default_factory=dict)  # seq_id or dataset -> fps
     motion: MotionConfig = field(default_factory=MotionConfig)
 
@@ -133,13 +136,33 @@ class BuildConfig:
         for key in ("amass_root", "body_models", "out"):
             if not getattr(self, key):
                 raise ConfigError(f"build needs {key!r} (a config value or a CLI argument)")
-        if int(self.workers) < 1:
-            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        self.worker_count()
         _choice("executor", self.executor, EXECUTORS)
         if self.address and self.executor != "ray":
             raise ConfigError(f"address {self.address!r} is for executor 'ray' (executor is {self.executor!r})")
         self.motion.validate()
         return self
+
+
+    def worker_count(self) -> int:
+        """`workers` as a number: 'auto' = the CPUs this process may run on (os.sched_getaffinity)."""
+        return parse_workers(self.workers)
+
+
+def parse_workers(value: int | str) -> int:
+    """'auto' -> usable CPUs; an integer (or its text) >= 1 -> itself; anything else: ConfigError."""
+    if value == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"workers must be 'auto' or an integer >= 1, got {value!r}") from None
+    if n < 1 or isinstance(value, float) and value != n:
+        raise ConfigError(f"workers must be >= 1, got {value}")
+    return n
 
 
 def _choice(name: str, value: Any, choices: tuple) -> None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .resample import decimation
 from .schema import FOOT_JOINTS
 
 FLOOR_PERCENTILE = 5.0
@@ -62,7 +63,8 @@ class DefaultParams:
         return MotionConfig().contact_params()
 
 
-#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (smpl), thresholds
+#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (their default
+#: --humanoid-type smpl; 0.017 for smplx), thresholds, velocity horizon (frames)
 PROTOMOTIONS = {"fps": 30.0, "speed": 0.15, "height": 0.10, "height_offset": 0.015, "horizon": 3}
 #: HumanML3D: 20 fps by int(fps / 20) stepping; squared displacement per frame < 0.002 m^2
 HUMANML3D = {"fps": 20.0, "sq_displacement": 0.002}
@@ -111,10 +113,25 @@ def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
     if T < 2:
         return np.zeros(x.shape[:2])
     half = 0.5 * float(window) * float(fps)
-    i = np.arange(T, dtype=np.float64)
+    a = int(np.floor(half))
+    w = half - a
+    disp = np.empty_like(x)
+    edge = a + 1  # frames at each end whose window is cut (general path); the rest by slicing
+    if T > 2 * edge:
+        # x(i + half) - x(i - half) = (1 - w) (x[i+a] - x[i-a]) + w (x[i+a+1] - x[i-a-1])
+        mid = slice(edge, T - edge)
+        disp[mid] = (1.0 - w) * (x[edge + a: T - edge + a] - x[edge - a: T - edge - a])
+        if w > 0:
+            disp[mid] += w * (x[edge + a + 1: T - edge + a + 1] - x[edge - a - 1: T - edge - a - 1])
+        ends = np.r_[0:edge, T - edge:T]
+    else:
+        ends = np.arange(T)
+    i = ends.astype(np.float64)
     lo, hi = np.clip(i - half, 0, T - 1), np.clip(i + half, 0, T - 1)
-    dt = (hi - lo) / float(fps)
-    return np.linalg.norm(_at(x, hi) - _at(x, lo), axis=-1) / dt[:, None]
+    disp[ends] = _at(x, hi) - _at(x, lo)
+    dt = np.full(T, 2.0 * half / float(fps))
+    dt[ends] = (hi - lo) / float(fps)
+    return np.sqrt(np.einsum("tfk,tfk->tf", disp, disp)) / dt[:, None]
 
 
 def _at(x: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -161,28 +178,34 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(d == 1), np.flatnonzero(d == -1)
 
 
+def _fill(n: int, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(n,) bool, True on every [start, end) interval."""
+    d = np.zeros(n + 1, np.int64)
+    np.add.at(d, starts, 1)
+    np.add.at(d, ends, -1)
+    return np.cumsum(d[:n]) > 0
+
+
 def hysteresis(strong: np.ndarray, weak: np.ndarray, min_gap: int, min_len: int) -> np.ndarray:
     """(T, F) bool hysteresis in time: a contact starts at a `strong` frame and lasts while `weak | strong`
     holds; gaps < min_gap frames between two contacts are closed; contacts < min_len frames dropped."""
     strong = np.asarray(strong, bool)
     weak = np.asarray(weak, bool) | strong
+    T = weak.shape[0]
     out = np.zeros_like(weak)
     for f in range(weak.shape[1]):
         s, e = _runs(weak[:, f])
         first = np.flatnonzero(strong[:, f])
-        col = np.zeros(weak.shape[0], bool)
-        for a, b in zip(s, e):  # enter at the run's first strong frame, stay to the run's end
-            k = np.searchsorted(first, a)
-            if k < first.size and first[k] < b:
-                col[first[k]:b] = True
+        k = np.searchsorted(first, s)
+        ok = k < first.size
+        ok[ok] &= first[k[ok]] < e[ok]
+        col = _fill(T, first[k[ok]], e[ok])  # enter at the run's first strong frame, stay to its end
         gs, ge = _runs(~col)
-        for a, b in zip(gs, ge):
-            if a > 0 and b < col.shape[0] and b - a < min_gap:
-                col[a:b] = True
+        close = (gs > 0) & (ge < T) & (ge - gs < min_gap)
+        col |= _fill(T, gs[close], ge[close])
         cs, ce = _runs(col)
-        for a, b in zip(cs, ce):
-            if b - a < min_len:
-                col[a:b] = False
+        short = ce - cs < min_len
+        col &= ~_fill(T, cs[short], ce[short])
         out[:, f] = col
     return out
 
@@ -206,21 +229,6 @@ def default_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up"
     weak = (v < p.speed_exit) & (above < p.height_exit)
     gap = int(np.ceil(p.min_gap * fps - 1e-9))
     return hysteresis(strong, weak, gap, int(np.ceil(p.min_contact * fps - 1e-9)))
-
-
-def decimation_step(fps: float, target: float) -> tuple[int, float]:
-    """ProtoMotions' downsampling: (k, output fps); keep every k-th frame.
-
-    convert_amass_to_proto.py (NVlabs/ProtoMotions, read 2026-12): mocap_fr = round(fps); output fps =
-    the smallest divisor of mocap_fr that is >= target (30); k = mocap_fr // that divisor; no divisor
-    -> no downsampling. 120 -> 30 (k 4), 100 -> 50 (k 2), 250 -> 50 (k 5), 60 -> 30 (k 2).
-    """
-    r = int(np.round(fps))
-    divisors = [d for d in range(1, r + 1) if r % d == 0 and d >= target]
-    if not divisors:
-        return 1, float(r)
-    d = min(divisors)
-    return r // d, float(d)
 
 
 def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.ndarray:
@@ -252,7 +260,8 @@ def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.nd
 def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
     """ProtoMotions' contact labels (parity), returned at the source frames (T, F) bool.
 
-    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling,
+    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling:
+    output fps = the smallest divisor of round(fps) >= 30, every k-th frame, as resample.decimation;
     `motion.fix_height(height_offset=0.015)` for smpl, 0.017 smplx, then
     contact_detection.compute_contact_labels_from_pos_and_vel(vel_thres=0.15, height_thresh=0.1)),
     simulator_state.RobotState.fix_height (shift so the lowest body over ALL frames sits at the offset),
@@ -267,7 +276,7 @@ def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "
     T = x.shape[0]
     if T == 0:
         return np.zeros((0, x.shape[1]), bool)
-    k, out_fps = decimation_step(fps, PROTOMOTIONS["fps"])
+    k, out_fps = decimation(fps, PROTOMOTIONS["fps"])  # their divisor rule (resample.py)
     d = x[::k]
     up = up_index(up_axis)
     h = d[..., up] - d[..., up].min() + PROTOMOTIONS["height_offset"]
@@ -286,7 +295,8 @@ def humanml3d_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_u
     when the squared displacement to frame t + 1, summed over x, y, z, is < 0.002 m^2 (~0.89 m/s at
     20 fps); the height test is commented out. Their output has one row less; the last frame repeats
     the one before. Left: their joints are first retargeted to a reference skeleton (displacements
-    scale by the leg-length ratio), not done here. `up_axis` is unused (no height test).
+    scale by the leg-length ratio), not done here (export/humanml3d.py does it, for its 263-dim features).
+    `up_axis` is unused (no height test).
     """
     x = _check_feet(joints)
     T = x.shape[0]

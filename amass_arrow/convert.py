@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from . import schema
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
-from .errors import InputError, StoreError
+from .errors import BodyModelError, InputError, StoreError
 from .objectstore import Tree, is_url, local_copy
 from .quality import merge_flags
 from .read import peek, read_sequence
@@ -34,14 +34,25 @@ def part_name(seq_id: str, digest: str, key: str) -> str:
     return schema.PART_TEMPLATE.format(key=h)
 
 
+def part_key(common_key: str, model_key: str | None, fps_override: tuple[float, str] | None) -> str:
+    """What determines one part besides its source bytes: the settings every part shares (`common_key`:
+    format, code version, motion settings, joint set), its own body-model file and its fps override.
+
+    Adding or removing other datasets or other body models changes none of these, so the part is reused.
+    """
+    text = json.dumps([common_key, model_key, list(fps_override) if fps_override else None])
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 @dataclass(frozen=True)
 class Settings:
     """What a conversion task needs besides its file (small; sent once per batch of tasks)."""
 
     cfg: BuildConfig
     joint_set: str
-    key: str
+    key: str  # the settings every part shares (see part_key)
     staging: Path | str  # a local folder, or an object-store prefix URL (s3://bucket/store/builds/<key>)
+    model_keys: dict[str, str] = field(default_factory=dict)  # "smplh/male" -> BodyModelRegistry.fingerprint
 
     @property
     def body_models(self) -> str:
@@ -69,12 +80,19 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     from .motion import process
 
     cfg = settings.cfg
+    override = _fps_override(cfg, src)
+    registry = _registry(settings.body_models)
     try:
-        seq = read_sequence(src, fps_override=_fps_override(cfg, src))
-        model = _registry(settings.body_models).get(seq.surface_model, seq.gender)
+        seq = read_sequence(src, fps_override=override)
+        try:
+            model = registry.get(seq.surface_model, seq.gender)
+        except BodyModelError as exc:  # a model the up-front check could not foresee (header unreadable)
+            raise InputError(src.rel, "no_body_model", str(exc).splitlines()[0]) from None
         out = process(seq, model, cfg.motion, settings.joint_set)
     except InputError as exc:
         return {"reject": _reject(src, exc.code, exc.message)}
+    model_key = (settings.model_keys.get(f"{seq.surface_model}/{model.gender}")
+                 or registry.fingerprint(seq.surface_model, seq.gender))
     row = {
         "seq_id": seq.seq_id, "dataset": seq.dataset, "subject": seq.subject, "name": seq.name,
         "source_path": seq.source_path, "canonical_dataset": canonical_dataset(seq.dataset),
@@ -89,21 +107,19 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     fallback = [f"neutral_model_fallback:{seq.gender}"] if model.gender != seq.gender else []
     # process's flags already hold the sequence's own (read) flags: merge, each flag once
     row["quality_flags"] = merge_flags(seq.quality_flags, out.fields.get("quality_flags", []), fallback)
-    name = part_name(seq.seq_id, seq.content_hash, settings.key)
+    name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
-    # Dictionary encoding only for the repeated seq_id: on float columns it never pays and was 6x the
-    # write time (and 1.6x the bytes) of plain zstd.
     if is_url(settings.staging):  # one PUT, hashed in memory: no rename on object storage, none needed
         try:
-            entry = Tree(settings.staging).write_parquet(table, rel, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+            entry = Tree(settings.staging).write_parquet(table, rel, **schema.frame_write_options(table.schema))
         except OSError as exc:
             raise StoreError(f"{settings.staging}/{rel}: cannot write the part: {exc}") from None
         return {"row": row, "file": entry}
     path = settings.staging / rel
-    write_parquet_atomic(table, path, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+    write_parquet_atomic(table, path, **schema.frame_write_options(table.schema))
     return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
 
 
@@ -124,6 +140,10 @@ def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
         return {"reject": _reject(src, "unreadable", f"I/O error: {exc}")}
     except (ValueError, FloatingPointError, MemoryError) as exc:
         return {"reject": _reject(src, "invalid_data", f"{type(exc).__name__}: {exc}")}
+    except StoreError:  # the store cannot be written: the whole build stops
+        raise
+    except Exception as exc:  # noqa: BLE001 - one odd file never stops a build; the reject names the error
+        return {"reject": _reject(src, "internal_error", f"{type(exc).__name__}: {exc} (please report this file's layout)")}
 
 
 def peek_task(src: SourceFile) -> tuple[str, str] | None:

@@ -51,9 +51,26 @@ def is_url(path: Any) -> bool:
     return isinstance(path, str) and "://" in path
 
 
+def _filesystem(scheme: str, bucket: str) -> pafs.FileSystem:
+    if scheme != "s3":
+        return _cached(scheme, bucket, None, None)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _cached(scheme, bucket, endpoint, region)
+
+
 @functools.lru_cache(maxsize=16)
-def _filesystem(scheme_and_bucket: str) -> pafs.FileSystem:
-    return pafs.FileSystem.from_uri(scheme_and_bucket)[0]
+def _cached(scheme: str, bucket: str, endpoint: str | None, region: str | None) -> pafs.FileSystem:
+    """One filesystem per (bucket, endpoint, region); S3 settings passed explicitly, not left to the SDK's own lookup."""
+    if scheme != "s3":
+        return pafs.FileSystem.from_uri(f"{scheme}://{bucket}")[0]
+    kw: dict[str, Any] = {}
+    if endpoint:
+        proto, _, host = endpoint.rpartition("://")
+        kw.update(endpoint_override=host.rstrip("/"), scheme=proto or "https")
+    if region:
+        kw["region"] = region
+    return pafs.S3FileSystem(**kw)
 
 
 def resolve(url: str) -> tuple[pafs.FileSystem, str]:
@@ -63,7 +80,7 @@ def resolve(url: str) -> tuple[pafs.FileSystem, str]:
     if not bucket:
         raise ConfigError(f"{url}: no bucket in the URL (expected {scheme}://bucket/prefix)")
     try:
-        fs = _filesystem(f"{scheme}://{bucket}")
+        fs = _filesystem(scheme, bucket)
     except (pa.ArrowException, OSError) as exc:
         raise ConfigError(f"{url}: cannot open ({exc})") from None
     return fs, rest.rstrip("/")

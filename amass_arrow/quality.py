@@ -8,7 +8,8 @@ and returns one float, or None where the sequence has nothing to measure (e.g. n
     peak_joint_speed    m/s    largest speed of any joint on any frame (central differences)
     jitter              m/s^3  mean jerk magnitude over joints and frames (third differences)
     contact_coverage    1      fraction of frames with at least one foot joint in contact
-    airborne_fraction   1      fraction of frames whose every foot joint is higher than `airborne_height` above the floor
+    airborne_fraction   1      fraction of frames whose every foot joint is more than `airborne_height` above its
+                               local floor (contacts.local_floor over `airborne_window` s: stairs and platforms are floors)
 
 `measure` computes them all for one sequence and `flags` turns them into `quality_flags` entries,
 each at most once, with the thresholds of config.QualityConfig (recorded in info.json). Column names
@@ -21,9 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from .schema import QUALITY_COLUMNS
+from .contacts import local_floor
+from .schema import JOINT_SETS, QUALITY_COLUMNS
 
 UP = 2  # Z-up: the vertical axis; x, y are horizontal
+BODY_JOINTS = len(JOINT_SETS["body22"])  # every joint set starts with these
 
 
 def _speed(x: np.ndarray, fps: float) -> np.ndarray:
@@ -86,34 +89,40 @@ def contact_coverage(contacts: np.ndarray) -> float | None:
     return float(c.reshape(c.shape[0], -1).any(axis=1).mean())
 
 
-def airborne_fraction(feet: np.ndarray, height: float) -> float | None:
-    """Fraction of frames whose every foot joint is more than `height` (m) above the floor z = 0.
+def airborne_fraction(feet: np.ndarray, fps: float, height: float, window: float) -> float | None:
+    """Fraction of frames whose every foot joint is more than `height` (m) above its local floor.
 
-    feet: (T, F, 3) m, Z-up. Independent of the contact detector: a body floating over the floor (a wrong
-    floor, a platform) or a jump shows here whatever the contact flags say. None for no frames.
+    feet: (T, F, 3) m, Z-up, at `fps`. The local floor of a joint is contacts.local_floor over `window` s
+    (the lowest it stands within that time before and after), so steps and platforms count as floor and
+    only flight (runs, jumps) is airborne. Geometric: independent of the contact detector's speed rule.
+    None for no frames.
     """
     feet = np.asarray(feet, np.float64)
     if feet.shape[0] == 0:
         return None
-    return float((feet[..., UP].min(axis=1) > float(height)).mean())
+    h = feet[..., UP]
+    return float(((h - local_floor(h, fps, window)) > float(height)).all(axis=1).mean())
 
 
 def measure(joints: np.ndarray, foot_idx: list[int], contacts: np.ndarray, fps: float, *,
-            toe_offset: float = 0.0, airborne_height: float = 0.25) -> dict[str, float | None]:
+            toe_offset: float = 0.0, airborne_height: float = 0.05, airborne_window: float = 0.5) -> dict[str, float | None]:
     """All metrics of one sequence, keyed by schema.QUALITY_COLUMNS names.
 
-    joints: (T, J, 3) stored joints (m, Z-up, floor at z = 0) at `fps`; foot_idx: the indices in J of
-    left_ankle, right_ankle, left_toe, right_toe; contacts: (T, 4) bool flags of those joints.
+    joints: (T, J, 3) stored joints (m, Z-up, floor at z = 0) at `fps`, the 22 body joints first (as in
+    every schema joint set); peak speed and jitter use only those 22, so stores with hands agree with
+    body22 stores. foot_idx: the indices in J of left_ankle, right_ankle, left_toe, right_toe;
+    contacts: (T, 4) bool flags of those joints.
     """
     joints = np.asarray(joints, np.float64)
+    body = joints[:, :BODY_JOINTS]
     feet = joints[:, foot_idx]
     return {
         "foot_skating": foot_skating(feet, contacts, fps),
         "floor_penetration": floor_penetration(feet, toe_offset),
-        "peak_joint_speed": peak_joint_speed(joints, fps),
-        "jitter": jitter(joints, fps),
+        "peak_joint_speed": peak_joint_speed(body, fps),
+        "jitter": jitter(body, fps),
         "contact_coverage": contact_coverage(contacts),
-        "airborne_fraction": airborne_fraction(feet, airborne_height),
+        "airborne_fraction": airborne_fraction(feet, fps, airborne_height, airborne_window),
     }
 
 
@@ -163,3 +172,14 @@ def manifest(thresholds: Any) -> dict[str, Any]:
         | {"lying_down": "upright_fraction < min_upright_fraction"},
         "thresholds": dataclasses.asdict(thresholds),
     }
+
+
+def describe_rules(entry: dict[str, Any]) -> list[str]:
+    """'flag (metric op threshold)' per flag of an info.json `quality` entry (see `manifest`), for people."""
+    th = entry.get("thresholds", {})
+    out = []
+    for flag, rule in entry.get("flags", {}).items():
+        metric, op, attr = rule.split()
+        cond = f"{metric} {op} {th.get(attr)}"
+        out.append(cond if metric == flag else f"{flag} ({cond})")
+    return out

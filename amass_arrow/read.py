@@ -17,7 +17,7 @@ import numpy as np
 
 from .discover import SourceFile
 from .errors import InputError
-from .schema import BODY, EYE, GENDERS, HAND, JAW, ROOT
+from .schema import BODY, EYE, GENDERS, HAND, JAW, ROOT, SURFACE_MODELS
 from .sequence import Sequence
 from .store import content_hash
 
@@ -206,7 +206,7 @@ def _text_value(a: np.ndarray, rel: str, key: str) -> str:
 
 def _pose_blocks(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> tuple[str, dict]:
     declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
-    if declared is not None and declared not in ("smpl", "smplh", "smplx"):
+    if declared is not None and declared not in SURFACE_MODELS:
         raise InputError(rel, "bad_model", f"surface_model_type is {declared!r}; expected smpl, smplh or smplx")
     has_split = "root_orient" in keys and "pose_body" in keys
     if has_split:
@@ -314,8 +314,8 @@ def peek(src: SourceFile) -> tuple[str, str] | None:
             arrays = _Arrays(npz, src.rel)
             gender = _gender(arrays, keys, src.rel, src)
             declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
-            if declared:
-                return declared, gender
+            if declared:  # an unknown type (e.g. 'smplx_locked_head') is left to the full read, which rejects it
+                return (declared, gender) if declared in SURFACE_MODELS else None
             if "root_orient" in keys and "pose_body" in keys:
                 smplx = "pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")
                 return ("smplx" if smplx else "smplh"), gender

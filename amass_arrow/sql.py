@@ -47,33 +47,35 @@ def frame_columns(num_joints: int, joint_velocities: bool = False) -> dict[str, 
     return cols
 
 
-def sequences_view(source: str) -> str:
-    """`CREATE VIEW sequences` over `source` (a read_parquet(...) call or a relation): the stored columns, with
-    `duration` as schema.DURATION_SQL (whatever build wrote the file) and the take (schema.TAKE_SQL) added."""
-    return (f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
-            f"{schema.TAKE_SQL} AS {schema.TAKE} FROM {source}")
-
-
 def view_sql(store: Store) -> dict[str, str]:
     """`CREATE VIEW` statements (name -> SQL) over the store's resolved build directory."""
     root = store.root
-    info = store.info
-    casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
     hive = ", ".join(f"'{k}': VARCHAR" for k in schema.HIVE_KEYS)
-    views = {
-        "frames": (
-            f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM read_parquet("
-            f"{_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})"
-        ),
-        "sequences": sequences_view(f"read_parquet({_lit(root / schema.SEQUENCES_PATH)})"),
+    sources = {
+        "frames": f"read_parquet({_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})",
+        "sequences": f"read_parquet({_lit(root / schema.SEQUENCES_PATH)})",
     }
     if (root / schema.REJECTS_PATH).is_file():
-        views["rejects"] = f"CREATE OR REPLACE VIEW rejects AS SELECT * FROM read_parquet({_lit(root / schema.REJECTS_PATH)})"
+        sources["rejects"] = f"read_parquet({_lit(root / schema.REJECTS_PATH)})"
     if any((root / schema.LABELS_DIR).glob("*.parquet")):
-        views["labels"] = (
-            f"CREATE OR REPLACE VIEW labels AS SELECT * FROM read_parquet("
-            f"{_lit(root / schema.LABELS_GLOB)}, union_by_name = true)"
-        )
+        sources["labels"] = f"read_parquet({_lit(root / schema.LABELS_GLOB)}, union_by_name = true)"
+    return _views(store, sources)
+
+
+def _views(store: Store, sources: dict[str, str]) -> dict[str, str]:
+    """The views' SQL over `sources` (view name -> a table expression), the same on disk and on object storage."""
+    info = store.info
+    casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
+    views = {
+        "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM {sources['frames']}",
+        "sequences": (
+            f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
+            f"{schema.TAKE_SQL} AS {schema.TAKE} FROM {sources['sequences']}"
+        ),
+    }
+    for name in ("rejects", "labels"):
+        if name in sources:
+            views[name] = f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {sources[name]}"
     return views
 
 
@@ -82,28 +84,23 @@ def remote_views(con, store: Store) -> dict[str, str]:
 
     DuckDB pushes projections and filters into the pyarrow scan, and pyarrow skips the part files
     whose hive keys fail a filter on `dataset`/`subject`: the same partition pruning as on disk.
+    Relation views (not `con.register`), so this connection's cursors (the exporters' readers) see them too.
     """
     import pyarrow.dataset as ds
 
-    info = store.info
-    casts = ", ".join(f"{c}::FLOAT[{w}] AS {c}" for c, w in frame_columns(info.num_joints, info.joint_velocities).items())
-    # Relation views (not con.register): cursors of this connection (the exporters' readers) see them too.
-    con.from_arrow(store.frames_dataset()).create_view("_frames_arrow", replace=True)
-    con.from_arrow(ds.dataset(store.root.path(schema.SEQUENCES_PATH), filesystem=store.fs, format="parquet")).create_view(
-        "_sequences_arrow", replace=True)
-    views = {
-        "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM _frames_arrow",
-        "sequences": sequences_view("_sequences_arrow"),
-    }
-    if schema.REJECTS_PATH in info.files:
-        con.from_arrow(ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet")).create_view(
-            "_rejects_arrow", replace=True)
-        views["rejects"] = "CREATE OR REPLACE VIEW rejects AS SELECT * FROM _rejects_arrow"
+    def table(name: str, data) -> str:
+        con.from_arrow(data).create_view(f"_{name}_arrow", replace=True)
+        return f"_{name}_arrow"
+
+    files = store.info.files
+    sources = {"frames": table("frames", store.frames_dataset()),
+               "sequences": table("sequences", ds.dataset(store.root.path(schema.SEQUENCES_PATH), filesystem=store.fs, format="parquet"))}
+    if schema.REJECTS_PATH in files:
+        sources["rejects"] = table("rejects", ds.dataset(store.root.path(schema.REJECTS_PATH), filesystem=store.fs, format="parquet"))
     labels = store.labels_table()
     if labels is not None:
-        con.from_arrow(labels).create_view("_labels_arrow", replace=True)
-        views["labels"] = "CREATE OR REPLACE VIEW labels AS SELECT * FROM _labels_arrow"
-    return views
+        sources["labels"] = table("labels", labels)
+    return _views(store, sources)
 
 
 def connect(store: str | Path | Store, *, threads: int | None = None):

@@ -55,6 +55,9 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)  # rel path -> {rows, bytes}
     joint_velocities: bool = False
     labels: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> {file, rows, imported}
+    #: where the build read from: {"root": absolute AMASS root, "fingerprint": blake2b over the sorted
+    #: (source_path, content_hash) of the converted files, "files": their count}; {} in older stores
+    source: dict[str, Any] = field(default_factory=dict)
     quality: dict[str, Any] = field(default_factory=dict)  # {metrics: {column: unit/meaning}, flags: {flag: rule}, thresholds}
 
     @classmethod
@@ -115,15 +118,23 @@ class StoreLayout:
         return None
 
     def check_writable_target(self) -> None:
+        """Up front, before any work: the store path is ours to write and its folder is writable."""
         p = self.path
-        if p.is_symlink() or not p.exists():
-            return
-        if p.is_dir() and not any(p.iterdir()):
-            return
-        raise StoreError(
-            f"{p} exists and is not an amass-arrow store link; choose another --out or remove it "
-            f"(a store path is a symlink to {self.side.name}/builds/<id>)"
-        )
+        if not (p.is_symlink() or not p.exists() or (p.is_dir() and not any(p.iterdir()))):
+            raise StoreError(
+                f"{p} exists and is not an amass-arrow store link; choose another --out or remove it "
+                f"(a store path is a symlink to {self.side.name}/builds/<id>)"
+            )
+        probe = self.side / f".write-test-{os.getpid()}"
+        try:
+            self.side.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write the store at {p}: {exc.strerror or exc} ({exc.filename or self.side}); "
+                f"choose a writable --out"
+            ) from None
 
     def publish(self, staged: Path, build_id: str) -> Path:
         """Move a finished staging dir into builds/ and atomically point the store link at it."""

@@ -21,7 +21,7 @@ from amass_arrow import bench  # noqa: E402
 def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     res = bench.run(out, frames=15_000, scaling=True, smplx_sequences=2, smplx_seconds=1.0, hf_batches=2,
-                    log=lambda *a: None)
+                    ray=False, log=lambda *a: None)  # the Ray row: test_ray_row_is_a_ratio_of_two_builds
     return out, res
 
 
@@ -58,6 +58,11 @@ def test_ratios_come_from_the_figures(result):
     assert r["size_ratio"] == pytest.approx(s["store_bytes"] / s["input_bytes"])
     assert r["loader_mfps"] == pytest.approx(s["loading"]["loader_fps"] / 1e6)
     assert r["loader_vs_hf"] == pytest.approx(s["loading"]["loader_fps"] / s["loading"]["hf_fps"])
+    assert r["build_vs_read_floor_2x"] == pytest.approx(d["builds"]["2"]["seconds"] / d["read_floor"]["seconds"])
+    st = s["stages"]["cpu_seconds"]
+    assert {"read", "resample", "fk", "contacts", "quality", "write"} <= set(st) and all(v >= 0 for v in st.values())
+    assert r["contacts_quality_share"] == pytest.approx((st["contacts"] + st["quality"]) / sum(st.values()))
+    assert r["amass_projected_seconds"] == pytest.approx(26e6 * d["builds"]["2"]["seconds"] / d["builds"]["2"]["source_frames"])
     peaks = [max(b["peak_rss_tree"] for b in x["builds"].values()) for x in (s, d)]
     assert r["peak_rss_gb"] == pytest.approx(max(peaks) / 1e9)
     assert r["rss_growth"] == pytest.approx(abs(peaks[1] / peaks[0] - 1))
@@ -75,6 +80,24 @@ def test_table_prints_every_target(result):
         line = next(ln for ln in text.splitlines() if label in ln)
         assert line.rstrip().endswith(("PASS", "FAIL"))
     assert "read floor" in text and "smplx" in text and "FrameLoader" in text and "doubled archive" in text
+    assert "projected: all of AMASS SMPL+H G" in text and "per 1M source frames" in text
+
+
+def test_ray_row_is_a_ratio_of_two_builds(result):
+    """The Ray build's figure (here a stand-in: running Ray belongs to `make bench`) becomes a ratio and a table row."""
+    import copy
+
+    _out, res = result
+    res = copy.deepcopy(res)
+    s = res["sizes"][0]
+    assert "ray_build" not in s and res["ratios"]["ray_overhead"] is None
+    s["ray_build"] = dict(s["builds"]["2"], executor="ray", seconds=3 * s["builds"]["2"]["seconds"])
+    s["ray_build"]["source_fps"] = s["source_frames"] / s["ray_build"]["seconds"]
+    r = bench.ratios(res)
+    assert r["ray_overhead"] == pytest.approx(3.0)
+    res["ratios"] = r
+    text = bench.format_table(res)
+    assert "build, 2 Ray workers" in text and "Ray executor vs local pool, 2 CPUs: 3.00x the wall time (+200%)" in text
 
 
 def test_cli_registers_bench():

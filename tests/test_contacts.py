@@ -82,6 +82,19 @@ def test_window_speed_equals_central_differences_at_30fps():
     np.testing.assert_allclose(v[1:-1], np.linalg.norm((x[2:] - x[:-2]) * 15.0, axis=-1))
 
 
+@pytest.mark.parametrize("fps", [20.0, 59.99, 100.0, 250.0])
+def test_window_speed_interpolates_positions_between_frames(fps):
+    x = np.cumsum(np.random.default_rng(3).normal(size=(300, 4, 3)), axis=0)
+    t = np.arange(300) / fps
+    w = 1 / 30
+    # reference: positions at t -/+ w/2 by np.interp, the window cut at both ends
+    lo, hi = np.clip(t - w / 2, 0, t[-1]), np.clip(t + w / 2, 0, t[-1])
+    at = lambda tt: np.stack([[np.interp(tt, t, x[:, j, k]) for k in range(3)] for j in range(4)]).transpose(2, 0, 1)  # noqa: E731
+    want = np.linalg.norm(at(hi) - at(lo), axis=-1) / (hi - lo)[:, None]
+    np.testing.assert_allclose(C.window_speed(x, fps, w), want, rtol=1e-9)
+    assert C.window_speed(x[:3], fps, w).shape == (3, 4)
+
+
 def test_local_floor_steps_with_stairs_and_ignores_a_jump():
     fps = 100.0
     h = np.concatenate([np.full(50, 0.0), np.full(50, 0.17), np.full(50, 0.34)])  # still on three stairs
@@ -122,10 +135,10 @@ def test_hysteresis_one_noisy_frame_does_not_split_a_stance():
 
 
 def test_protomotions_rule_by_hand():
-    assert C.decimation_step(120.0, 30) == (4, 30.0)
-    assert C.decimation_step(100.0, 30) == (2, 50.0)
-    assert C.decimation_step(250.0, 30) == (5, 50.0)
-    assert C.decimation_step(59.99, 30) == (2, 30.0)
+    assert C.decimation(120.0, 30) == (4, 30.0)
+    assert C.decimation(100.0, 30) == (2, 50.0)
+    assert C.decimation(250.0, 30) == (5, 50.0)
+    assert C.decimation(59.99, 30) == (2, 30.0)
     T = 120
     x = np.zeros((T, 3, 3))
     x[:, 0, 2] = 0.50  # still and lowest: 0.015 m after their height fix -> contact

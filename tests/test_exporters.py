@@ -72,6 +72,9 @@ def test_motion_state_on_a_two_body_chain():
     m = pm.matrix_to_quat(Groot @ pm.R1)
     np.testing.assert_allclose(q, np.concatenate([m[:, 1:], m[:, :1]], -1), atol=1e-12)
     assert (q[:, 3] >= 0).all()
+    np.testing.assert_allclose(s["lrs"][:, 0], q, atol=1e-12)  # the root's local rotation is its global one
+    lc = pm.matrix_to_quat(pm.R1.T @ rodrigues(np.array([a, 0, 0])) @ pm.R1)
+    np.testing.assert_allclose(s["lrs"][:, 1], np.broadcast_to(np.r_[lc[1:], lc[:1]], (T, 4)), atol=1e-12)
     assert not s["contacts"].any()  # the child is 0.05 m high but moves at 1 m/s
     np.testing.assert_array_equal(pm.contact_labels(pos * [1, 1, 0], np.zeros_like(pos)), np.ones((T, 2), bool))
 
@@ -111,7 +114,7 @@ def exported(demo_store, tmp_path_factory):
 
 def test_protomotions_layout_dtypes_keys(demo_store, exported):
     d = torch.load(exported / "pm" / "amass_official" / "protomotions" / "train.pt", weights_only=False)
-    keys = {"gts", "grs", "gvs", "gavs", "dps", "dvs", "contacts", "length_starts", "motion_lengths", "motion_dt",
+    keys = {"gts", "grs", "lrs", "gvs", "gavs", "dps", "dvs", "contacts", "length_starts", "motion_lengths", "motion_dt",
             "motion_num_frames", "motion_weights", "motion_files"}
     assert set(d) == keys
     con = connect(demo_store)
@@ -119,7 +122,7 @@ def test_protomotions_layout_dtypes_keys(demo_store, exported):
     rows = con.sql(f"SELECT s.source_path, s.num_frames FROM ({sql}) o JOIN sequences s USING (seq_id) "
                    "WHERE o.split = 'train' ORDER BY o.seq_id").fetchall()
     N, M = sum(r[1] for r in rows), len(rows)
-    for k, shape in {"gts": (N, 24, 3), "grs": (N, 24, 4), "gvs": (N, 24, 3), "gavs": (N, 24, 3), "dps": (N, 69),
+    for k, shape in {"gts": (N, 24, 3), "grs": (N, 24, 4), "lrs": (N, 24, 4), "gvs": (N, 24, 3), "gavs": (N, 24, 3), "dps": (N, 69),
                      "dvs": (N, 69), "contacts": (N, 24)}.items():
         assert tuple(d[k].shape) == shape, k
         assert d[k].dtype == (torch.bool if k == "contacts" else torch.float32), k

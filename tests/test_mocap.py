@@ -140,3 +140,17 @@ def test_takes_do_not_depend_on_the_rate_but_their_errors_do():
     np.testing.assert_allclose(a.clean, b.clean[::2], atol=1e-9)  # the design is continuous in time
     np.testing.assert_array_equal(a.contact, b.contact[::2])
     assert not np.allclose(a.joints - a.clean, (b.joints - b.clean)[::2])  # fresh jitter per rate
+
+
+def test_y_up_files_are_stood_upright_and_keep_their_contacts(archive):
+    """With motion.source_frame=auto (orientation.py) a Y-up export is stood upright before floor and contacts."""
+    _, files, sources, registry = archive
+    for f in (f for f in files if f.up == "y_up"):
+        out = process(read_sequence(sources[f.seq_id]), registry.get(f.surface_model, f.gender), MotionConfig(),
+                      "body22")
+        assert out.fields["source_frame"] == "y_up", f.rel_path
+        tb = out.frames
+        pred = np.stack([tb[c].to_numpy() for c in schema.CONTACT_COLUMNS[4:]], 1)
+        t = tb["t"].to_numpy().astype(np.float64)
+        gt = f.take.foot_contact[np.clip(np.rint(t * f.fps).astype(int), 0, f.take.num_frames - 1)]
+        assert np.all(pred == gt, axis=1).mean() >= 0.93, f.rel_path

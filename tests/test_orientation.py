@@ -140,5 +140,42 @@ def test_decide_on_hand_made_evidence():
     assert orientation.decide(up_z, climb).source_frame == "z_up" and orientation.decide(up_z, still).flags(0.5) == []
     forced = orientation.decide(up_z, still, mode="y_up")
     assert forced.source_frame == "y_up" and forced.upright_fraction == 0.0 and forced.flags(0.5) == ["lying_down"]
+    # scattered poses around +Y (a random-pose test file): most within 45 deg of +Y, but no coherent direction
+    scattered = np.array([[0.0, 1.0, 0.0]] * 6 + [[0.0, -1.0, 0.0]] * 4)
+    assert np.mean(scattered[:, 1] > np.cos(np.pi / 4)) == 0.6
+    d = orientation.decide(scattered, still)
+    assert d.source_frame == "z_up" and d.flags(0.5) == ["lying_down"] and "scattered" in d.reason
     with pytest.raises(ValueError, match="auto, z_up, y_up"):
         orientation.decide(up_z, still, mode="x_up")
+
+
+@pytest.fixture(scope="module")
+def mocap_store(synthetic_root, tmp_path_factory):
+    """The mocap-like world (every motion kind at 60 fps; walks, runs and sits also written Y-up), built."""
+    from amass_arrow.synthetic.feet import KINDS
+    from amass_arrow.synthetic.mocap import make_mocap_archive
+
+    root = tmp_path_factory.mktemp("mocap") / "amass"
+    files = make_mocap_archive(root, kinds=KINDS, rates=(60.0,), seconds=3.0, y_up=("walk", "run", "sit"),
+                               body_models_dir=synthetic_root.body_models)
+    return files, _build(root, synthetic_root.body_models, root.parent / "store")
+
+
+def test_mocap_world_orientation_matches_ground_truth(mocap_store):
+    """Every file's decision equals the generator's `up`; Y-up copies store the Z-up copy's joints; nobody lies down."""
+    files, store = mocap_store
+    rows = {r["seq_id"]: r for r in store.sequences().to_pylist()}
+    assert len(rows) == len(files)
+    kinds = {f.kind for f in files}
+    assert {"sit", "stairs", "platform", "turn", "jump"} <= kinds
+    for f in files:
+        r = rows[f.seq_id]
+        assert r["source_frame"] == f.up, (f.seq_id, r["source_frame_reason"])
+        assert r["upright_fraction"] > 0.9 and "lying_down" not in r["quality_flags"], f.seq_id
+        assert "airborne" not in r["quality_flags"], (f.seq_id, r["airborne_fraction"])  # stairs and platforms are floors
+    pairs = [(f.seq_id, f.seq_id[:-1] + "1") for f in files if f.up == "y_up"]
+    assert len(pairs) == 6
+    for y_id, z_id in pairs:
+        assert np.abs(_joints(store, y_id) - _joints(store, z_id)).max() < 1e-5, y_id
+        for m in ("foot_skating", "contact_coverage", "airborne_fraction", "jitter"):
+            assert rows[y_id][m] == pytest.approx(rows[z_id][m], rel=1e-4, abs=1e-6), (y_id, m)

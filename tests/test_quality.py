@@ -79,7 +79,17 @@ def test_contact_coverage_and_airborne_fraction():
     feet = _feet(T, z=0.05)
     feet[2:5, :, 2] = 0.4  # frames 2-4: every foot joint high
     feet[7, :2, 2] = 0.4  # frame 7: ankles high, toes down -> not airborne
-    assert quality.airborne_fraction(feet, height=0.25) == pytest.approx(0.3)
+    assert quality.airborne_fraction(feet, FPS, height=0.05, window=0.5) == pytest.approx(0.3)
+    # a walk up a staircase: each joint stands on a step 0.2 m higher every 0.5 s, swinging 0.12 m between -> on floor
+    T = 90
+    t = np.arange(T) / FPS
+    stairs = _feet(T)
+    step = np.floor(t / 0.5) * 0.2
+    stairs[:, :, 2] = 0.02 + step[:, None]
+    stairs[:, [0, 2], 2] += 0.12 * (np.sin(np.pi * (t / 0.5 % 1.0)) ** 2)[:, None] * (np.floor(t / 0.5) % 2 == 0)[:, None]
+    stairs[:, [1, 3], 2] += 0.12 * (np.sin(np.pi * (t / 0.5 % 1.0)) ** 2)[:, None] * (np.floor(t / 0.5) % 2 == 1)[:, None]
+    assert quality.airborne_fraction(stairs, FPS, height=0.05, window=0.5) == 0.0
+    assert (stairs[..., 2].min(axis=1) > 0.25).mean() > 0.5  # yet most frames are high above the starting floor
 
 
 def test_measure_names_every_column_and_flags_cross_thresholds_once():
@@ -205,3 +215,19 @@ def test_clean_walks_example_selects_unflagged_walks(demo_store, synthetic_root)
     assert clean and set(ids) == clean  # the flagged walk and every non-walk (mirrored caption too) are out
     sk = [r["foot_skating"] for r in got]
     assert sk == sorted(sk) and all(r["contact_coverage"] >= 0.95 for r in got)
+
+
+def test_describe_rules_reads_the_manifest_entry():
+    lines = quality.describe_rules(quality.manifest(QualityConfig(max_jitter=123.0, min_upright_fraction=0.7)))
+    assert "jitter > 123.0" in lines and "lying_down (upright_fraction < 0.7)" in lines
+    assert "low_contact_coverage (contact_coverage < 0.2)" in lines and len(lines) == len(quality.FLAG_RULES) + 1
+
+
+def test_speed_and_jitter_use_the_22_body_joints_only():
+    T = 40
+    joints = np.zeros((T, 52, 3))
+    joints[:, :4] = _feet(T)
+    joints[:, 30, 0] = 3.0 * np.arange(T) / FPS  # a finger at 3 m/s: not a body joint
+    joints[:, 21, 1] = 1.0 * np.arange(T) / FPS  # the right wrist at 1 m/s
+    m = quality.measure(joints, [0, 1, 2, 3], np.ones((T, 4), bool), FPS)
+    assert m["peak_joint_speed"] == pytest.approx(1.0)

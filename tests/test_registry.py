@@ -100,3 +100,28 @@ def test_a_new_exporter_is_one_class(demo_store, tmp_path):
         assert json.loads((path / "provenance.json").read_text())["export"]["options"] == {"shards": 2}
     finally:
         registry.REGISTRY.pop("_count_test", None)
+
+
+def test_every_registered_exporter_keeps_the_contract():
+    """Each exporter module: a name usable as --kind and folder, valid units, typed options whose defaults validate,
+    a summary and a load line (CLI help, README table); option flags do not collide with `export`'s own flags."""
+    import argparse
+    import dataclasses
+
+    from amass_arrow.cli import COMMANDS, _load_plugins
+
+    reg = registry.load_all()
+    assert {"hf", "torch", "protomotions", "vposer"} <= set(reg)
+    for name, e in reg.items():
+        assert e.name == name and name.replace("_", "").isalnum(), name
+        assert e.units and set(e.units) <= {"frame", "slice", "window"}, name
+        assert e.summary and e.load, name
+        opts = e.options({}, name)  # defaults are valid
+        assert dataclasses.is_dataclass(opts), name
+        assert ExportSpec(kind=name).validate(name).unit == e.units[0]
+        assert e.folder(e.units[0]) == (name if len(e.units) == 1 else f"{name}_{e.units[0]}")
+    _load_plugins()
+    p = argparse.ArgumentParser()
+    COMMANDS["export"][2](p)  # adds every exporter's option flags next to --window/--stride/...: no collision
+    flags = {a.dest for a in p._actions}
+    assert {f"opt_{f}" for f in registry.option_fields()} <= flags

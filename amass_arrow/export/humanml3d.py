@@ -29,7 +29,11 @@ Steps, as the reference's `process_file` does them (quirks kept on purpose, for 
 6. Joint rotations: the shortest-arc rotation from each bone's rest direction to its posed direction, made
    local to its parent's (joints 1, 2, 3 and the collars 13, 14 are made local to the heading).
 
-`recover_joints` is the reference's `recover_from_ric` (how `new_joints` are made from the features).
+`recover_joints` is the reference's `recover_from_ric` (how `new_joints` are made from the features); it
+undoes `features` exactly except past a heading wrap (step 5) and, through the smoothing, within 80 frames of it.
+
+Precision: positions in float64; the rotation chain (step 6) in float32, like the reference's float32 helpers
+(parity with a float64 transcription of the reference: 1e-6; with its float32 arithmetic: 1e-4, tests/test_humanml3d.py).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..contacts import HUMANML3D as HUMANML3D_CONTACTS
 from ..errors import ConfigError
 from .registry import Exporter, register
 from .stats import RunningStats
@@ -67,7 +72,7 @@ TARGET_LENGTHS = np.abs(TARGET_OFFSETS).sum(axis=1)
 LEG_JOINTS = (5, 8)  # right knee, right ankle: thigh + shin lengths set the root's scale
 FEET_LEFT, FEET_RIGHT = (7, 10), (8, 11)
 FACE_JOINTS = (2, 1, 17, 16)  # right hip, left hip, right shoulder, left shoulder
-CONTACT_THRESHOLD = 0.002  # m^2: squared displacement per 20 fps frame
+CONTACT_THRESHOLD = HUMANML3D_CONTACTS["sq_displacement"]  # m^2 per 20 fps frame (one definition: contacts.py)
 SMOOTH_SIGMA, SMOOTH_TRUNCATE = 20.0, 4.0  # frames; scipy.ndimage.gaussian_filter1d's defaults otherwise
 #: Joints whose IK rotation is made local to the heading, not to their parent (first joint of each chain).
 _CHAIN_STARTS = (1, 2, 3, 13, 14)
@@ -106,14 +111,20 @@ def _facing(P: np.ndarray, r_hip: int, l_hip: int, r_sdr: int, l_sdr: int) -> tu
     return across[2], -across[0]
 
 
+def _gaussian_kernel() -> np.ndarray:
+    r = int(SMOOTH_TRUNCATE * SMOOTH_SIGMA + 0.5)
+    w = np.exp(-0.5 * (np.arange(-r, r + 1) / SMOOTH_SIGMA) ** 2)
+    return w / w.sum()
+
+
+_KERNEL = _gaussian_kernel()
+
+
 def _smooth(x: np.ndarray) -> np.ndarray:
     """Gaussian filter along axis 0 of (T, C), edge values repeated (= scipy's gaussian_filter1d(mode='nearest'))."""
-    r = int(SMOOTH_TRUNCATE * SMOOTH_SIGMA + 0.5)
-    k = np.arange(-r, r + 1)
-    w = np.exp(-0.5 * (k / SMOOTH_SIGMA) ** 2)
-    w /= w.sum()
-    padded = np.pad(x, ((r, r), (0, 0)), mode="edge")
-    return np.stack([np.convolve(padded[:, c], w, mode="valid") for c in range(x.shape[1])], axis=1)
+    r = len(_KERNEL) // 2
+    padded = np.concatenate([np.repeat(x[:1], r, axis=0), x, np.repeat(x[-1:], r, axis=0)])
+    return np.stack([np.convolve(padded[:, c], _KERNEL, mode="valid") for c in range(x.shape[1])], axis=1)
 
 
 # -- the representation ------------------------------------------------------------------------------------------
@@ -291,7 +302,7 @@ class HumanML3DExporter(Exporter):
     columns = ("joints",)
     Options = Options
     summary = "HumanML3D new_joint_vecs/ (263-dim), new_joints/, Mean/Std, texts/, split lists, index.csv"
-    load = "np.load('OUT/<definition>/humanml3d/new_joint_vecs/000000.npy')  # their Text2MotionDataset(data_root=...)"
+    load = "Text2MotionDataset(opt, np.load('OUT/official/humanml3d/Mean.npy'), np.load('.../Std.npy'), 'OUT/official/humanml3d/train.txt', w_vectorizer)"
 
     def export(self, ctx, out: Path) -> Path:
         opts: Options = ctx.options

@@ -10,6 +10,8 @@ reads. N = frames of all motions (one motion per split row) concatenated, B = bo
     dps       (N, 3(B-1)) float32 joint positions: exponential map of each non-root body's local rotation
     dvs       (N, 3(B-1)) float32 joint velocities, rad/s
     contacts  (N, B) bool
+    lrs       (N, B, 4) float32  local body rotations (x, y, z, w), the root's = its global one: their converter
+              caches them (local_rigid_body_rot) and MotionLib then slerps them to interpolate dps
     length_starts (M,) int64, motion_num_frames (M,) int64, motion_lengths (M,) float32 = (frames - 1) * dt,
     motion_dt (M,) float32 = 1 / fps, motion_weights (M,) float32 (the split row's weight),
     motion_files  tuple of M str: the motion's name (`<AMASS path>.motion`, as their converter names it)
@@ -171,7 +173,7 @@ def motion_state(positions: np.ndarray, G: np.ndarray, parents: list[int], fps: 
         loc[:, j] = np.swapaxes(Gm[:, parents[j]], -1, -2) @ Gm[:, j]
     gvs = linear_velocity(positions, fps)
     return {
-        "gts": positions, "grs": quat_xyzw(Gm), "gvs": gvs, "gavs": angular_velocity(Gm, fps),
+        "gts": positions, "grs": quat_xyzw(Gm), "lrs": quat_xyzw(loc), "gvs": gvs, "gavs": angular_velocity(Gm, fps),
         "dps": rotvec(loc[:, 1:]).reshape(T, 3 * (B - 1)),
         "dvs": angular_velocity(loc[:, 1:], fps, horizon=1).reshape(T, 3 * (B - 1)),
         "contacts": contact_labels(positions, gvs),
@@ -301,14 +303,16 @@ class _Bodies:
         self.con = con
 
     def seq(self, seq_id: str) -> dict[str, Any]:
-        if seq_id not in self._seq:
+        """The sequence's model, betas, source path and rates (all the split's sequences read in one query)."""
+        if not self._seq:
+            cols = ("seq_id", "surface_model", "model_gender", "betas", "source_path", "source_fps", "duration")
             cur = self.con.cursor()
             try:
-                r = cur.execute("SELECT surface_model, model_gender, betas, source_path, source_fps, duration "
-                                "FROM sequences WHERE seq_id = $s", {"s": seq_id}).fetchone()
+                rows = cur.execute(f"SELECT {', '.join(cols)} FROM sequences "
+                                   "WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
             finally:
                 cur.close()
-            self._seq[seq_id] = dict(zip(("surface_model", "model_gender", "betas", "source_path", "source_fps", "duration"), r))
+            self._seq = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows}
         return self._seq[seq_id]
 
     def _rest(self, seq_id: str) -> np.ndarray:
@@ -419,7 +423,7 @@ def _package(motions: list[dict[str, Any]], meta: list[dict[str, Any]], humanoid
     import torch
 
     B = len(BODY_NAMES[humanoid])
-    empty = {"gts": (0, B, 3), "grs": (0, B, 4), "gvs": (0, B, 3), "gavs": (0, B, 3), "dps": (0, 3 * (B - 1)),
+    empty = {"gts": (0, B, 3), "grs": (0, B, 4), "lrs": (0, B, 4), "gvs": (0, B, 3), "gavs": (0, B, 3), "dps": (0, 3 * (B - 1)),
              "dvs": (0, 3 * (B - 1)), "contacts": (0, B)}
     data: dict[str, Any] = {}
     for k, shape in empty.items():
