@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
 from .resample import decimation
 from .schema import FOOT_JOINTS
 
@@ -101,7 +102,7 @@ def _check_feet(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
+def window_speed(joints: np.ndarray, fps: float, window: float, jit: bool | None = None) -> np.ndarray:
     """Speed (T, F) m/s of (T, F, 3) positions at `fps`: |x(t + w/2) - x(t - w/2)| / w, w = `window` s.
 
     Positions between frames are interpolated linearly; the window is cut at the ends. At 30 fps with
@@ -112,6 +113,8 @@ def window_speed(joints: np.ndarray, fps: float, window: float) -> np.ndarray:
     T = x.shape[0]
     if T < 2:
         return np.zeros(x.shape[:2])
+    if kernels.ENABLED if jit is None else jit:  # compiled twin (amass_arrow.kernels); this code is the reference
+        return kernels.window_speed(x, fps, window)
     half = 0.5 * float(window) * float(fps)
     a = int(np.floor(half))
     w = half - a
@@ -156,7 +159,7 @@ def _running_min_ahead(h: np.ndarray, n: int) -> np.ndarray:
     return np.minimum(m, m[j])
 
 
-def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndarray:
+def local_floor(heights: np.ndarray, fps: float, floor_window: float, jit: bool | None = None) -> np.ndarray:
     """Local floor (T, F) m of each joint: max(min over the last, min over the next `floor_window` s).
 
     heights: (T, F) up coordinates (m). A planted joint is its own floor; on stairs the floor steps
@@ -167,6 +170,8 @@ def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndar
     if h.shape[0] == 0:
         return h.copy()
     n = int(round(float(floor_window) * float(fps))) + 1
+    if h.ndim == 2 and (kernels.ENABLED if jit is None else jit):  # compiled twin; this code is the reference
+        return kernels.local_floor(h, n)
     ahead = _running_min_ahead(h, n)
     behind = _running_min_ahead(h[::-1], n)[::-1]
     return np.maximum(ahead, behind)

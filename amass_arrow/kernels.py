@@ -174,3 +174,108 @@ def slerp_rows(aa: np.ndarray, i: np.ndarray, w: np.ndarray, rows: np.ndarray, o
     a2 = aa.reshape(aa.shape[0], -1) if aa.ndim != 2 else aa
     o2 = out.reshape(out.shape[0], -1)
     _slerp_loop(a2, np.asarray(i, np.int64), np.asarray(w, np.float64), np.asarray(rows, np.int64), o2)
+
+
+@_jit
+def _window_speed_loop(x, fps, half, out):  # pragma: no cover - compiled
+    """out (T, F) <- |x(t + half) - x(t - half)| / window, positions interpolated, window cut at the ends."""
+    T, F = x.shape[0], x.shape[1]
+    last = T - 1.0
+    for t in range(T):
+        lo = max(t - half, 0.0)
+        hi = min(t + half, last)
+        dt = (hi - lo) / fps
+        a0 = min(int(math.floor(lo)), T - 1)
+        a1 = min(a0 + 1, T - 1)
+        wa = lo - a0
+        b0 = min(int(math.floor(hi)), T - 1)
+        b1 = min(b0 + 1, T - 1)
+        wb = hi - b0
+        for f in range(F):
+            d2 = 0.0
+            for c in range(3):
+                d = (x[b0, f, c] * (1 - wb) + x[b1, f, c] * wb) - (x[a0, f, c] * (1 - wa) + x[a1, f, c] * wa)
+                d2 += d * d
+            out[t, f] = math.sqrt(d2) / dt
+
+
+def window_speed(x: np.ndarray, fps: float, window: float) -> np.ndarray:
+    """Compiled contacts.window_speed: (T, F) m/s of (T, F, 3) float64 positions (T >= 2)."""
+    out = np.empty(x.shape[:2])
+    _window_speed_loop(np.ascontiguousarray(x, np.float64), float(fps), 0.5 * float(window) * float(fps), out)
+    return out
+
+
+@_jit
+def _peak_speed_loop(x, fps):  # pragma: no cover - compiled
+    """max over t, j of |v| with v = np.gradient(x, 1/fps, axis=0) (central inside, one-sided at the ends); T >= 2."""
+    T, J = x.shape[0], x.shape[1]
+    best = 0.0
+    for t in range(T):
+        a, b = max(t - 1, 0), min(t + 1, T - 1)
+        s = fps / (b - a)
+        for j in range(J):
+            d0 = (x[b, j, 0] - x[a, j, 0]) * s
+            d1 = (x[b, j, 1] - x[a, j, 1]) * s
+            d2 = (x[b, j, 2] - x[a, j, 2]) * s
+            best = max(best, math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
+    return best
+
+
+@_jit
+def _mean_jerk_loop(x):  # pragma: no cover - compiled
+    """mean over t, j of |x[t+3] - 3 x[t+2] + 3 x[t+1] - x[t]| (per frame^3); T >= 4."""
+    T, J = x.shape[0], x.shape[1]
+    total = 0.0
+    for t in range(T - 3):
+        for j in range(J):
+            d2 = 0.0
+            for c in range(3):
+                d = x[t + 3, j, c] - 3.0 * x[t + 2, j, c] + 3.0 * x[t + 1, j, c] - x[t, j, c]
+                d2 += d * d
+            total += math.sqrt(d2)
+    return total / ((T - 3) * J)
+
+
+def peak_speed(x: np.ndarray, fps: float) -> float:
+    """Compiled quality.peak_joint_speed for (T >= 2, J, 3) positions (m) -> m/s."""
+    return float(_peak_speed_loop(np.ascontiguousarray(x, np.float64), float(fps)))
+
+
+def mean_jerk(x: np.ndarray, fps: float) -> float:
+    """Compiled quality.jitter for (T >= 4, J, 3) positions (m) -> m/s^3."""
+    return float(_mean_jerk_loop(np.ascontiguousarray(x, np.float64)) * float(fps) ** 3)
+
+
+@_jit
+def _local_floor_loop(h, n, out):  # pragma: no cover - compiled
+    """out[t, f] = max(min h[t : t + n, f], min h[t - n + 1 : t + 1, f]) (windows cut at the ends); monotonic deques, O(T)."""
+    T, F = h.shape
+    q = np.empty(T, np.int64)
+    for f in range(F):
+        head, tail = 0, 0  # ahead: scan backwards, deque front = index of the window's minimum
+        for t in range(T - 1, -1, -1):
+            while tail > head and h[q[tail - 1], f] >= h[t, f]:
+                tail -= 1
+            q[tail] = t
+            tail += 1
+            while q[head] > t + n - 1:
+                head += 1
+            out[t, f] = h[q[head], f]
+        head, tail = 0, 0  # behind: scan forwards
+        for t in range(T):
+            while tail > head and h[q[tail - 1], f] >= h[t, f]:
+                tail -= 1
+            q[tail] = t
+            tail += 1
+            while q[head] < t - n + 1:
+                head += 1
+            out[t, f] = max(out[t, f], h[q[head], f])
+
+
+def local_floor(heights: np.ndarray, n: int) -> np.ndarray:
+    """Compiled contacts.local_floor for (T, F) heights and a window of `n` frames."""
+    h = np.ascontiguousarray(heights, np.float64)
+    out = np.empty_like(h)
+    _local_floor_loop(h, max(1, min(int(n), h.shape[0])), out)
+    return out

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .contacts import local_floor
 from .schema import JOINT_SETS, QUALITY_COLUMNS
 
@@ -60,15 +61,20 @@ def floor_penetration(feet: np.ndarray, toe_offset: float = 0.0) -> float:
     return float(max(0.0, -sole.min()))
 
 
-def peak_joint_speed(joints: np.ndarray, fps: float) -> float | None:
-    """Largest joint speed (m/s) over all joints and frames; None for fewer than 2 frames. joints: (T, J, 3) m."""
+def peak_joint_speed(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | None:
+    """Largest joint speed (m/s) over all joints and frames; None for fewer than 2 frames. joints: (T, J, 3) m.
+
+    jit: the compiled twin (amass_arrow.kernels; None = when numba is installed); this code is the reference.
+    """
     joints = np.asarray(joints, np.float64)
     if joints.shape[0] < 2:
         return None
+    if kernels.ENABLED if jit is None else jit:
+        return kernels.peak_speed(joints, fps)
     return float(np.linalg.norm(_speed(joints, fps), axis=-1).max())
 
 
-def jitter(joints: np.ndarray, fps: float) -> float | None:
+def jitter(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | None:
     """Mean jerk magnitude (m/s^3) over joints and frames: |x[t+3] - 3x[t+2] + 3x[t+1] - x[t]| * fps^3.
 
     joints: (T, J, 3) m at `fps`. None for fewer than 4 frames. Smooth motion at 30 fps gives tens of
@@ -77,6 +83,8 @@ def jitter(joints: np.ndarray, fps: float) -> float | None:
     x = np.asarray(joints, np.float64)
     if x.shape[0] < 4:
         return None
+    if kernels.ENABLED if jit is None else jit:  # compiled twin (amass_arrow.kernels); this code is the reference
+        return kernels.mean_jerk(x, fps)
     d3 = x[3:] - 3.0 * x[2:-1] + 3.0 * x[1:-2] - x[:-3]
     return float(np.linalg.norm(d3, axis=-1).mean() * float(fps) ** 3)
 

@@ -53,3 +53,38 @@ def test_slerp_kernel_equals_numpy(src_fps, dst_fps, dtype):
     # a column view of a wider array (how `poses` blocks arrive) gives the same
     wide = np.concatenate([np.zeros((T, 3), dtype), aa], axis=1)[:, 3:]
     np.testing.assert_array_equal(slerp_axis_angle(wide, src, dst, jit=True), got)
+
+
+@pytest.mark.parametrize("fps", [30.0, 59.99, 100.0, 120.0, 250.0])
+def test_window_speed_kernel_equals_numpy(fps):
+    from amass_arrow.contacts import window_speed
+
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.normal(0, 0.01, (900, 4, 3)), axis=0)
+    ref = window_speed(x, fps, 1.0 / 30.0, jit=False)
+    got = window_speed(x, fps, 1.0 / 30.0, jit=True)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-6)
+    assert np.array_equal(window_speed(x[:2], fps, 0.1, jit=True), window_speed(x[:2], fps, 0.1, jit=False))
+
+
+@pytest.mark.parametrize("T", [2, 3, 4, 250])
+def test_quality_kernels_equal_numpy(T):
+    from amass_arrow.quality import jitter, peak_joint_speed
+
+    rng = np.random.default_rng(4)
+    x = np.cumsum(rng.normal(0, 0.02, (T, 22, 3)), axis=0)
+    assert peak_joint_speed(x, 30.0, jit=True) == pytest.approx(peak_joint_speed(x, 30.0, jit=False), rel=1e-9)
+    ref, got = jitter(x, 30.0, jit=False), jitter(x, 30.0, jit=True)
+    assert (got is None) == (ref is None) == (T < 4)
+    if ref is not None:
+        assert got == pytest.approx(ref, rel=1e-9)
+
+
+@pytest.mark.parametrize("T,fps", [(1, 30.0), (5, 30.0), (700, 120.0), (700, 250.0)])
+def test_local_floor_kernel_equals_numpy(T, fps):
+    from amass_arrow.contacts import local_floor
+
+    rng = np.random.default_rng(5)
+    h = np.abs(np.cumsum(rng.normal(0, 0.01, (T, 4)), axis=0))
+    h[T // 2:] += 0.18  # a step up
+    np.testing.assert_array_equal(local_floor(h, fps, 0.4, jit=True), local_floor(h, fps, 0.4, jit=False))
