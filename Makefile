@@ -14,7 +14,7 @@ BODY_MODELS = $(if $(filter $(DEMO)/synth/amass,$(AMASS_ROOT)),$(DEMO)/synth/bod
 STORE = $(DEMO)/store
 OUT ?= $(DEMO)/splits
 SPLITS ?= configs/splits.yaml
-WORKERS ?= 2
+WORKERS ?= auto
 BUILD_ARGS ?=
 # Targets that read a store (labels, build-splits) (re)build it first only when AMASS_ROOT is given on
 # the command line, or for the demo (neither AMASS_ROOT nor STORE given):

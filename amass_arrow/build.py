@@ -96,7 +96,7 @@ def settings_key(cfg: BuildConfig, joint_set: str) -> str:
     removing datasets or body models converts only what changed.
     """
     h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps({"format": schema.FORMAT_VERSION, "version": __version__, "motion": asdict(cfg.motion),
+    h.update(json.dumps({"format": schema.FORMAT_VERSION, "encoding": schema.FRAME_ENCODING, "version": __version__, "motion": asdict(cfg.motion),
                          "joint_set": joint_set}, sort_keys=True).encode())
     return h.hexdigest()
 
@@ -183,7 +183,7 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
         old_rows, entries, old_source = _previous_rows(layout)
-        executor = make_executor(cfg.executor, cfg.workers, cfg.address)
+        executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
         try:
             return _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor, progress, t0)
         finally:

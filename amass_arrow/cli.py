@@ -65,7 +65,7 @@ def _build_args(p):
     p.add_argument("--body-models", help="folder with smpl/ smplh/ smplx/ model files")
     p.add_argument("--out", help="store path to create or update")
     p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
-    p.add_argument("--workers", type=int, help="worker processes (default 1)")
+    p.add_argument("--workers", type=_workers_arg, help="worker processes, or auto (default: one per usable CPU)")
     p.add_argument("--executor", choices=["local", "ray"], help="where conversions run: local processes (default) or Ray")
     p.add_argument("--address", help="Ray cluster to join with --executor ray ('auto' = the running one); default: start a local Ray")
     p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
@@ -84,6 +84,18 @@ def _build_args(p):
                    help="allow replacing the store's contents: a build from another archive that removes sequences, "
                         "or one that removes more than half of them (refused without this flag)")
     quiet_arg(p)
+
+
+def _workers_arg(text: str):
+    """argparse type of --workers: 'auto' or an integer >= 1."""
+    from .config import parse_workers
+    from .errors import ConfigError
+
+    try:
+        parse_workers(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text if text == "auto" else int(text)
 
 
 @command("build", "convert an AMASS archive into a store (incremental and resumable)",
@@ -132,6 +144,10 @@ def _info(args):
     else:
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
+    if i.quality.get("thresholds"):
+        from .quality import describe_rules
+
+        print("quality      flags " + ", ".join(describe_rules(i.quality)))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
     if i.source:
         print(f"source       {i.source['root']} ({i.source['files']} files, content fingerprint {i.source['fingerprint']})")

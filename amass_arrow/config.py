@@ -12,6 +12,7 @@ A YAML build config looks like::
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,7 @@ class BuildConfig:
     amass_root: str | None = None
     body_models: str | None = None
     out: str | None = None
-    workers: int = 1
+    workers: int | str = "auto"  # worker processes, or auto = the CPUs this process may use
     executor: str = "local"  # local (process pool) | ray (extra amass-arrow[ray])
     address: str | None = None  # Ray cluster address for executor ray ('auto' = the running one); None = start a local Ray
     datasets: list[str] = field(default_factory=list)  # empty = all
@@ -135,13 +136,33 @@ class BuildConfig:
         for key in ("amass_root", "body_models", "out"):
             if not getattr(self, key):
                 raise ConfigError(f"build needs {key!r} (a config value or a CLI argument)")
-        if int(self.workers) < 1:
-            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        self.worker_count()
         _choice("executor", self.executor, EXECUTORS)
         if self.address and self.executor != "ray":
             raise ConfigError(f"address {self.address!r} is for executor 'ray' (executor is {self.executor!r})")
         self.motion.validate()
         return self
+
+
+    def worker_count(self) -> int:
+        """`workers` as a number: 'auto' = the CPUs this process may run on (os.sched_getaffinity)."""
+        return parse_workers(self.workers)
+
+
+def parse_workers(value: int | str) -> int:
+    """'auto' -> usable CPUs; an integer (or its text) >= 1 -> itself; anything else: ConfigError."""
+    if value == "auto":
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"workers must be 'auto' or an integer >= 1, got {value!r}") from None
+    if n < 1 or isinstance(value, float) and value != n:
+        raise ConfigError(f"workers must be >= 1, got {value}")
+    return n
 
 
 def _choice(name: str, value: Any, choices: tuple) -> None:

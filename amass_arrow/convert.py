@@ -112,16 +112,14 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     row["part"] = rel
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
     table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
-    # Dictionary encoding only for the repeated seq_id: on float columns it never pays and was 6x the
-    # write time (and 1.6x the bytes) of plain zstd.
     if is_url(settings.staging):  # one PUT, hashed in memory: no rename on object storage, none needed
         try:
-            entry = Tree(settings.staging).write_parquet(table, rel, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+            entry = Tree(settings.staging).write_parquet(table, rel, **schema.frame_write_options(table.schema))
         except OSError as exc:
             raise StoreError(f"{settings.staging}/{rel}: cannot write the part: {exc}") from None
         return {"row": row, "file": entry}
     path = settings.staging / rel
-    write_parquet_atomic(table, path, row_group_size=64 * 1024, use_dictionary=[schema.SEQ_ID])
+    write_parquet_atomic(table, path, **schema.frame_write_options(table.schema))
     return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
 
 

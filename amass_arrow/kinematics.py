@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 _SMALL = 1e-6  # radians: below this, sin(t)/t = 1 and (1 - cos t)/t^2 = 1/2 to float64 rounding (t^2/6 < 2e-13)
 
 
@@ -60,6 +62,7 @@ def forward_kinematics(
     parents: np.ndarray | list[int],
     trans: np.ndarray | None = None,
     out_dtype=None,
+    jit: bool | None = None,
 ) -> np.ndarray:
     """Posed joint positions, like smplx's `joints[:, :J]`.
 
@@ -70,7 +73,13 @@ def forward_kinematics(
     trans: (T, 3) root translation, added to every joint in `out_dtype` (so a float32 body far
     from the origin keeps float64 placement when out_dtype is float64).
     Returns (T, J, 3) in `out_dtype` (default: the compute dtype).
+    jit: use the compiled kernel (amass_arrow.kernels, float64 throughout); None = when numba is
+    installed. This numpy code is the reference; both agree within 1e-6 m (tests/test_kernels.py).
     """
+    if kernels.ENABLED if jit is None else jit:
+        pose = np.asarray(pose)
+        dt = np.float32 if pose.dtype == np.float32 else np.float64
+        return kernels.forward_kinematics(pose, rest_joints, parents, trans, dt if out_dtype is None else out_dtype)
     pose = np.asarray(pose)
     dtype = np.float32 if pose.dtype == np.float32 else np.float64
     out_dtype = np.dtype(dtype if out_dtype is None else out_dtype)

@@ -27,6 +27,8 @@ on the chosen joint set or frame either.
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,21 @@ from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 from .sequence import Sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
+
+#: CPU seconds this process spent in each stage of `process` (read by `make bench`'s stage profile)
+STAGE_SECONDS: defaultdict[str, float] = defaultdict(float)
+
+
+class _Laps:
+    """`lap(stage)` adds the CPU time since the previous lap to STAGE_SECONDS[stage]."""
+
+    def __init__(self):
+        self.t = time.process_time()
+
+    def __call__(self, stage: str) -> None:
+        now = time.process_time()
+        STAGE_SECONDS[stage] += now - self.t
+        self.t = now
 
 
 @dataclass
@@ -82,6 +99,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     if seq.num_frames < 1:
         raise InputError(seq.source_path, "no_frames", "the sequence has no frames")
 
+    lap = _Laps()
     flags = list(seq.quality_flags)
 
     # ---- betas -> rest joints
@@ -94,14 +112,17 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         betas = np.concatenate([betas, np.zeros(nsb - betas.size)])
     rest = np.asarray(model.rest_joints(betas), np.float64)
     parents = np.asarray(model.parents)
+    lap("body model")
 
     # ---- orientation: decided from the pose; a Y-up file is stood upright before FK, floor and contacts
     orient = _orientation.decide(_orientation.spine_directions(seq, rest, parents), seq.trans + rest[0],
                                  cfg.source_frame, cfg.quality.min_upright_fraction)
     if orient.source_frame == "y_up":
         seq = _orientation.stand_upright(seq, rest[0])
+    lap("orientation")
     rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
     T = rs.num_frames
+    lap("resample")
 
     # ---- floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
     names = schema.SKELETONS[model.surface_model][0]
@@ -112,9 +133,10 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     feet_in_chain = [chain.index(j) for j in foot_idx]
     for start in range(0, seq.num_frames, SOURCE_CHUNK):  # chunks bound memory on hour-long takes
         rows = slice(start, start + SOURCE_CHUNK)
-        src_pose = seq.full_pose(rows)[:, chain]  # float32: posed in float32, placed by trans in float64
+        src_pose = seq.joint_pose(chain, rows)  # float32: posed in float32, placed by trans in float64
         fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)
         feet_src[rows] = fk[:, feet_in_chain]
+    lap("fk")
     floor = 0.0
     toe_off = toe_offset(model, betas, foot_idx)
     if cfg.floor == "lowest_foot":
@@ -122,7 +144,8 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
     # each store frame takes the flags of the source frame nearest in time
     near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
-    c6 = _contacts.contact_table(c_src[near])
+    c4 = c_src[near]  # (T, 4) in FOOT_ORDER
+    lap("contacts")
 
     # ---- FK at the store rate, chunked, over only the stored joints and their ancestors
     pchain = _ancestors(parents, idx)
@@ -132,15 +155,17 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     sel_in_chain = [pchain.index(j) for j in idx]
     for start in range(0, T, SOURCE_CHUNK):
         rows = slice(start, start + SOURCE_CHUNK)
-        pose = rs.full_pose(rows)[:, pchain]
+        pose = rs.joint_pose(pchain, rows)
         joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows], out_dtype=np.float64)[:, sel_in_chain]
     joints[..., 2] -= floor
     trans[:, 2] -= floor
+    lap("fk")
 
     # ---- quality metrics (store rate, Z-up, floor at z = 0)
-    metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c6[:, :4], fps, toe_offset=toe_off,
+    metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
                                airborne_height=cfg.quality.airborne_height, airborne_window=cfg.quality.airborne_window)
     flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
+    lap("quality")
 
     # ---- coordinate frame
     root_orient = rs.root_orient
@@ -154,25 +179,29 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     sel = joints  # (T, J, 3), already the joint set's joints in order
     J = len(idx)
 
-    # ---- Arrow table
-    arrays: list[pa.Array] = [
-        _repeat_string(seq.seq_id, T),
-        pa.array(np.arange(T, dtype=np.int32)),
-        pa.array((np.arange(T, dtype=np.float64) / fps).astype(np.float32)),
-    ]
+    # ---- Arrow table, assembled by column name (schema.frame_table puts them in schema order)
+    cols: dict[str, pa.Array] = {
+        schema.SEQ_ID: _repeat_string(seq.seq_id, T),
+        schema.FRAME: _numeric(np.arange(T, dtype=np.int32)),
+        schema.T: _numeric((np.arange(T, dtype=np.float64) / fps).astype(np.float32)),
+    }
     blocks = rs.pose_blocks()
     blocks["root_orient"] = root_orient
     blocks["trans"] = trans
     for name, width in schema.POSE_COLUMNS.items():
-        a = blocks[name]
-        arrays.append(pa.nulls(T, schema.fsl(width)) if a is None else _fsl(a, width))
-    arrays.append(_fsl(sel, 3 * J))
+        if blocks[name] is not None:
+            cols[name] = _fsl(blocks[name], width)
+    cols[schema.JOINTS] = _fsl(sel, 3 * J)
     if cfg.joint_velocities:
         vel = np.gradient(sel, 1.0 / fps, axis=0) if T > 1 else np.zeros_like(sel)
-        arrays.append(_fsl(vel, 3 * J))
-    for k in range(len(schema.CONTACT_COLUMNS)):
-        arrays.append(pa.array(np.ascontiguousarray(c6[:, k])))
-    table = pa.Table.from_arrays(arrays, schema=schema.frame_schema(J, cfg.joint_velocities))
+        cols[schema.JOINT_VEL] = _fsl(vel, 3 * J)
+    feet = dict(zip(_contacts.FOOT_ORDER, c4.T))
+    for foot, flags_t in feet.items():
+        cols[schema.CONTACT_COLUMN[foot]] = _bools(flags_t)
+    for side, column in schema.FOOT_CONTACT_COLUMN.items():
+        cols[column] = _bools(feet[f"{side}_ankle"] | feet[f"{side}_toe"])
+    table = schema.frame_table(cols, T, J, cfg.joint_velocities)
+    lap("table")
 
     fields = {
         "store_fps": float(fps),
@@ -215,10 +244,22 @@ def toe_offset(model, betas: np.ndarray, foot_idx: list[int]) -> float:
     return max(0.0, float(rest_y.min()) - sole)
 
 
+def _numeric(a: np.ndarray) -> pa.Array:
+    """1-D numeric numpy -> Arrow array over the same buffer (pa.array(ndarray) imports pandas: ~1.7 s a worker)."""
+    a = np.ascontiguousarray(a)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
+
+
+def _bools(a: np.ndarray) -> pa.BooleanArray:
+    """1-D bool numpy -> Arrow booleans (bit-packed, LSB first), no nulls."""
+    a = np.asarray(a, bool)
+    return pa.Array.from_buffers(pa.bool_(), len(a), [None, pa.py_buffer(np.packbits(a, bitorder="little"))])
+
+
 def _fsl(a: np.ndarray, width: int) -> pa.FixedSizeListArray:
-    """(T, ...) numeric -> FixedSizeList<float32>[width] without per-row Python work."""
+    """(T, ...) numeric -> schema.fsl(width) (float32, non-null elements) without per-row Python work."""
     flat = np.ascontiguousarray(a, dtype=np.float32).reshape(-1)
-    return pa.FixedSizeListArray.from_arrays(pa.array(flat), width)
+    return pa.FixedSizeListArray.from_arrays(_numeric(flat), type=schema.fsl(width))
 
 
 def _repeat_string(value: str, n: int) -> pa.StringArray:

@@ -11,8 +11,8 @@ lying down throughout. The evidence, measured on the file's own coordinates:
   a body whose spine points along +Y but that travels metres along +Y is crawling in a Z-up file.
 
 `decide` (mode 'auto'): z_up when spine_up_z >= min_upright; else y_up when spine_up_y >= min_upright,
-spine_up_y > spine_up_z and the pelvis travels along Y no more than max(1 m, its travel across);
-else z_up. Modes 'z_up' / 'y_up' force the frame. Whatever the mode, the body's upright fraction in
+spine_up_y > spine_up_z, the mean spine direction itself is within 45 degrees of +Y (a coherent body,
+not scattered poses) and the pelvis travels along Y no more than max(1 m, its travel across); else z_up. Modes 'z_up' / 'y_up' force the frame. Whatever the mode, the body's upright fraction in
 the decided frame is recorded, and a sequence that stays mostly not upright gets the `lying_down`
 flag — so nobody is stored on their back without a flag.
 
@@ -86,6 +86,7 @@ def decide(spine: np.ndarray, pelvis: np.ndarray, mode: str = "auto", min_uprigh
     up_z = float(np.mean(spine[:, 2] > COS_45)) if len(spine) else 0.0
     up_y = float(np.mean(spine[:, 1] > COS_45)) if len(spine) else 0.0
     pelvis = np.asarray(pelvis, np.float64)
+    mean_y = float(spine.mean(axis=0)[1]) if len(spine) else 0.0
     along_y = _travel(pelvis[:, 1])
     across_y = float(np.hypot(_travel(pelvis[:, 0]), _travel(pelvis[:, 2])))
     ev = f"spine +z {up_z:.2f}, +y {up_y:.2f} of frames; pelvis travel along y {along_y:.2f} m, across {across_y:.2f} m"
@@ -93,6 +94,8 @@ def decide(spine: np.ndarray, pelvis: np.ndarray, mode: str = "auto", min_uprigh
         frame, why = mode, f"forced by config ({ev})"
     elif up_z >= min_upright:
         frame, why = "z_up", f"upright along +z ({ev})"
+    elif up_y >= min_upright and up_y > up_z and mean_y < COS_45:
+        frame, why = "z_up", f"spine scattered around +y (mean direction {mean_y:.2f}): no coherent up axis ({ev})"
     elif up_y >= min_upright and up_y > up_z and along_y <= max(MIN_VERTICAL_TRAVEL, across_y):
         frame, why = "y_up", f"upright along +y: a Y-up export ({ev})"
     elif up_y >= min_upright and up_y > up_z:

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from .contacts import local_floor
-from .schema import QUALITY_COLUMNS
+from .schema import JOINT_SETS, QUALITY_COLUMNS
 
 UP = 2  # Z-up: the vertical axis; x, y are horizontal
+BODY_JOINTS = len(JOINT_SETS["body22"])  # every joint set starts with these
 
 
 def _speed(x: np.ndarray, fps: float) -> np.ndarray:
@@ -107,16 +108,19 @@ def measure(joints: np.ndarray, foot_idx: list[int], contacts: np.ndarray, fps: 
             toe_offset: float = 0.0, airborne_height: float = 0.05, airborne_window: float = 0.5) -> dict[str, float | None]:
     """All metrics of one sequence, keyed by schema.QUALITY_COLUMNS names.
 
-    joints: (T, J, 3) stored joints (m, Z-up, floor at z = 0) at `fps`; foot_idx: the indices in J of
-    left_ankle, right_ankle, left_toe, right_toe; contacts: (T, 4) bool flags of those joints.
+    joints: (T, J, 3) stored joints (m, Z-up, floor at z = 0) at `fps`, the 22 body joints first (as in
+    every schema joint set); peak speed and jitter use only those 22, so stores with hands agree with
+    body22 stores. foot_idx: the indices in J of left_ankle, right_ankle, left_toe, right_toe;
+    contacts: (T, 4) bool flags of those joints.
     """
     joints = np.asarray(joints, np.float64)
+    body = joints[:, :BODY_JOINTS]
     feet = joints[:, foot_idx]
     return {
         "foot_skating": foot_skating(feet, contacts, fps),
         "floor_penetration": floor_penetration(feet, toe_offset),
-        "peak_joint_speed": peak_joint_speed(joints, fps),
-        "jitter": jitter(joints, fps),
+        "peak_joint_speed": peak_joint_speed(body, fps),
+        "jitter": jitter(body, fps),
         "contact_coverage": contact_coverage(contacts),
         "airborne_fraction": airborne_fraction(feet, fps, airborne_height, airborne_window),
     }
@@ -168,3 +172,14 @@ def manifest(thresholds: Any) -> dict[str, Any]:
         | {"lying_down": "upright_fraction < min_upright_fraction"},
         "thresholds": dataclasses.asdict(thresholds),
     }
+
+
+def describe_rules(entry: dict[str, Any]) -> list[str]:
+    """'flag (metric op threshold)' per flag of an info.json `quality` entry (see `manifest`), for people."""
+    th = entry.get("thresholds", {})
+    out = []
+    for flag, rule in entry.get("flags", {}).items():
+        metric, op, attr = rule.split()
+        cond = f"{metric} {op} {th.get(attr)}"
+        out.append(cond if metric == flag else f"{flag} ({cond})")
+    return out

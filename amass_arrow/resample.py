@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 
+from . import kernels
 from .sequence import Sequence
 
 MODES = ("interpolate", "decimate", "none")
@@ -177,14 +178,15 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
 SLERP_CHUNK = 8192  # output frames interpolated at once
 
 
-def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray) -> np.ndarray:
+def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarray, jit: bool | None = None) -> np.ndarray:
     """Quaternion slerp of axis-angle rotations sampled at `src_times` (s) to `dst_times` (s).
 
     aa: (T, K, 3) or (T, 3K) radians; returns the same layout with N = len(dst_times) frames and the
     input dtype. Interpolates along the shortest arc between the bracketing source frames
     (antipodal quaternions are flipped; identical ones are copied). Output frames that fall exactly
     on a source frame reproduce it bit for bit; others are unwrapped toward the source
-    representation (see `quat_to_aa`).
+    representation (see `quat_to_aa`). jit: the compiled kernel (amass_arrow.kernels) instead of
+    `_slerp_rows`, the reference; None = when numba is installed.
     """
     aa = np.asarray(aa)
     T = aa.shape[0]
@@ -194,6 +196,9 @@ def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarra
     out = np.empty((len(w),) + aa.shape[1:], dtype=aa.dtype)
     rows, frames, rest = _exact_rows(i, w)
     out[rows] = aa[frames]  # on a source frame: copy it (bit for bit; 120->30 fps is all copies)
+    if len(rest) and (kernels.ENABLED if jit is None else jit):
+        kernels.slerp_rows(aa, i[rest], w[rest], rest, out)
+        return out
     for s in range(0, len(rest), SLERP_CHUNK):  # chunks bound the float64 temporaries
         r = rest[s:s + SLERP_CHUNK]
         out[r] = _slerp_rows(aa, i[r], w[r]).reshape((-1,) + aa.shape[1:])

@@ -63,6 +63,34 @@ class Sequence:
             "trans": self.trans,
         }
 
+    def joint_pose(self, joints: list[int], rows: slice = slice(None)) -> np.ndarray:
+        """(T, len(joints), 3) axis-angle of the given skeleton joints (indices into full_pose's joints).
+
+        Gathers only those joints' columns (the feet chains at the source rate need 9 of 52 joints),
+        in the blocks' dtype; equals `full_pose(rows)[:, joints]`.
+        """
+        T = len(range(*rows.indices(self.num_frames)))
+        blocks = [(self.root_orient, 1), (self.pose_body, 21)]
+        if self.surface_model == "smpl":
+            blocks.append((self.pose_smpl_hands, 2))
+        elif self.surface_model == "smplh":
+            blocks.append((self.pose_hand, 30))
+        else:
+            blocks += [(self.pose_jaw, 1), (self.pose_eye, 2), (self.pose_hand, 30)]
+        where, first = {}, 0
+        for b, (_a, n) in enumerate(blocks):
+            for k in range(n):
+                where[first + k] = (b, k)
+            first += n
+        dtype = np.result_type(*[a.dtype for a, _ in blocks if a is not None])
+        out = np.zeros((T, len(joints), 3), dtype)
+        for m, j in enumerate(joints):
+            a = blocks[where[j][0]][0]
+            if a is not None:
+                k = where[j][1]
+                out[:, m] = a[rows, 3 * k:3 * k + 3]
+        return out
+
     def full_pose(self, rows: slice = slice(None)) -> np.ndarray:
         """(T, J, 3) axis-angle for every joint of the surface model's skeleton, in tree order.
 

@@ -58,6 +58,11 @@ def test_ratios_come_from_the_figures(result):
     assert r["size_ratio"] == pytest.approx(s["store_bytes"] / s["input_bytes"])
     assert r["loader_mfps"] == pytest.approx(s["loading"]["loader_fps"] / 1e6)
     assert r["loader_vs_hf"] == pytest.approx(s["loading"]["loader_fps"] / s["loading"]["hf_fps"])
+    assert r["build_vs_read_floor_2x"] == pytest.approx(d["builds"]["2"]["seconds"] / d["read_floor"]["seconds"])
+    st = s["stages"]["cpu_seconds"]
+    assert {"read", "resample", "fk", "contacts", "quality", "write"} <= set(st) and all(v >= 0 for v in st.values())
+    assert r["contacts_quality_share"] == pytest.approx((st["contacts"] + st["quality"]) / sum(st.values()))
+    assert r["amass_projected_seconds"] == pytest.approx(26e6 * d["builds"]["2"]["seconds"] / d["builds"]["2"]["source_frames"])
     peaks = [max(b["peak_rss_tree"] for b in x["builds"].values()) for x in (s, d)]
     assert r["peak_rss_gb"] == pytest.approx(max(peaks) / 1e9)
     assert r["rss_growth"] == pytest.approx(abs(peaks[1] / peaks[0] - 1))
@@ -75,6 +80,7 @@ def test_table_prints_every_target(result):
         line = next(ln for ln in text.splitlines() if label in ln)
         assert line.rstrip().endswith(("PASS", "FAIL"))
     assert "read floor" in text and "smplx" in text and "FrameLoader" in text and "doubled archive" in text
+    assert "projected: all of AMASS SMPL+H G" in text and "per 1M source frames" in text
 
 
 def test_ray_row_is_a_ratio_of_two_builds(result):

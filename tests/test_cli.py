@@ -50,7 +50,10 @@ def test_synth_build_info_inventory_render(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert (info["fps"], info["frame"], set(info["datasets"])) == (20.0, "y_up", {"CMU", "SFU"})
     assert cli.main(["info", str(store)]) == 0
-    assert "20.0 fps" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "20.0 fps" in out
+    assert "quality      flags " in out and "foot_skating > 0.5" in out and "joint_speed_spike (peak_joint_speed > 20.0)" in out
+    assert "lying_down (upright_fraction < 0.5)" in out
     png = tmp_path / "walk.png"
     assert cli.main(["render", str(store), "CMU/01/01_01", "-o", str(png), "--end", "1.5"]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000

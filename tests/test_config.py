@@ -79,3 +79,29 @@ def test_missing_paths_and_files_are_clear(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_build_config(tmp_path / "nope.yaml")
     assert isinstance(load_build_config(None, amass_root="a", body_models="b", out="c"), BuildConfig)
+
+
+def test_workers_auto_is_the_default_and_counts_usable_cpus(tmp_path):
+    import os
+
+    from amass_arrow.config import parse_workers
+
+    cpus = len(os.sched_getaffinity(0))
+    assert BuildConfig().workers == "auto"
+    cfg = load_build_config(None, amass_root="a", body_models="b", out="c")
+    assert cfg.worker_count() == cpus
+    assert load_build_config(None, amass_root="a", body_models="b", out="c", workers=3).worker_count() == 3
+    assert parse_workers("2") == 2
+    for bad in ("many", 0, "0", 1.5):
+        with pytest.raises(ConfigError, match="workers"):
+            parse_workers(bad)
+
+
+def test_cli_workers_flag_takes_auto_or_a_number():
+    from amass_arrow.cli import _workers_arg
+
+    assert _workers_arg("auto") == "auto" and _workers_arg("4") == 4
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError, match="workers"):
+        _workers_arg("lots")

@@ -62,7 +62,10 @@ def make_store(path: Path, overrides: dict[str, tuple[float, int]] | None = None
             fps_in_file=file_fps, fps_override_reason="test override" if sfps != file_fps else None,
             source_frames=sframes, store_fps=FPS,
             resample_mode="interpolate", num_frames=n, duration=(n - 1) / FPS, floor_height=0.0, has_dmpls=False,
-            quality_flags=[], part=f"{schema.partition_dir(ds, subj)}/part-0.parquet"))
+            quality_flags=[], part=f"{schema.partition_dir(ds, subj)}/part-0.parquet",
+            # still joints, a foot down on every frame: what quality.measure gives for this motion
+            foot_skating=0.0, floor_penetration=0.0, peak_joint_speed=0.0, jitter=0.0, contact_coverage=1.0,
+            airborne_fraction=0.0))
         datasets[ds] = {"sequences": 1, "frames": n, "hours": n / FPS / 3600}
     write_parquet_atomic(pa.Table.from_pylist(rows, schema=schema.SEQUENCE_SCHEMA), staged / schema.SEQUENCES_PATH)
     write_parquet_atomic(pa.Table.from_pylist([], schema=schema.REJECT_SCHEMA), staged / schema.REJECTS_PATH)

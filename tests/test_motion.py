@@ -136,3 +136,49 @@ def test_joint_set_unavailable(motions):
         process(_sequence(ms["walk"], betas=betas), model, MotionConfig(), "smplx55")
     assert exc.value.code == "joint_set_unavailable"
     assert "smplh52" in exc.value.message
+
+
+def test_contact_columns_are_placed_by_name(motions, monkeypatch):
+    """Each contact column holds its own joint's flags (a swap of any two boolean columns fails here)."""
+    from amass_arrow import contacts
+
+    model, betas, ms = motions
+    seq = _sequence(ms["walk"], betas=betas)
+    s = np.arange(seq.num_frames)
+    # source frame s, foot joint k (FOOT_ORDER) -> bit k of s // 4: at 120 -> 30 fps store frame n has bit k of n
+    patterns = np.stack([((s // 4) >> k) & 1 for k in range(4)], axis=1).astype(bool)
+    monkeypatch.setattr(contacts, "detect", lambda *a, **k: patterns)
+    tb = process(seq, model, MotionConfig(fps=30.0), "body22").frames
+    n = np.arange(tb.num_rows)
+    bit = {"left_ankle": 0, "right_ankle": 1, "left_toe": 2, "right_toe": 3}  # contacts.FOOT_ORDER, spelled out
+    expected = {f"{j}_contact": ((n >> b) & 1).astype(bool) for j, b in bit.items()}
+    for side in ("left", "right"):
+        expected[f"{side}_foot_contact"] = expected[f"{side}_ankle_contact"] | expected[f"{side}_toe_contact"]
+    assert sorted(expected) == sorted(schema.CONTACT_COLUMNS)
+    for col, want in expected.items():
+        np.testing.assert_array_equal(tb[col].to_numpy(zero_copy_only=False), want, err_msg=col)
+
+
+def test_frame_table_by_name():
+    """schema.frame_table: any column order in, schema order out; missing, unknown or short columns rejected."""
+    n, J = 5, 2
+    cols = {c: pa.array(np.arange(n) % (k + 2) == 0) for k, c in enumerate(schema.CONTACT_COLUMNS)}
+    cols[schema.JOINTS] = pa.FixedSizeListArray.from_arrays(pa.array(np.arange(n * 6, dtype=np.float32)), type=schema.fsl(6))
+    for c in ("root_orient", "pose_body", "trans"):
+        w = schema.POSE_COLUMNS[c]
+        cols[c] = pa.FixedSizeListArray.from_arrays(pa.array(np.full(n * w, w, np.float32)), type=schema.fsl(w))
+    cols[schema.T] = pa.array(np.linspace(0, 1, n, dtype=np.float32))
+    cols[schema.FRAME] = pa.array(np.arange(n, dtype=np.int32))
+    cols[schema.SEQ_ID] = pa.array(["a/b/c"] * n)
+    shuffled = dict(reversed(list(cols.items())))
+    tb = schema.frame_table(shuffled, n, J)
+    assert tb.schema.equals(schema.frame_schema(J))
+    for c, a in cols.items():
+        assert tb[c].combine_chunks().equals(a), c
+    assert tb["pose_hand"].null_count == n  # nullable block left out -> nulls
+    with pytest.raises(ValueError, match="missing"):
+        schema.frame_table({k: v for k, v in cols.items() if k != "left_toe_contact"}, n, J)
+    with pytest.raises(ValueError, match="not in the frame schema"):
+        schema.frame_table({**cols, "left_heel_contact": cols["left_toe_contact"]}, n, J)
+    with pytest.raises(ValueError, match="rows"):
+        schema.frame_table({**cols, schema.FRAME: pa.array(np.arange(n - 1, dtype=np.int32))}, n, J)

@@ -140,6 +140,11 @@ def test_decide_on_hand_made_evidence():
     assert orientation.decide(up_z, climb).source_frame == "z_up" and orientation.decide(up_z, still).flags(0.5) == []
     forced = orientation.decide(up_z, still, mode="y_up")
     assert forced.source_frame == "y_up" and forced.upright_fraction == 0.0 and forced.flags(0.5) == ["lying_down"]
+    # scattered poses around +Y (a random-pose test file): most within 45 deg of +Y, but no coherent direction
+    scattered = np.array([[0.0, 1.0, 0.0]] * 6 + [[0.0, -1.0, 0.0]] * 4)
+    assert np.mean(scattered[:, 1] > np.cos(np.pi / 4)) == 0.6
+    d = orientation.decide(scattered, still)
+    assert d.source_frame == "z_up" and d.flags(0.5) == ["lying_down"] and "scattered" in d.reason
     with pytest.raises(ValueError, match="auto, z_up, y_up"):
         orientation.decide(up_z, still, mode="x_up")
 

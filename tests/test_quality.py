@@ -215,3 +215,19 @@ def test_clean_walks_example_selects_unflagged_walks(demo_store, synthetic_root)
     assert clean and set(ids) == clean  # the flagged walk and every non-walk (mirrored caption too) are out
     sk = [r["foot_skating"] for r in got]
     assert sk == sorted(sk) and all(r["contact_coverage"] >= 0.95 for r in got)
+
+
+def test_describe_rules_reads_the_manifest_entry():
+    lines = quality.describe_rules(quality.manifest(QualityConfig(max_jitter=123.0, min_upright_fraction=0.7)))
+    assert "jitter > 123.0" in lines and "lying_down (upright_fraction < 0.7)" in lines
+    assert "low_contact_coverage (contact_coverage < 0.2)" in lines and len(lines) == len(quality.FLAG_RULES) + 1
+
+
+def test_speed_and_jitter_use_the_22_body_joints_only():
+    T = 40
+    joints = np.zeros((T, 52, 3))
+    joints[:, :4] = _feet(T)
+    joints[:, 30, 0] = 3.0 * np.arange(T) / FPS  # a finger at 3 m/s: not a body joint
+    joints[:, 21, 1] = 1.0 * np.arange(T) / FPS  # the right wrist at 1 m/s
+    m = quality.measure(joints, [0, 1, 2, 3], np.ones((T, 4), bool), FPS)
+    assert m["peak_joint_speed"] == pytest.approx(1.0)
