@@ -14,8 +14,9 @@ import json
 import platform
 import shutil
 import sys
+import time
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -171,8 +172,6 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     type, a replacement of the store's content without `cfg.replace`); a problem with one file
     becomes a row of rejects.parquet.
     """
-    import time
-
     t0 = time.perf_counter()
     cfg.validate()
     layout = ObjectLayout(cfg.out) if is_url(cfg.out) else StoreLayout(cfg.out)
@@ -182,25 +181,69 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
         registry = BodyModelRegistry(cfg.body_models)
-        old_rows, entries, old_source = _previous_rows(layout)
+        previous = _previous(layout)
         executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
         try:
-            return _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor, progress, t0)
+            plan = _plan(cfg, layout, disc, registry, previous, executor)
+            converted = _convert(plan, executor, progress)
         finally:
             executor.close()
+        # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
+        _check_replacement(layout, previous.source, plan.root, previous.rows, set(plan.rows), plan.other_archive,
+                           allow=cfg.replace)
+        try:
+            manifest, changed = (_finish_objects if isinstance(plan.staging, Tree) else _finish)(plan)
+        except OSError as exc:
+            raise StoreError(
+                f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
+                f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
+            ) from None
+    src_frames = sum(int(r["source_frames"]) for r in plan.rows.values())
+    return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
+                       sorted(plan.rejects, key=lambda r: r["source_path"]), manifest.num_sequences, manifest.num_frames,
+                       manifest.datasets, changed, time.perf_counter() - t0, src_frames)
 
 
-def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor: Executor, progress, t0) -> BuildResult:
-    """The build proper, with the write lock held and the executor started by `build`."""
-    import time
+@dataclass
+class Previous:
+    """What the published build holds: its sequence rows (by source path), manifest file entries, recorded source."""
 
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildPlan:
+    """What a build will publish, decided with the write lock held before any file is converted.
+
+    `rows`, `entries` and `rejects` start with what is reused and grow as `_convert` lands results.
+    """
+
+    cfg: BuildConfig
+    layout: StoreLayout | ObjectLayout
+    root: str  # the archive root, resolved (recorded in info.json `source`)
+    other_archive: bool  # the store was built from another archive (see _check_replacement)
+    joint_set: str
+    key: str  # settings_key: what every part shares
+    staging: Path | Tree  # where parts and tables are written before publishing
+    models_used: dict[str, str]  # "model/gender" -> body-model path (info.json)
+    model_keys: dict[str, str]  # surface model -> body-model fingerprint (each part's own key)
+    rows: dict[str, dict[str, Any]]  # source path -> sequences row
+    entries: dict[str, dict[str, Any]]  # part path -> manifest file entry
+    rejects: list[dict[str, Any]]  # rows of rejects.parquet
+    todo: list[SourceFile]  # files to convert, longest first
+    reused: int  # files whose part was reused
+
+
+def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Previous, executor: Executor) -> BuildPlan:
+    """Decide what to reuse and what to convert; refuse a replacement up front (see _check_replacement)."""
     root = cfg.amass_root if is_url(cfg.amass_root) else str(Path(cfg.amass_root).resolve())
     digests = _Digests(disc.files)
-    other_archive = _other_archive(old_source, root, old_rows, digests)
-    _check_replacement(layout, old_source, root, old_rows, set(digests.by_rel), other_archive, allow=cfg.replace)
-    previous = {} if cfg.force else {rel: r for rel, r in old_rows.items() if rel in digests.by_rel}
-    if cfg.force:
-        entries = {}
+    other_archive = _other_archive(prev.source, root, prev.rows, digests)
+    _check_replacement(layout, prev.source, root, prev.rows, set(digests.by_rel), other_archive, allow=cfg.replace)
+    previous = {} if cfg.force else {rel: r for rel, r in prev.rows.items() if rel in digests.by_rel}
+    entries = {} if cfg.force else dict(prev.entries)
 
     # Up front: which surface models / genders are needed (cheap header reads, on the workers),
     # so a missing body model is one clear error before any work, not a crash mid-build. Files
@@ -226,56 +269,38 @@ def _build(cfg, layout, disc, registry, old_rows, entries, old_source, executor:
     current = layout.current()
     todo: list[SourceFile] = []
     rows: dict[str, dict[str, Any]] = {}
-    rejects = [_problem_reject(p) for p in disc.problems]
-    reused = 0
     for f in disc.files:
         for cand in (done.get(f.rel), previous.get(f.rel)):
             row = _reusable(f, cand, digests, key, registry, cfg)
             if row is not None and _ensure_part(row, staging, current):
                 rows[f.rel] = row
-                reused += 1
                 break
         else:
             todo.append(f)
-
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    results = _run(todo, executor, Settings(cfg, joint_set, key, str(staging) if isinstance(staging, Tree) else staging,
-                                            model_keys), progress)
-    for r in results:
-        if "row" in r:
-            rows[r["row"]["source_path"]] = r["row"]
-            entries[r["row"]["part"]] = r["file"]
-        else:
-            rejects.append(r["reject"])
-    # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
-    _check_replacement(layout, old_source, root, old_rows, set(rows), other_archive, allow=cfg.replace)
-
-    try:
-        finish = _finish_objects if isinstance(staging, Tree) else _finish
-        manifest, changed = finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root)
-    except OSError as exc:
-        raise StoreError(
-            f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
-            f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
-        ) from None
-
-    src_frames = sum(int(r["source_frames"]) for r in rows.values())
-    res = BuildResult(layout.path, manifest.build_id, len(todo) - sum("reject" in r for r in results), reused,
-                      sorted(rejects, key=lambda r: r["source_path"]), manifest.num_sequences, manifest.num_frames,
-                      manifest.datasets, changed, time.perf_counter() - t0, src_frames)
-    return res
+    return BuildPlan(cfg=cfg, layout=layout, root=root, other_archive=other_archive, joint_set=joint_set, key=key,
+                     staging=staging, models_used=models_used, model_keys=model_keys, rows=rows, entries=entries,
+                     rejects=[_problem_reject(p) for p in disc.problems], todo=todo, reused=len(rows))
 
 
-def _run(todo: list[SourceFile], executor: Executor, settings: Settings, progress: bool) -> list[dict[str, Any]]:
+def _convert(plan: BuildPlan, executor: Executor, progress: bool) -> int:
+    """Convert `plan.todo` on the executor, landing rows, part entries and rejects in the plan; returns how many converted."""
     from tqdm import tqdm
 
-    results = []
-    with tqdm(total=sum(f.size for f in todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
-              disable=None if progress and todo else True, smoothing=0.1) as bar:
-        for f, result in executor.map(convert_task, todo, settings):
-            results.append(result)
+    staging = str(plan.staging) if isinstance(plan.staging, Tree) else plan.staging
+    settings = Settings(plan.cfg, plan.joint_set, plan.key, staging, plan.model_keys)
+    converted = 0
+    with tqdm(total=sum(f.size for f in plan.todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
+              disable=None if progress and plan.todo else True, smoothing=0.1) as bar:
+        for f, r in executor.map(convert_task, plan.todo, settings):
+            if "row" in r:
+                plan.rows[r["row"]["source_path"]] = r["row"]
+                plan.entries[r["row"]["part"]] = r["file"]
+                converted += 1
+            else:
+                plan.rejects.append(r["reject"])
             bar.update(f.size)
-    return results
+    return converted
 
 
 def _problem_reject(p: InputError) -> dict[str, Any]:
@@ -376,20 +401,20 @@ def _rows_from_objects(staging: Tree, known: set[str]) -> dict[str, dict[str, An
     return rows
 
 
-def _previous_rows(layout: StoreLayout) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, Any]]:
-    """The published build's sequence rows (by source path), manifest file entries and recorded source."""
+def _previous(layout: StoreLayout) -> Previous:
+    """The published build's rows, file entries and recorded source (empty when there is none or it is unreadable)."""
     if layout.current() is None:
-        return {}, {}, {}
+        return Previous()
     try:
         store = Store(layout.path)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
-        return {}, {}, {}
+        return Previous()
     source = dict(store.info.source)
     if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
         old = str(store.info.config["amass_root"])
         source["root"] = old if is_url(old) or Path(old).is_absolute() else None
-    return {r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source
+    return Previous({r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source)
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
@@ -398,8 +423,10 @@ def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
 
 
-def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, entries, root) -> tuple[Manifest, bool]:
-    ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
+def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
+    """Publish on a local disk: drop stale parts, write tables and manifest into staging, rename it into place."""
+    layout, staging, entries = plan.layout, plan.staging, plan.entries
+    ordered = sorted(plan.rows.values(), key=lambda r: r["seq_id"])
     keep = {r["part"] for r in ordered}
     frames_dir = staging / schema.FRAMES_DIR
     if frames_dir.is_dir():  # drop parts of vanished or changed sources, and temp leftovers
@@ -410,7 +437,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
 
-    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
+    seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
     files: dict[str, dict[str, Any]] = {}
     for r in ordered:  # entries hashed by the workers or kept from the published build; others now
         e = entries.get(r["part"])
@@ -425,7 +452,7 @@ def _finish(layout, staging, cfg, joint_set, key, rows, rejects, models_used, en
     write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
-    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
+    manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
     if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
         link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
         old = Store(layout.path).info
@@ -451,8 +478,9 @@ def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: s
     return seq_table, rej_table, h.hexdigest()
 
 
-def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
-              models_used: dict[str, str], files: dict[str, dict[str, Any]], root: str) -> Manifest:
+def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
+              files: dict[str, dict[str, Any]]) -> Manifest:
+    cfg, joint_set = plan.cfg, plan.joint_set
     per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
     for r in ordered:
         d = per_dataset[r["dataset"]]
@@ -469,17 +497,17 @@ def _manifest(cfg, joint_set: str, build_id: str, ordered: list[dict[str, Any]],
                   "floor": m.floor},
         num_sequences=len(ordered), num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
         num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
-        body_models=models_used, config=_public_config(cfg), software=_software(), files=files,
+        body_models=plan.models_used, config=_public_config(cfg), software=_software(), files=files,
         joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
-        source={"root": root, "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
+        source={"root": plan.root, "fingerprint": archive_fingerprint(ordered), "files": len(ordered)},
     )
 
 
-def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, rows, rejects, models_used,
-                    entries, root) -> tuple[Manifest, bool]:
+def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
-    ordered = sorted(rows.values(), key=lambda r: r["seq_id"])
-    seq_table, rej_table, build_id = _tables(ordered, rejects, key, root)
+    layout, staging, entries = plan.layout, plan.staging, plan.entries
+    ordered = sorted(plan.rows.values(), key=lambda r: r["seq_id"])
+    seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
     pointer = layout.pointer()
     if pointer is not None and pointer.get("build_id") == build_id:
         return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
@@ -491,7 +519,7 @@ def _finish_objects(layout: ObjectLayout, staging: Tree, cfg, joint_set, key, ro
         files[r["part"]] = e if ok else staging.file_entry(r["part"], int(r["num_frames"]))
     files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
     files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
-    manifest = _manifest(cfg, joint_set, build_id, ordered, rej_table.num_rows, models_used, files, root)
+    manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
     current = layout.current()
     if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
         old = Manifest.from_dict(pointer["info"])

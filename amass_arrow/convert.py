@@ -103,10 +103,10 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
         "fps_override_reason": seq.fps_override_reason, "source_frames": seq.num_frames,
         "has_dmpls": seq.dmpls is not None,
     }
-    row.update(out.fields)
+    row.update(out.fields.row())
     fallback = [f"neutral_model_fallback:{seq.gender}"] if model.gender != seq.gender else []
     # process's flags already hold the sequence's own (read) flags: merge, each flag once
-    row["quality_flags"] = merge_flags(seq.quality_flags, out.fields.get("quality_flags", []), fallback)
+    row[schema.QUALITY_FLAGS] = merge_flags(seq.quality_flags, out.fields.quality_flags, fallback)
     name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
     rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
     row["part"] = rel

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,14 +63,39 @@ class _Laps:
         self.t = now
 
 
+@dataclass(frozen=True)
+class SequenceFields:
+    """What `process` adds to a sequence's `sequences` row (names: schema.SEQUENCE_SCHEMA)."""
+
+    store_fps: float  # Hz
+    resample_mode: str  # interpolate | decimate | none
+    num_frames: int  # T at store_fps
+    duration: float  # s, schema.duration_seconds
+    floor_height: float  # m subtracted from z (Z-up, before the frame change)
+    orientation: _orientation.Orientation  # -> schema.ORIENTATION_COLUMNS
+    metrics: dict[str, float | None]  # schema.QUALITY_COLUMNS
+    quality_flags: list[str]  # the sequence's own flags included, each once
+
+    def row(self) -> dict[str, Any]:
+        """The fields as `sequences` columns."""
+        o = self.orientation
+        orient = dict(zip(schema.ORIENTATION_COLUMNS, (o.source_frame, o.mode, o.spine_up_z, o.spine_up_y,
+                                                        o.upright_fraction, o.reason)))
+        return {"store_fps": self.store_fps, "resample_mode": self.resample_mode, "num_frames": self.num_frames,
+                "duration": self.duration, "floor_height": self.floor_height, **orient, **self.metrics,
+                schema.QUALITY_FLAGS: list(self.quality_flags)}
+
+    def __getitem__(self, column: str) -> Any:
+        """One field by its `sequences` column name (fields["floor_height"])."""
+        return self.row()[column]
+
+
 @dataclass
 class Processed:
     """Frame rows of one sequence plus the fields it adds to its `sequences` row."""
 
     frames: pa.Table  # schema.frame_schema(num_joints, cfg.joint_velocities)
-    # store_fps, resample_mode, num_frames, duration, floor_height, schema.ORIENTATION_COLUMNS,
-    # schema.QUALITY_COLUMNS, quality_flags
-    fields: dict[str, Any] = field(default_factory=dict)
+    fields: SequenceFields
 
 
 def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processed:
@@ -81,6 +106,62 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     joint_set: a key of schema.JOINT_SETS (the caller resolves 'skeleton').
     Raises InputError(code='joint_set_unavailable' | 'surface_model_mismatch' | 'no_frames').
     """
+    idx = _check(seq, model, joint_set)
+    lap = _Laps()
+    flags = list(seq.quality_flags)
+    betas, truncated = _fit_betas(seq.betas, int(model.num_shape_betas))
+    flags += ["betas_truncated"] if truncated else []
+    rest = np.asarray(model.rest_joints(betas), np.float64)
+    parents = np.asarray(model.parents)
+    lap("body model")
+
+    # orientation: decided from the pose; a Y-up file is stood upright before FK, floor and contacts
+    orient = _orientation.decide(_orientation.spine_directions(seq, rest, parents), seq.trans + rest[0],
+                                 cfg.source_frame, cfg.quality.min_upright_fraction)
+    if orient.source_frame == "y_up":
+        seq = _orientation.stand_upright(seq, rest[0])
+    lap("orientation")
+    rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
+    T = rs.num_frames
+    lap("resample")
+
+    # floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
+    names = schema.SKELETONS[model.surface_model][0]
+    foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
+    feet_src = _pose_joints(seq, rest, parents, foot_idx)  # (Ts, 4, 3) Z-up
+    lap("fk")
+    toe_off = toe_offset(model, betas, foot_idx)
+    floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off) if cfg.floor == "lowest_foot" else 0.0
+    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
+    # each store frame takes the flags of the source frame nearest in time
+    near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
+    c4 = c_src[near]  # (T, 4) in FOOT_ORDER
+    lap("contacts")
+
+    # FK at the store rate over only the stored joints and their ancestors
+    joints = _pose_joints(rs, rest, parents, idx)  # (T, J, 3) Z-up
+    trans = rs.trans.astype(np.float64)
+    joints[..., 2] -= floor
+    trans[:, 2] -= floor
+    lap("fk")
+
+    # quality metrics (store rate, Z-up, floor at z = 0)
+    metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
+                               airborne_height=cfg.quality.airborne_height, airborne_window=cfg.quality.airborne_window)
+    flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
+    lap("quality")
+
+    root_orient, trans, joints = _to_frame(cfg.frame, rs.root_orient, trans, joints, rest[0])
+    table = _frame_table(seq.seq_id, rs, fps, root_orient, trans, joints, c4, cfg.joint_velocities)
+    lap("table")
+    fields = SequenceFields(store_fps=float(fps), resample_mode=cfg.resample, num_frames=int(T),
+                            duration=schema.duration_seconds(T, fps), floor_height=float(floor), orientation=orient,
+                            metrics=metrics, quality_flags=flags)
+    return Processed(frames=table, fields=fields)
+
+
+def _check(seq: Sequence, model, joint_set: str) -> list[int]:
+    """The joint set's indices in the model's skeleton, or InputError for what cannot be processed."""
     idx = schema.joint_indices(joint_set, model.surface_model) if joint_set in schema.JOINT_SETS else None
     if idx is None:
         have = [k for k in schema.JOINT_SETS if schema.joint_indices(k, model.surface_model) is not None]
@@ -98,127 +179,68 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
         )
     if seq.num_frames < 1:
         raise InputError(seq.source_path, "no_frames", "the sequence has no frames")
+    return idx
 
-    lap = _Laps()
-    flags = list(seq.quality_flags)
 
-    # ---- betas -> rest joints
-    nsb = int(model.num_shape_betas)
-    betas = np.asarray(seq.betas, np.float64).ravel()
-    if betas.size > nsb:  # the model's shape space is smaller than the file's: drop the tail
-        flags.append("betas_truncated")
-        betas = betas[:nsb]
-    elif betas.size < nsb:
-        betas = np.concatenate([betas, np.zeros(nsb - betas.size)])
-    rest = np.asarray(model.rest_joints(betas), np.float64)
-    parents = np.asarray(model.parents)
-    lap("body model")
+def _fit_betas(betas: np.ndarray, num_shape_betas: int) -> tuple[np.ndarray, bool]:
+    """(num_shape_betas,) float64 betas: the file's, zero-padded or with the tail dropped (True) to fit the model."""
+    b = np.asarray(betas, np.float64).ravel()
+    if b.size > num_shape_betas:
+        return b[:num_shape_betas], True
+    return np.concatenate([b, np.zeros(num_shape_betas - b.size)]), False
 
-    # ---- orientation: decided from the pose; a Y-up file is stood upright before FK, floor and contacts
-    orient = _orientation.decide(_orientation.spine_directions(seq, rest, parents), seq.trans + rest[0],
-                                 cfg.source_frame, cfg.quality.min_upright_fraction)
-    if orient.source_frame == "y_up":
-        seq = _orientation.stand_upright(seq, rest[0])
-    lap("orientation")
-    rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
-    T = rs.num_frames
-    lap("resample")
 
-    # ---- floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
-    names = schema.SKELETONS[model.surface_model][0]
-    foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
-    chain = _ancestors(parents, foot_idx)  # sorted, so parents come first
+def _pose_joints(seq: Sequence, rest: np.ndarray, parents: np.ndarray, wanted: list[int]) -> np.ndarray:
+    """(T, len(wanted), 3) float64 world positions (m, the file's frame) of joints `wanted`, by FK of only them
+    and their ancestors, in chunks of SOURCE_CHUNK frames (bounds memory on hour-long takes)."""
+    chain = _ancestors(parents, wanted)  # sorted, so parents come first
     sub_parents = [chain.index(parents[j]) if parents[j] >= 0 else -1 for j in chain]
-    feet_src = np.empty((seq.num_frames, len(foot_idx), 3))  # (Ts, 4, 3) Z-up
-    feet_in_chain = [chain.index(j) for j in foot_idx]
-    for start in range(0, seq.num_frames, SOURCE_CHUNK):  # chunks bound memory on hour-long takes
+    in_chain = [chain.index(j) for j in wanted]
+    out = np.empty((seq.num_frames, len(wanted), 3))
+    for start in range(0, seq.num_frames, SOURCE_CHUNK):
         rows = slice(start, start + SOURCE_CHUNK)
-        src_pose = seq.joint_pose(chain, rows)  # float32: posed in float32, placed by trans in float64
-        fk = forward_kinematics(src_pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)
-        feet_src[rows] = fk[:, feet_in_chain]
-    lap("fk")
-    floor = 0.0
-    toe_off = toe_offset(model, betas, foot_idx)
-    if cfg.floor == "lowest_foot":
-        floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off)
-    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
-    # each store frame takes the flags of the source frame nearest in time
-    near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
-    c4 = c_src[near]  # (T, 4) in FOOT_ORDER
-    lap("contacts")
+        pose = seq.joint_pose(chain, rows)  # float32: posed in float32, placed by trans in float64
+        out[rows] = forward_kinematics(pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)[:, in_chain]
+    return out
 
-    # ---- FK at the store rate, chunked, over only the stored joints and their ancestors
-    pchain = _ancestors(parents, idx)
-    psub = [pchain.index(parents[j]) if parents[j] >= 0 else -1 for j in pchain]
-    trans = rs.trans.astype(np.float64)
-    joints = np.empty((T, len(idx), 3))  # (T, J, 3) Z-up
-    sel_in_chain = [pchain.index(j) for j in idx]
-    for start in range(0, T, SOURCE_CHUNK):
-        rows = slice(start, start + SOURCE_CHUNK)
-        pose = rs.joint_pose(pchain, rows)
-        joints[rows] = forward_kinematics(pose, rest[pchain], psub, trans[rows], out_dtype=np.float64)[:, sel_in_chain]
-    joints[..., 2] -= floor
-    trans[:, 2] -= floor
-    lap("fk")
 
-    # ---- quality metrics (store rate, Z-up, floor at z = 0)
-    metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
-                               airborne_height=cfg.quality.airborne_height, airborne_window=cfg.quality.airborne_window)
-    flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
-    lap("quality")
+def _to_frame(frame: str, root_orient: np.ndarray, trans: np.ndarray, joints: np.ndarray, pelvis_rest: np.ndarray):
+    """(root_orient, trans, joints) from Z-up into `frame` (see the module docstring for why trans moves about p0)."""
+    if frame == "z_up":
+        return root_orient, trans, joints
+    p0 = pelvis_rest
+    root = quat_to_aa(matrix_to_quat(Z_UP_TO_Y_UP @ rodrigues(root_orient.astype(np.float64))), reference=None)
+    return root, to_frame(trans + p0, frame) - p0, to_frame(joints, frame)
 
-    # ---- coordinate frame
-    root_orient = rs.root_orient
-    if cfg.frame != "z_up":
-        joints = to_frame(joints, cfg.frame)
-        p0 = rest[0]
-        trans = to_frame(trans + p0, cfg.frame) - p0
-        M = Z_UP_TO_Y_UP
-        root_orient = quat_to_aa(matrix_to_quat(M @ rodrigues(rs.root_orient.astype(np.float64))), reference=None)
 
-    sel = joints  # (T, J, 3), already the joint set's joints in order
-    J = len(idx)
+def _frame_table(seq_id: str, rs: Sequence, fps: float, root_orient: np.ndarray, trans: np.ndarray, joints: np.ndarray,
+                 c4: np.ndarray, joint_velocities: bool) -> pa.Table:
+    """The frame rows, assembled by column name (schema.frame_table puts them in schema order).
 
-    # ---- Arrow table, assembled by column name (schema.frame_table puts them in schema order)
+    joints: (T, J, 3) in the store frame; c4: (T, 4) bool contacts in contacts.FOOT_ORDER.
+    """
+    T, J = joints.shape[:2]
     cols: dict[str, pa.Array] = {
-        schema.SEQ_ID: _repeat_string(seq.seq_id, T),
+        schema.SEQ_ID: _repeat_string(seq_id, T),
         schema.FRAME: _numeric(np.arange(T, dtype=np.int32)),
         schema.T: _numeric((np.arange(T, dtype=np.float64) / fps).astype(np.float32)),
     }
     blocks = rs.pose_blocks()
-    blocks["root_orient"] = root_orient
-    blocks["trans"] = trans
+    blocks[schema.ROOT_ORIENT_COLUMN] = root_orient
+    blocks[schema.TRANS_COLUMN] = trans
     for name, width in schema.POSE_COLUMNS.items():
         if blocks[name] is not None:
             cols[name] = _fsl(blocks[name], width)
-    cols[schema.JOINTS] = _fsl(sel, 3 * J)
-    if cfg.joint_velocities:
-        vel = np.gradient(sel, 1.0 / fps, axis=0) if T > 1 else np.zeros_like(sel)
+    cols[schema.JOINTS] = _fsl(joints, 3 * J)
+    if joint_velocities:
+        vel = np.gradient(joints, 1.0 / fps, axis=0) if T > 1 else np.zeros_like(joints)
         cols[schema.JOINT_VEL] = _fsl(vel, 3 * J)
     feet = dict(zip(_contacts.FOOT_ORDER, c4.T))
     for foot, flags_t in feet.items():
         cols[schema.CONTACT_COLUMN[foot]] = _bools(flags_t)
     for side, column in schema.FOOT_CONTACT_COLUMN.items():
         cols[column] = _bools(feet[f"{side}_ankle"] | feet[f"{side}_toe"])
-    table = schema.frame_table(cols, T, J, cfg.joint_velocities)
-    lap("table")
-
-    fields = {
-        "store_fps": float(fps),
-        "resample_mode": cfg.resample,
-        "num_frames": int(T),
-        "duration": schema.duration_seconds(T, fps),
-        "floor_height": float(floor),
-        "source_frame": orient.source_frame,
-        "source_frame_mode": orient.mode,
-        "spine_up_z": orient.spine_up_z,
-        "spine_up_y": orient.spine_up_y,
-        "upright_fraction": orient.upright_fraction,
-        "source_frame_reason": orient.reason,
-        **metrics,
-        "quality_flags": flags,  # the sequence's own flags (from read) included, each once
-    }
-    return Processed(frames=table, fields=fields)
+    return schema.frame_table(cols, T, J, joint_velocities)
 
 
 def _ancestors(parents: np.ndarray, joints: list[int]) -> list[int]:

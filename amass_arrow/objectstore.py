@@ -299,6 +299,11 @@ def _alive(pid: Any) -> bool:
     return True
 
 
+def storage_env() -> dict[str, str]:
+    """The AWS_* variables of this process, for worker processes started before they were set."""
+    return {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+
+
 # ---------------------------------------------------------------- reading
 class ObjectStore(Store):
     """A published store on object storage, pinned to the build its pointer named when opened."""
@@ -418,7 +423,11 @@ class local_copy:
         if not is_url(str(self.src.path)):
             return self.src
         self.tmp = tempfile.mkdtemp(prefix="amass-arrow-src-")
-        return fetched(self.src, self.tmp)
+        try:
+            return fetched(self.src, self.tmp)
+        except OSError as exc:  # the bucket, not the file: stop the build (a rerun resumes) instead of rejecting it
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise StoreError(f"{self.src.path}: cannot read from object storage: {exc}") from None
 
     def __exit__(self, *exc) -> None:
         if self.tmp:

@@ -126,6 +126,8 @@ def joint_indices(joint_set: str, surface_model: str) -> list[int] | None:
 SEQ_ID = "seq_id"
 FRAME = "frame"
 T = "t"
+ROOT_ORIENT_COLUMN = "root_orient"  # axis-angle (3,), radians, in the store frame
+TRANS_COLUMN = "trans"  # (3,) metres, in the store frame, floor-fixed
 POSE_COLUMNS = {  # column -> width; None-able columns are null where the model lacks them
     "root_orient": ROOT,
     "pose_body": BODY,

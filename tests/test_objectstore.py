@@ -198,3 +198,23 @@ def test_s3_build_killed_resumes_verifies_and_queries_with_pruning(s3, s3_archiv
         assert np.array_equal(d["joints"][mask].numpy(), want_joints)  # the store's values, bit for bit
     assert exported == sum(r["num_frames"] for r in seqs if r["seq_id"] in
                            set(pq.read_table(out / "official" / "split_rows.parquet")["seq_id"].to_pylist()))
+
+
+def test_lock_lease_other_host_blocks_until_it_expires(s3):
+    """A live lease from another host blocks a writer and names its holder; an expired one is taken over."""
+    import boto3
+
+    env, _log = s3
+    url = f"s3://{BUCKET}/locked"
+    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
+    held = {"host": "node-7", "pid": 4242, "since": "2026-01-01T00:00:00"}
+    client.put_object(Bucket=BUCKET, Key="locked/_lock", Body=json.dumps(dict(held, expires=time.time() + 600)).encode())
+    with pytest.raises(StoreLockedError, match="pid 4242 on node-7"):
+        with ObjectLayout(url).lock():
+            pass
+    client.put_object(Bucket=BUCKET, Key="locked/_lock", Body=json.dumps(dict(held, expires=time.time() - 1)).encode())
+    with ObjectLayout(url).lock(ttl=60):
+        mine = json.loads(client.get_object(Bucket=BUCKET, Key="locked/_lock")["Body"].read())
+        assert (mine["host"], mine["pid"]) == (socket.gethostname(), os.getpid()) and mine["expires"] > time.time()
+    with pytest.raises(client.exceptions.NoSuchKey):  # released on exit
+        client.get_object(Bucket=BUCKET, Key="locked/_lock")

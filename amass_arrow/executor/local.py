@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from ..objectstore import storage_env
 from . import batches, run_batch
 
 #: one BLAS/OpenMP thread per worker: with N workers on N cores, each library's own thread pool
@@ -29,7 +30,10 @@ class LocalExecutor:
                 self.saved_env[k] = os.environ.get(k)
                 os.environ[k] = "1"
             ctx = mp.get_context("forkserver")  # faster start than spawn; no fork of a threaded parent
-            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            # the fork server keeps the environment it started with: hand the workers this process's
+            # object-storage settings (AWS_*) as they are now
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_set_env,
+                                            initargs=(storage_env(),))
 
     def map(self, fn: Callable[..., Any], items: Iterable[Any], *args: Any, batch: int = 1) -> Iterator[tuple[Any, Any]]:
         items = list(items)
@@ -51,3 +55,10 @@ class LocalExecutor:
             else:
                 os.environ[k] = v
         self.saved_env = {}
+
+
+def _set_env(env: dict[str, str]) -> None:
+    """Worker initializer: the parent's object-storage variables (and no stale ones)."""
+    for k in [k for k in os.environ if k.startswith("AWS_") and k not in env]:
+        del os.environ[k]
+    os.environ.update(env)
