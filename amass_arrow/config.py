@@ -170,14 +170,20 @@ def _choice(name: str, value: Any, choices: tuple) -> None:
         raise ConfigError(f"{name} must be one of {', '.join(map(str, choices))}; got {value!r}")
 
 
-def from_dict(cls, data: dict[str, Any], where: str = "config"):
-    """Build dataclass `cls` from a dict, rejecting unknown keys (nested dataclasses too)."""
+def known_fields(cls, data: Any, where: str, what: str = "key") -> dict[str, dataclasses.Field]:
+    """Dataclass `cls`'s fields by name, after checking `data` is a mapping with no key `cls` lacks."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(fields)}")
+        raise ConfigError(f"{where}: unknown {what}(s) {', '.join(unknown)}; known: {', '.join(fields) or '(none)'}")
+    return fields
+
+
+def from_dict(cls, data: dict[str, Any], where: str = "config"):
+    """Build dataclass `cls` from a dict, rejecting unknown keys (nested dataclasses too)."""
+    fields = known_fields(cls, data, where)
     kwargs = {}
     for name, value in data.items():
         default = fields[name].default_factory if fields[name].default_factory is not dataclasses.MISSING else None

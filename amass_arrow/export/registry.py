@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..config import known_fields
 from ..errors import ConfigError
 from .frames import FEATURES, feature_widths, iter_chunks
 from .units import UNITS, Slice, UnitBatch, assemble, iter_slices
@@ -188,12 +189,7 @@ def option_fields() -> dict[str, dataclasses.Field]:
 
 def parse_options(cls: type, data: dict[str, Any], where: str) -> Any:
     """`cls(**data)` with unknown keys rejected and values coerced to the defaults' types (int, float, bool, str)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: options must be a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown option(s) {', '.join(unknown)}; known: {', '.join(fields) or '(none)'}")
+    fields = known_fields(cls, data, where, "option")
     kw = {}
     for k, v in data.items():
         d = fields[k].default
