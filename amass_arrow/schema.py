@@ -15,6 +15,7 @@ Store layout (relative to the store root)::
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
@@ -341,3 +342,47 @@ LABEL_UNMATCHED_SCHEMA = pa.schema(
         pa.field("imported", pa.bool_(), nullable=False),
     ]
 )
+
+
+# ---------------------------------------------------------------- names by attribute
+class Columns:
+    """The column names of one table as attributes: `SEQ.source_path == "source_path"`.
+
+    Modules spell a column as `schema.SEQ.source_path` (sequences), `schema.FRM.joints` (frames),
+    `schema.REJ.reason`, `schema.LAB.start_t`, `schema.UNM.imported`, never as a string literal, so a
+    renamed or misspelt column fails where it is used (AttributeError naming the table), not as a
+    silently missing key. Iterating gives the names in schema order.
+    """
+
+    def __init__(self, table: str, names: Iterable[str]):
+        self._table = table
+        self._names = tuple(dict.fromkeys(names))
+        for n in self._names:
+            object.__setattr__(self, n, n)
+
+    def __getattr__(self, attr: str) -> str:  # only reached for names that are not columns
+        raise AttributeError(f"the {self._table} table has no column {attr!r} (columns: {', '.join(self._names)})")
+
+    def __setattr__(self, attr: str, value) -> None:
+        if attr.startswith("_"):
+            object.__setattr__(self, attr, value)
+        else:
+            raise AttributeError(f"{self._table} column names are fixed by amass_arrow.schema")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __repr__(self) -> str:
+        return f"Columns({self._table!r}, {list(self._names)!r})"
+
+
+#: `sequences` (SEQUENCE_SCHEMA), plus the `take` the `sequences` view adds
+SEQ = Columns("sequences", [*SEQUENCE_SCHEMA.names, TAKE])
+#: frame rows: frame_schema with joint velocities, plus the hive keys every frames scan carries
+FRM = Columns("frames", [*frame_schema(1, joint_velocities=True).names, *HIVE_KEYS])
+REJ = Columns("rejects", REJECT_SCHEMA.names)
+LAB = Columns("label segments", LABEL_SEGMENT_SCHEMA.names)
+UNM = Columns("label unmatched", LABEL_UNMATCHED_SCHEMA.names)
