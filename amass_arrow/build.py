@@ -25,28 +25,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, schema
+from .atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .convert import Settings, convert_task, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
+from .layout import StoreLayout, WriteLock
+from .manifest import Manifest
 from .objectstore import ObjectLayout, Tree, is_url
 from .parts import fps_override, part_key, part_name, row_of, settings_key
 from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .schema import REJ, SEQ, SURFACE_MODELS
-from .store import (
-    Manifest,
-    Store,
-    StoreLayout,
-    WriteLock,
-    file_entry,
-    link_or_copy,
-    link_tree,
-    write_parquet_atomic,
-    write_text_atomic,
-)
+from .store import Store
 
 
 @dataclass

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
+from .atomic import file_entry, write_parquet_atomic
 from .bodymodel import BodyModel, BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
@@ -23,7 +24,6 @@ from .quality import merge_flags
 from .read import peek, read_sequence
 from .schema import REJ, SEQ
 from .sequence import Sequence
-from .store import file_entry, write_parquet_atomic
 
 
 @dataclass(frozen=True)

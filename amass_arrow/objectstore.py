@@ -39,8 +39,9 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .errors import ConfigError, StoreError, StoreLockedError
+from .manifest import Manifest
 from .schema import FRM, SEQ
-from .store import Manifest, Store
+from .store import Store
 
 POINTER = "_current.json"
 LOCK = "_lock"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import content_hash
 from .discover import SourceFile
 from .errors import InputError
 from .schema import BODY, EYE, FRM, GENDERS, HAND, JAW, NPZ, NPZ_FPS_KEYS, NPZ_SHAPE_FILE, ROOT, SURFACE_MODELS
 from .sequence import Sequence
-from .store import content_hash
 
 FPS_KEYS = NPZ_FPS_KEYS
 MAX_FPS = 1000.0

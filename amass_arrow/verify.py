@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
+from .atomic import content_hash
 from .errors import AmassArrowError
 from .schema import SEQ
-from .store import Store, content_hash
+from .store import Store
 
 
 @dataclass
