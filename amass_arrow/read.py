@@ -65,14 +65,7 @@ def read_sequence(
         arrays = _Arrays(npz, rel)
         model, blocks = _pose_blocks(arrays, keys, rel, src)
         trans = arrays.numeric(NPZ.trans, ndim=2, width=3)
-        T = blocks[FRM.root_orient].shape[0]
-        if T == 0:
-            raise InputError(rel, "zero_frames", "sequence has zero frames")
-        for name, a in list(blocks.items()) + [(NPZ.trans, trans)]:
-            if a is not None and a.shape[0] != T:
-                raise InputError(rel, "bad_shape", f"'{name}' has {a.shape[0]} frames but the poses have {T}")
-        if T < 2:
-            raise InputError(rel, "too_few_frames", f"sequence has {T} frame; at least 2 are needed for velocities and contacts")
+        _check_frames(rel, {**blocks, NPZ.trans: trans})
         fps_in_file, fps_key = _fps(arrays, keys, rel)
         gender = _gender(arrays, keys, rel, src)
         betas = _betas(arrays, keys, rel, src)
@@ -81,10 +74,7 @@ def read_sequence(
     fps, reason = fps_in_file, None
     if fps_override is not None:
         fps, reason = fps_override
-    for name, a in list(blocks.items()) + [(NPZ.trans, trans), (NPZ.betas, betas)]:
-        if a is not None and not np.isfinite(a).all():
-            bad = int((~np.isfinite(a)).sum())
-            raise InputError(rel, "non_finite", f"'{name}' has {bad} NaN/inf value(s)")
+    _check_finite(rel, {**blocks, NPZ.trans: trans, NPZ.betas: betas})
     flags = []
     if dmpls is not None and not np.any(dmpls):
         flags.append("dmpls_all_zero")
@@ -113,6 +103,26 @@ def read_sequence(
         file_size=src.size,
         quality_flags=flags,
     )
+
+
+def _check_frames(rel: str, arrays: dict[str, np.ndarray | None]) -> None:
+    """Every (T, w) array (the first is root_orient) has the same T, and T >= 2; InputError otherwise."""
+    T = next(iter(arrays.values())).shape[0]
+    if T == 0:
+        raise InputError(rel, "zero_frames", "sequence has zero frames")
+    for name, a in arrays.items():
+        if a is not None and a.shape[0] != T:
+            raise InputError(rel, "bad_shape", f"'{name}' has {a.shape[0]} frames but the poses have {T}")
+    if T < 2:
+        raise InputError(rel, "too_few_frames", f"sequence has {T} frame; at least 2 are needed for velocities and contacts")
+
+
+def _check_finite(rel: str, arrays: dict[str, np.ndarray | None]) -> None:
+    """No NaN or inf in any array; InputError naming the first that has one."""
+    for name, a in arrays.items():
+        if a is not None and not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).sum())
+            raise InputError(rel, "non_finite", f"'{name}' has {bad} NaN/inf value(s)")
 
 
 def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
