@@ -37,7 +37,7 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
         store = Store(path)
         if not layout.path.is_symlink():
             raise StoreError(f"{layout.path} is a plain copy of a store; amend the original (a symlinked store)")
-        staging = layout.side / f"staging-amend-{os.getpid()}"
+        staging = layout.staging(f"amend-{os.getpid()}")
         shutil.rmtree(staging, ignore_errors=True)
         try:
             link_tree(store.root, staging, skip=set(add) | set(remove) | {schema.INFO_PATH})

@@ -421,7 +421,7 @@ def _previous(layout: StoreLayout) -> Previous:
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
-    for d in layout.side.glob("staging-*"):
+    for d in layout.stagings():
         if d != keep:
             shutil.rmtree(d, ignore_errors=True)
 

@@ -26,6 +26,7 @@ from .atomic import fsync_dir
 from .errors import StoreError, StoreLockedError
 
 SIDE_SUFFIX = ".amass-arrow"
+STAGING_PREFIX = "staging-"
 
 
 class StoreLayout:
@@ -38,7 +39,12 @@ class StoreLayout:
         self.lock_path = self.side / "lock"
 
     def staging(self, key: str) -> Path:
-        return self.side / f"staging-{key}"
+        """The staging folder of a build with settings key `key` (or of an amend: `amend-<pid>`)."""
+        return self.side / f"{STAGING_PREFIX}{key}"
+
+    def stagings(self) -> list[Path]:
+        """Every staging folder in the side folder (a killed build's, or one of other settings)."""
+        return sorted(self.side.glob(f"{STAGING_PREFIX}*"))
 
     def current(self) -> Path | None:
         """The published build directory, or None if nothing is published yet."""
