@@ -192,27 +192,3 @@ def mean_jerk_loop(x):  # pragma: no cover - compiled
     return total / ((T - 3) * J)
 
 
-@_jit
-def local_floor_loop(h, n, out):  # pragma: no cover - compiled
-    """out[t, f] = max(min h[t : t + n, f], min h[t - n + 1 : t + 1, f]) (windows cut at the ends); monotonic deques, O(T)."""
-    T, F = h.shape
-    q = np.empty(T, np.int64)
-    for f in range(F):
-        head, tail = 0, 0  # ahead: scan backwards, deque front = index of the window's minimum
-        for t in range(T - 1, -1, -1):
-            while tail > head and h[q[tail - 1], f] >= h[t, f]:
-                tail -= 1
-            q[tail] = t
-            tail += 1
-            while q[head] > t + n - 1:
-                head += 1
-            out[t, f] = h[q[head], f]
-        head, tail = 0, 0  # behind: scan forwards
-        for t in range(T):
-            while tail > head and h[q[tail - 1], f] >= h[t, f]:
-                tail -= 1
-            q[tail] = t
-            tail += 1
-            while q[head] < t - n + 1:
-                head += 1
-            out[t, f] = max(out[t, f], h[q[head], f])
