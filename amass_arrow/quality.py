@@ -24,7 +24,7 @@ import numpy as np
 
 from . import kernels
 from .contacts import local_floor, lowest_per_frame
-from .schema import JOINT_SETS, QUALITY_COLUMNS
+from .schema import JOINT_SETS, QUALITY_COLUMNS, SEQ
 
 UP = 2  # Z-up: the vertical axis; x, y are horizontal
 BODY_JOINTS = len(JOINT_SETS["body22"])  # every joint set starts with these
@@ -139,23 +139,24 @@ def measure(joints: np.ndarray, foot_idx: list[int], contacts: np.ndarray, fps: 
     body = joints[:, :BODY_JOINTS]
     feet = joints[:, foot_idx]
     return {
-        "foot_skating": foot_skating(feet, contacts, fps),
-        "floor_penetration": floor_penetration(feet, toe_offset),
-        "peak_joint_speed": peak_joint_speed(body, fps),
-        "jitter": jitter(body, fps),
-        "contact_coverage": contact_coverage(contacts),
-        "airborne_fraction": airborne_fraction(feet, fps, airborne_height, airborne_window),
+        SEQ.foot_skating: foot_skating(feet, contacts, fps),
+        SEQ.floor_penetration: floor_penetration(feet, toe_offset),
+        SEQ.peak_joint_speed: peak_joint_speed(body, fps),
+        SEQ.jitter: jitter(body, fps),
+        SEQ.contact_coverage: contact_coverage(contacts),
+        SEQ.airborne_fraction: airborne_fraction(feet, fps, airborne_height, airborne_window),
     }
 
 
-#: flag -> (metric, comparison, config.QualityConfig attribute holding the threshold)
+#: flag (a value of `quality_flags`; three share their metric's name) -> (metric column, comparison,
+#: config.QualityConfig attribute holding the threshold)
 FLAG_RULES: dict[str, tuple[str, str, str]] = {
-    "foot_skating": ("foot_skating", ">", "max_foot_skating"),
-    "floor_penetration": ("floor_penetration", ">", "max_floor_penetration"),
-    "joint_speed_spike": ("peak_joint_speed", ">", "max_joint_speed"),
-    "jitter": ("jitter", ">", "max_jitter"),
-    "low_contact_coverage": ("contact_coverage", "<", "min_contact_coverage"),
-    "airborne": ("airborne_fraction", ">", "max_airborne_fraction"),
+    "foot_skating": (SEQ.foot_skating, ">", "max_foot_skating"),
+    "floor_penetration": (SEQ.floor_penetration, ">", "max_floor_penetration"),
+    "joint_speed_spike": (SEQ.peak_joint_speed, ">", "max_joint_speed"),
+    "jitter": (SEQ.jitter, ">", "max_jitter"),
+    "low_contact_coverage": (SEQ.contact_coverage, "<", "min_contact_coverage"),
+    "airborne": (SEQ.airborne_fraction, ">", "max_airborne_fraction"),
 }
 assert all(m in QUALITY_COLUMNS for m, _, _ in FLAG_RULES.values())
 
