@@ -211,6 +211,19 @@ def frame_table(columns: dict[str, pa.Array], num_rows: int, num_joints: int, jo
     return pa.Table.from_arrays(arrays, schema=sch)
 
 
+# ---------------------------------------------------------------- exported features
+#: the exported feature that stacks the contact flags (CONTACT_COLUMNS order) into one bool vector
+CONTACTS_FEATURE = "contacts"
+#: exported feature name -> (dtype, width or None = 3 x the store's joints): the frame schema's array columns
+#: (float32, widths of POSE_COLUMNS), plus CONTACTS_FEATURE; the HF `datasets` features and torch tensors follow it
+FEATURES: dict[str, tuple[str, int | None]] = {
+    **{c: ("float32", w) for c, w in POSE_COLUMNS.items()},
+    JOINTS: ("float32", None),
+    JOINT_VEL: ("float32", None),
+    CONTACTS_FEATURE: ("bool", len(CONTACT_COLUMNS)),
+}
+
+
 def frame_write_options(frame: pa.Schema) -> dict:
     """`pyarrow.parquet.write_table` keyword arguments for a frame file (see FRAME_ENCODING)."""
     arrays = [f.name for f in frame if pa.types.is_fixed_size_list(f.type)]
@@ -384,5 +397,12 @@ SEQ = Columns("sequences", [*SEQUENCE_SCHEMA.names, TAKE])
 #: frame rows: frame_schema with joint velocities, plus the hive keys every frames scan carries
 FRM = Columns("frames", [*frame_schema(1, joint_velocities=True).names, *HIVE_KEYS])
 REJ = Columns("rejects", REJECT_SCHEMA.names)
+#: split rows (amass_arrow.splits): what a split/slice SQL file yields (SPLIT_INPUT; the last two optional text
+#: columns), then what `materialize` adds (row id, frame range at the store fps, the sequence's facts) and what
+#: export_plan may add (export_step); `OUT/<definition>/split_rows.parquet` holds them
+SPLIT_INPUT = ("seq_id", "split", "start_t", "end_t", "weight", "text", "label")
+SPL = Columns("split rows", [*SPLIT_INPUT, "row_id", "dataset", "canonical_dataset", "subject", TAKE, "store_fps",
+                             "start_frame", "end_frame", "unknown", "export_step"])
+SPLIT_ROWS_FILE = "split_rows.parquet"
 LAB = Columns("label segments", LABEL_SEGMENT_SCHEMA.names)
 UNM = Columns("label unmatched", LABEL_UNMATCHED_SCHEMA.names)
