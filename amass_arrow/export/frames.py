@@ -14,13 +14,8 @@ import pyarrow.compute as pc
 
 from .. import schema
 
-#: feature name -> (dtype, width or None = from the store); `contacts` stacks the 6 contact flags.
-FEATURES: dict[str, tuple[str, int | None]] = {
-    **{c: ("float32", w) for c, w in schema.POSE_COLUMNS.items()},
-    schema.JOINTS: ("float32", None),
-    schema.JOINT_VEL: ("float32", None),
-    "contacts": ("bool", len(schema.CONTACT_COLUMNS)),
-}
+#: feature name -> (dtype, width or None = from the store); defined in schema (next to the frame schema)
+FEATURES = schema.FEATURES
 
 
 def feature_widths(columns: list[str], num_joints: int) -> dict[str, int]:
@@ -28,8 +23,8 @@ def feature_widths(columns: list[str], num_joints: int) -> dict[str, int]:
 
 
 def _expr(c: str, w: int) -> str:
-    if c == "contacts":
-        return f"[{', '.join('f.' + k for k in schema.CONTACT_COLUMNS)}]::BOOLEAN[{w}] AS contacts"
+    if c == schema.CONTACTS_FEATURE:
+        return f"[{', '.join('f.' + k for k in schema.CONTACT_COLUMNS)}]::BOOLEAN[{w}] AS {c}"
     if c in schema.NULLABLE_POSE:  # null where the surface model lacks the block: zeros
         return f"coalesce(f.{c}, list_resize([]::FLOAT[], {w}, 0.0)::FLOAT[{w}]) AS {c}"
     return f"f.{c}"
@@ -74,8 +69,8 @@ def iter_chunks(con, split: str, columns: list[str], widths: dict[str, int], ste
                 t = pa.concat_tables([carry, t])
             if t.num_rows == 0:
                 continue
-            last = t["row_id"][-1]
-            done = pc.not_equal(t["row_id"], last)
+            last = t[schema.SPL.row_id][-1]
+            done = pc.not_equal(t[schema.SPL.row_id], last)
             n = int(pc.sum(done).as_py() or 0)
             carry = t.slice(n)
             if n:
