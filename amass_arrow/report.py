@@ -24,14 +24,13 @@ import numpy as np
 
 from . import schema
 from .errors import require
+from .quality import FLAG_RULES
+from .schema import REJ, SEQ
 
-#: metric -> True when a higher value is worse (coverage: lower is worse)
-WORSE_HIGH = {"foot_skating": True, "floor_penetration": True, "peak_joint_speed": True, "jitter": True,
-              "contact_coverage": False, "airborne_fraction": True}
-#: metric -> the quality threshold (config.QualityConfig attribute) drawn on its histogram
-THRESHOLD = {"foot_skating": "max_foot_skating", "floor_penetration": "max_floor_penetration",
-             "peak_joint_speed": "max_joint_speed", "jitter": "max_jitter",
-             "contact_coverage": "min_contact_coverage", "airborne_fraction": "max_airborne_fraction"}
+#: metric -> True when a higher value is worse (coverage: lower is worse): the direction of its flag rule
+WORSE_HIGH = {metric: op == ">" for metric, op, _attr in FLAG_RULES.values()}
+#: metric -> the quality threshold (config.QualityConfig attribute) drawn on its histogram: its flag rule's
+THRESHOLD = {metric: attr for metric, _op, attr in FLAG_RULES.values()}
 THUMB_POSES = 5  # poses per stick-figure strip
 THUMB_WIDTH = 900  # px: strips are scaled down to this width
 
@@ -139,7 +138,7 @@ def _img(uri: str, caption: str) -> str:
 def worst_takes(rows: list[dict[str, Any]], metric: str, n: int) -> list[dict[str, Any]]:
     """The `n` sequences with the worst value of `metric` (highest, or lowest for contact coverage); nulls skipped."""
     have = [r for r in rows if r.get(metric) is not None]
-    return sorted(have, key=lambda r: (-r[metric] if WORSE_HIGH[metric] else r[metric], r["seq_id"]))[:n]
+    return sorted(have, key=lambda r: (-r[metric] if WORSE_HIGH[metric] else r[metric], r[SEQ.seq_id]))[:n]
 
 
 def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> Path:
@@ -176,9 +175,9 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     parts.append(_table(["dataset", "sequences", "frames", "hours"],
                         [[k, int(v.get("sequences", 0)), int(v.get("frames", 0)), float(v.get("hours", 0.0))] for k, v in ds]))
     parts.append("<h2>Frame rates and durations</h2><div class=grid>")
-    parts.append(_img(_hist(np.array([r["source_fps"] for r in rows]), "source frame rate", "fps (after overrides)"),
+    parts.append(_img(_hist(np.array([r[SEQ.source_fps] for r in rows]), "source frame rate", "fps (after overrides)"),
                       "source fps per sequence"))
-    parts.append(_img(_hist(np.array([r["duration"] for r in rows]), "duration", "seconds"), "duration per sequence"))
+    parts.append(_img(_hist(np.array([r[SEQ.duration] for r in rows]), SEQ.duration, "seconds"), "duration per sequence"))
     parts.append("</div>")
 
     # ---- quality
@@ -190,7 +189,7 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     parts.append("</div>")
     flag_counts: dict[str, int] = {}
     for r in rows:
-        for f in r["quality_flags"]:
+        for f in r[SEQ.quality_flags]:
             flag_counts[f] = flag_counts.get(f, 0) + 1
     fl = sorted(flag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     parts.append("<h2>Quality flags</h2>")
@@ -199,25 +198,25 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     parts.append(_table(["flag", "sequences"], [[k, v] for k, v in fl]))
     orient: dict[str, int] = {}
     for r in rows:
-        k = r.get("source_frame") or "unknown"
+        k = r.get(SEQ.source_frame) or "unknown"
         orient[k] = orient.get(k, 0) + 1
     parts.append("<p>Source frames: " + html.escape(", ".join(f"{k} {v}" for k, v in sorted(orient.items()))) + "</p>")
 
     parts.append("<h2>Rejects by reason</h2>")
     reasons: dict[str, int] = {}
     for r in rejects:
-        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
+        reasons[r[REJ.reason]] = reasons.get(r[REJ.reason], 0) + 1
     rs = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
     parts.append(_img(_bars([k for k, _ in rs], [v for _, v in rs], "rejected input files per reason", "files"),
                       "rejected inputs by reason"))
     parts.append(_table(["reason", "files", "example"],
-                        [[k, v, next(r["source_path"] + ": " + r["message"] for r in rejects if r["reason"] == k)]
+                        [[k, v, next(r[REJ.source_path] + ": " + r[REJ.message] for r in rejects if r[REJ.reason] == k)]
                          for k, v in rs]))
 
     # ---- worst takes
     if worst > 0 and rows:
         parts.append("<h2>Worst takes per metric</h2>")
-        fps_of = {r["seq_id"]: float(r["store_fps"]) for r in rows}
+        fps_of = {r[SEQ.seq_id]: float(r[SEQ.store_fps]) for r in rows}
         cache: dict[str, str] = {}
         with tempfile.TemporaryDirectory(prefix="amass-arrow-report-") as tmp:
             for m in schema.QUALITY_COLUMNS:
@@ -226,10 +225,10 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
                     continue
                 parts.append(f"<h3>{html.escape(m)} ({'highest' if WORSE_HIGH[m] else 'lowest'})</h3>")
                 for r in bad:
-                    sid = r["seq_id"]
+                    sid = r[SEQ.seq_id]
                     if sid not in cache:
                         cache[sid] = _thumbnail(store, sid, fps_of[sid], Path(tmp))
-                    flags = ", ".join(r["quality_flags"]) or "no flags"
+                    flags = ", ".join(r[SEQ.quality_flags]) or "no flags"
                     parts.append(_img(cache[sid], f"{sid}: {m} = {r[m]:.4g} ({flags})"))
 
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"

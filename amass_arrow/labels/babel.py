@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabelError
-from . import ImportResult, SequenceIndex, clamp_segment, open_index
+from ..schema import LAB, SEQ
+from . import KIND_FRAME, KIND_SEQUENCE, ImportResult, SequenceIndex, clamp_segment, open_index
 
 #: file stem -> source_split, in reading order
 BABEL_FILES = ("train", "val", "test", "extra_train", "extra_val")
@@ -104,7 +105,7 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
                        f"{duration:.3f} s", seq_id=seq_id, source_file=fname, imported=True)
         for ann in seq_anns:
             for lab in _labels(res, ref, fname, ann):
-                res.add(seq_id, 0.0, duration, kind="sequence", source_ref=ref, source_split=split,
+                res.add(seq_id, 0.0, duration, kind=KIND_SEQUENCE, source_ref=ref, source_split=split,
                         annotator=ann.get("anntr_id"), flags=flags, **_label_fields(lab))
         for ann in frame_anns:
             for lab in _labels(res, ref, fname, ann):
@@ -117,7 +118,7 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
                 fit = clamp_segment(res, seq_id, duration, start, end, ref)
                 if fit is None:
                     continue
-                res.add(seq_id, fit[0], fit[1], kind="frame", source_ref=ref, source_split=split,
+                res.add(seq_id, fit[0], fit[1], kind=KIND_FRAME, source_ref=ref, source_split=split,
                         annotator=ann.get("anntr_id"), flags=flags + fit[2], **_label_fields(lab))
 
 
@@ -126,7 +127,7 @@ def file_seconds_scale(seq: dict[str, Any]) -> float:
 
     `seq` is a SequenceIndex row. A file stating 120 fps whose override is 60 gives 2.0.
     """
-    file_fps, used = seq.get("fps_in_file"), seq.get("source_fps")
+    file_fps, used = seq.get(SEQ.fps_in_file), seq.get(SEQ.source_fps)
     if not file_fps or not used:
         return 1.0
     return float(file_fps) / float(used)
@@ -142,5 +143,6 @@ def _labels(res: ImportResult, ref: str, fname: str, ann: dict[str, Any]) -> lis
 
 def _label_fields(lab: dict[str, Any]) -> dict[str, Any]:
     cats = lab.get("act_cat")
-    return {"raw_label": lab.get("raw_label"), "proc_label": lab.get("proc_label"),
-            "act_cat": [str(c) for c in cats] if isinstance(cats, list) else []}
+    # BABEL's label keys are named like our columns; the left side is ours (LAB), the right side BABEL's json
+    return {LAB.raw_label: lab.get("raw_label"), LAB.proc_label: lab.get("proc_label"),
+            LAB.act_cat: [str(c) for c in cats] if isinstance(cats, list) else []}
