@@ -55,7 +55,7 @@ from .units import SLICE_UNIT
 
 NUM_JOINTS = 22
 NUM_FEATURES = 263
-FPS = 20.0
+FPS = HUMANML3D_CONTACTS["fps"]  # their motion rate, 20.0 (one definition: contacts.HUMANML3D)
 
 #: SMPL body22 parents.
 PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19])

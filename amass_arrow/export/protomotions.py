@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..contacts import PROTOMOTIONS
 from ..errors import ConfigError, SplitError
 from ..kinematics import Z_UP_TO_Y_UP, global_rotations
 from ..resample import matrix_to_quat, quat_to_aa
@@ -83,9 +84,10 @@ PROTO_NAMES["smplx"] = (PROTO_NAMES["smpl"][:18] + [f"L_{f.title()}{k}" for f in
 _TREE = {"smpl": "smpl", "smplx": "smplh"}
 #: SMPL+H / SMPL-X have no SMPL hand joint: the middle finger's base stands in for it (same parent: the wrist)
 _HAND_STAND_IN = {"left_hand": "left_middle1", "right_hand": "right_middle1"}
-VEL_HORIZON = 3  # their velocity_max_horizon
-CONTACT_SPEED = 0.15  # m/s, their vel_thres
-CONTACT_HEIGHT = 0.10  # m, their height_thresh
+# their converter's constants (one definition: contacts.PROTOMOTIONS, which the store's parity contacts use)
+VEL_HORIZON = PROTOMOTIONS["horizon"]  # their velocity_max_horizon, 3
+CONTACT_SPEED = PROTOMOTIONS["speed"]  # m/s, their vel_thres, 0.15
+CONTACT_HEIGHT = PROTOMOTIONS["height"]  # m, their height_thresh, 0.10
 
 
 def _r1() -> np.ndarray:
