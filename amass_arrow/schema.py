@@ -406,3 +406,32 @@ SPL = Columns("split rows", [*SPLIT_INPUT, "row_id", "dataset", "canonical_datas
 SPLIT_ROWS_FILE = "split_rows.parquet"
 LAB = Columns("label segments", LABEL_SEGMENT_SCHEMA.names)
 UNM = Columns("label unmatched", LABEL_UNMATCHED_SCHEMA.names)
+
+
+# ---------------------------------------------------------------- AMASS input keys (not store columns)
+#: Array names inside an AMASS motion `.npz` (and the subject's `shape.npz`), read by `read.py` and written
+#: by the synthetic archive (`synthetic/`), so the reader and the files it is tested on spell them once.
+#: Layouts (docs/architecture.md): SMPL+H G `poses` (T,156), SMPL-X stage-ii `poses` (T,165) plus the
+#: split keys `root_orient`..`pose_hand` and `surface_model_type`; `mocap_framerate` (SMPL+H) vs
+#: `mocap_frame_rate` (SMPL-X). Some split keys share a frame column's name; they are still input keys.
+NPZ = Columns("AMASS .npz", [
+    "poses", "trans", "betas", "num_betas", "gender", "dmpls", "surface_model_type",
+    "mocap_framerate", "mocap_frame_rate", "mocap_time_length",
+    "root_orient", "pose_body", "pose_hand", "pose_jaw", "pose_eye",
+    "markers_latent", "latent_labels", "stageii_debug_details",
+])
+#: the per-subject file holding `betas` and `gender` only (never a motion)
+NPZ_SHAPE_FILE = "shape.npz"
+#: frame-rate keys, in the order a reader tries them
+NPZ_FPS_KEYS = (NPZ.mocap_framerate, NPZ.mocap_frame_rate)
+
+
+# ---------------------------------------------------------------- annotation input keys (not store columns)
+#: keys of a BABEL release json entry, its annotations and their labels (read by labels/babel.py, written by
+#: synthetic/annotations.py); `start_t`/`end_t` are BABEL's seconds, not yet the store's LAB.start_t/end_t
+BABEL = Columns("BABEL json", [
+    "babel_sid", "url", "feat_p", "dur", "seq_ann", "frame_ann", "seq_anns", "frame_anns",
+    "babel_lid", "anntr_id", "labels", "raw_label", "proc_label", "seg_id", "act_cat", "start_t", "end_t",
+])
+#: header of HumanML3D's index.csv (read by labels/humanml3d.py, written by synthetic/annotations.py)
+HML3D_INDEX = Columns("HumanML3D index.csv", ["source_path", "start_frame", "end_frame", "new_name"])
