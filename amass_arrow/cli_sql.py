@@ -126,15 +126,17 @@ def _export_args(p):
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
     from .export.registry import UNITS, load_all, option_fields
+    from .splits import ExportSpec
 
     reg = load_all()
+    d = ExportSpec()  # every default is the config's (splits.ExportSpec)
     kinds = "; ".join(f"{k}: {reg[k].summary} (units {'/'.join(reg[k].units)})" for k in sorted(reg))
-    p.add_argument("--kind", choices=sorted(reg), default="hf", help=f"exporter (default hf) — {kinds}")
-    p.add_argument("--unit", choices=list(UNITS), default=None, help="row unit (default: the exporter's first)")
-    p.add_argument("--columns", nargs="+", help="features (default root_orient pose_body pose_hand trans joints contacts)")
-    p.add_argument("--window", type=int, default=60, help="frames per window (unit window)")
-    p.add_argument("--stride", type=int, default=30, help="frames between window starts (unit window)")
-    p.add_argument("--fps", type=float, help="export rate; must divide the store fps")
+    p.add_argument("--kind", choices=sorted(reg), default=d.kind, help=f"exporter (default {d.kind}) — {kinds}")
+    p.add_argument("--unit", choices=list(UNITS), default=d.unit, help="row unit (default: the exporter's first)")
+    p.add_argument("--columns", nargs="+", help=f"features (default {' '.join(d.columns)})")
+    p.add_argument("--window", type=int, default=d.window, help=f"frames per window (unit window; default {d.window})")
+    p.add_argument("--stride", type=int, default=d.stride, help=f"frames between window starts (unit window; default {d.stride})")
+    p.add_argument("--fps", type=float, default=d.fps, help="export rate; must divide the store fps")
     p.add_argument("--out", required=True, help="output folder")
     quiet_arg(p)
     for name, f in option_fields().items():  # each exporter's options (registry); only the set ones are passed
@@ -175,10 +177,12 @@ def _motion_yaml_args(p):
          "--out sql/splits/proto.sql\n  amass-arrow export demo/store --sql sql/splits/proto.sql --kind protomotions --out out")(_motion_yaml_args)
 def _import_motion_yaml(args):
     from .export.protomotions import read_motion_yaml, rows_sql
+    from .schema import SEQ
     from .sql import connect
 
     con = connect(args.store)
-    seqs = [dict(zip(("seq_id", "source_path"), r)) for r in con.sql("SELECT seq_id, source_path FROM sequences").fetchall()]
+    cols = (SEQ.seq_id, SEQ.source_path)
+    seqs = [dict(zip(cols, r)) for r in con.sql(f"SELECT {', '.join(cols)} FROM sequences").fetchall()]
     con.close()
     rows = []
     for item in args.yaml:

@@ -35,7 +35,6 @@ from .config import from_dict, load_yaml
 from .errors import ConfigError, SplitError
 from .resources import find
 from .schema import FRM, SPL
-from .sql import run_sql, set_params
 
 SPLITS = ("train", "validation", "test")
 DEFAULT_COLUMNS = [FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.trans, FRM.joints, schema.CONTACTS_FEATURE]
@@ -201,6 +200,8 @@ def _load_rows(con, rel, where: str) -> None:
 
 def materialize(con, definition: Definition, base: Path | None = None) -> SplitTable:
     """Run a definition on `con` (from `sql.connect`) and check it; raises SplitError/SQLError."""
+    from .sql import run_sql, set_params  # duckdb: imported when used, not by the CLI's argument parser
+
     texts: dict[str, str] = {}
     set_params(con, definition.params)
     for f in [definition.sql] + list(definition.slices):
