@@ -31,7 +31,7 @@ from pathlib import Path
 from ..contacts import HUMANML3D
 from ..discover import canonical_dataset
 from ..errors import LabelError
-from ..schema import SEQ
+from ..schema import HML3D_INDEX, SEQ
 from . import KIND_CLIP, ImportResult, SequenceIndex, open_index
 
 HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
@@ -47,8 +47,6 @@ HEAD_SECONDS = {
 #: the same in pose_data frames, as their int(k * fps) cut
 HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HEAD_SECONDS.items()}
 POSE_PREFIX = "pose_data/"
-#: the columns of their index.csv (HumanML3D's names, not store columns)
-SOURCE_PATH, START_FRAME, END_FRAME, NEW_NAME = "source_path", "start_frame", "end_frame", "new_name"
 
 
 def read_index(index_csv: str | Path) -> list[dict[str, str]]:
@@ -56,7 +54,7 @@ def read_index(index_csv: str | Path) -> list[dict[str, str]]:
     try:
         with open(p, newline="") as fh:
             reader = csv.DictReader(fh)
-            need = {SOURCE_PATH, START_FRAME, END_FRAME, NEW_NAME}
+            need = set(HML3D_INDEX)
             if not reader.fieldnames or not need <= set(reader.fieldnames):
                 raise LabelError(f"{p}: header must have {', '.join(sorted(need))}; got {reader.fieldnames}")
             return list(reader)
@@ -105,9 +103,9 @@ def import_humanml3d(store_path: str | Path, index_csv: str | Path, texts_dir: s
 
 
 def _import_row(res, index, texts_dir, splits, row, where) -> None:
-    name = row[NEW_NAME].strip()
+    name = row[HML3D_INDEX.new_name].strip()
     name = name[: -len(".npy")] if name.endswith(".npy") else name
-    src = row[SOURCE_PATH].strip()
+    src = row[HML3D_INDEX.source_path].strip()
     rel = src.replace("\\", "/")
     while rel.startswith("./"):
         rel = rel[2:]
@@ -116,7 +114,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
         res.report(name, "not_amass", f"{src} is a HumanAct12 clip, not AMASS", source_file=where)
         return
     try:
-        a, b = int(row[START_FRAME]), int(row[END_FRAME])
+        a, b = int(row[HML3D_INDEX.start_frame]), int(row[HML3D_INDEX.end_frame])
     except ValueError:
         res.report(name, "bad_entry", f"start_frame/end_frame not integers: {row}", source_file=where)
         return
