@@ -160,6 +160,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, ex
     if proc.returncode != 0:
         raise RuntimeError(f"build failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    from .schema import SEQ
     from .store import Store
 
     seqs = Store(store).sequences()
@@ -167,7 +168,8 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, ex
             "cpu_seconds_tree": rss.cpu_seconds, "other_cpu_share": other_cpu / (wall * (os.cpu_count() or 1)),
             # ru_maxrss (KiB) is the max over all waited-for children so far: meaningful when it grew
             "max_rss_process": after * 1024 if after > before else None,
-            "source_frames": int(sum(seqs["source_frames"].to_pylist())), "store_frames": int(sum(seqs["num_frames"].to_pylist())),
+            "source_frames": int(sum(seqs[SEQ.source_frames].to_pylist())),
+            "store_frames": int(sum(seqs[SEQ.num_frames].to_pylist())),
             "sequences": seqs.num_rows}
 
 
@@ -175,6 +177,7 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12,
                    fps: float = 30.0) -> dict[str, Any]:
     """Per sequence: np.load, every k-th frame (~fps), smplx SMPL+H forward pass -> joints; a bounded sample."""
     from .errors import require
+    from .schema import NPZ
 
     smplx = require("smplx", "smplx")
     torch = require("torch", "torch")
@@ -183,8 +186,8 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12,
     smplh = []
     for f in files:
         with np.load(f, allow_pickle=False) as z:
-            if "poses" in z.files and z["poses"].shape[1] == 156:
-                g = z["gender"].reshape(-1)[0].item()
+            if NPZ.poses in z.files and z[NPZ.poses].shape[1] == 156:
+                g = z[NPZ.gender].reshape(-1)[0].item()
                 smplh.append((f, (g.decode() if isinstance(g, bytes) else str(g)).strip().lower()))
     if not smplh:
         raise RuntimeError("no SMPL+H files for the smplx baseline")
@@ -202,8 +205,8 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12,
         model, S = models[gender]
         t0 = time.perf_counter()
         with np.load(path, allow_pickle=False) as z:
-            poses, trans, betas = z["poses"], z["trans"], z["betas"]
-            src_fps = float(z["mocap_framerate"])
+            poses, trans, betas = z[NPZ.poses], z[NPZ.trans], z[NPZ.betas]
+            src_fps = float(z[NPZ.mocap_framerate])
         k = max(1, int(round(src_fps / fps)))
         p = torch.as_tensor(poses[::k], dtype=torch.float32)
         n = p.shape[0]
@@ -273,12 +276,13 @@ def stage_profile(amass_root: Path, body_models: Path, max_files: int = 24, fps:
 
 def run_export(store: Path, out: Path) -> dict[str, Any]:
     """build_splits of the official split (configs/splits.yaml's definition) to a HF DatasetDict (unit frame)."""
+    from .export.units import FRAME_UNIT
     from .resources import shipped
     from .splits import Definition, ExportSpec, SplitsConfig, build_splits, load_splits_config
 
     cfg_path = shipped("configs/splits.yaml")
     defs = [d for d in load_splits_config(cfg_path).definitions if d.name == "official"] if cfg_path.is_file() else []
-    cfg = SplitsConfig(definitions=defs or [Definition()], exports=[ExportSpec(kind="hf", unit="frame")])
+    cfg = SplitsConfig(definitions=defs or [Definition()], exports=[ExportSpec(kind="hf", unit=FRAME_UNIT)])
     shutil.rmtree(out, ignore_errors=True)
     try:
         import datasets
