@@ -56,6 +56,8 @@ SMPL_HANDS = 6  # SMPL's two leaf 'hand' joints (22, 23)
 TRANS = 3
 
 SURFACE_MODELS = ("smpl", "smplh", "smplx")
+#: coordinate frames a store's joints and trans may be in (info.json `frame`; config.MotionConfig.frame picks one)
+FRAMES = ("z_up", "y_up")
 GENDERS = ("male", "female", "neutral")
 
 # ---------------------------------------------------------------- skeletons
