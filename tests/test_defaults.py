@@ -36,7 +36,7 @@ def test_build_flags_leave_the_config_defaults_and_offer_its_choices():
     for dest in ("fps", "resample", "joints", "frame", "contacts", "source_frame", "workers", "executor"):
         assert getattr(args, dest) is None, dest  # unset flags do not override the config
     choices = {a.dest: tuple(a.choices) for a in p._actions if a.choices}
-    assert choices["frame"] == config.FRAMES == ("z_up", "y_up")
+    assert choices["frame"] == config.FRAMES == schema.FRAMES == ("z_up", "y_up")
     assert choices["source_frame"] == config.SOURCE_FRAMES == ("auto", "z_up", "y_up")
     assert choices["resample"] == config.RESAMPLE_MODES == ("interpolate", "decimate", "none")
     assert choices["contacts"] == config.CONTACT_METHODS == contacts.METHODS
