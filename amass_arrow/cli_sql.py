@@ -100,9 +100,11 @@ def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
 
 # ---------------------------------------------------------------- build-splits / export
 def _build_splits_args(p):
+    from .schema import SPLIT_ROWS_FILE
+
     store_arg(p)
     p.add_argument("--config", default=None, help="splits YAML (configs/splits.yaml); default: official split, HF frames")
-    p.add_argument("--out", required=True, help="output folder: OUT/<definition>/{split_rows.parquet,report.json,<exporter>/}")
+    p.add_argument("--out", required=True, help=f"output folder: OUT/<definition>/{{{SPLIT_ROWS_FILE},report.json,<exporter>/}}")
     quiet_arg(p)
 
 
