@@ -14,6 +14,8 @@ import pyarrow.compute as pc
 
 from .. import schema
 
+#: the table of the split rows being exported, in the export connection (exporters' SQL may read it)
+EXPORT_ROWS = "export_rows"
 #: feature name -> (dtype, width or None = from the store); defined in schema (next to the frame schema)
 FEATURES = schema.FEATURES
 
@@ -33,9 +35,9 @@ def _expr(c: str, w: int) -> str:
 def rows_table_name(con, split_rows: pa.Table) -> str:
     """Store the split rows in the connection's database (visible to cursors) as `export_rows`."""
     con.register("_export_rows_src", split_rows)
-    con.execute("CREATE OR REPLACE TABLE export_rows AS SELECT * FROM _export_rows_src")
+    con.execute(f"CREATE OR REPLACE TABLE {EXPORT_ROWS} AS SELECT * FROM _export_rows_src")
     con.unregister("_export_rows_src")
-    return "export_rows"
+    return EXPORT_ROWS
 
 
 def frame_query(columns: list[str], widths: dict[str, int], step: int | None = 1, texts: list[str] = ()) -> str:
@@ -46,7 +48,7 @@ def frame_query(columns: list[str], widths: dict[str, int], step: int | None = 1
     else:
         keep = f" AND (f.frame - r.start_frame) % {int(step)} = 0" if step > 1 else ""
     return (
-        f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM export_rows AS r "
+        f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM {EXPORT_ROWS} AS r "
         f"JOIN frames AS f ON f.seq_id = r.seq_id AND f.frame >= r.start_frame AND f.frame < r.end_frame{keep} "
         f"WHERE r.split = $split ORDER BY r.row_id, f.frame"
     )

@@ -49,6 +49,7 @@ import numpy as np
 from ..contacts import HUMANML3D as HUMANML3D_CONTACTS
 from ..errors import ConfigError
 from ..schema import FRM, SPL
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .stats import RunningStats
 from .units import SLICE_UNIT
@@ -410,7 +411,8 @@ def _captions(con) -> dict[str, list[tuple[float, float, str, bool]]]:
             return {}
         rows = cur.execute(
             "SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored') FROM labels "
-            "WHERE source = 'humanml3d' AND text IS NOT NULL AND seq_id IN (SELECT DISTINCT seq_id FROM export_rows) "
+            "WHERE source = 'humanml3d' AND text IS NOT NULL "
+            f"AND seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS}) "
             "ORDER BY seq_id, start_t, end_t, text").fetchall()
     finally:
         cur.close()

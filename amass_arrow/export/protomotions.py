@@ -57,6 +57,7 @@ from ..errors import ConfigError, SplitError
 from ..kinematics import Z_UP_TO_Y_UP, global_rotations
 from ..resample import matrix_to_quat, quat_to_aa
 from ..schema import FRM, SEQ, SPL
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .units import SLICE_UNIT
 
@@ -313,7 +314,7 @@ class _Bodies:
             cur = self.con.cursor()
             try:
                 rows = cur.execute(f"SELECT {', '.join(cols)} FROM sequences "
-                                   "WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
+                                   f"WHERE seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS})").fetchall()
             finally:
                 cur.close()
             self._seq = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows}

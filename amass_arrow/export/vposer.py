@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..schema import FRM, POSE_COLUMNS, SEQ
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .units import FRAME_UNIT
 
@@ -76,7 +77,7 @@ def _betas(con, nb: int) -> dict[str, np.ndarray]:
     """seq_id -> (nb,) float32 betas of every sequence in the split rows."""
     cur = con.cursor()
     try:
-        rows = cur.execute("SELECT seq_id, betas FROM sequences WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
+        rows = cur.execute(f"SELECT seq_id, betas FROM sequences WHERE seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS})").fetchall()
     finally:
         cur.close()
     out = {}
