@@ -258,6 +258,7 @@ def render_sequence(
     """
     import pyarrow.compute as pc
 
+    from .config import MotionConfig
     from .store import Store
 
     store = Store(store_path)
@@ -270,4 +271,6 @@ def render_sequence(
         fps = float(hit[schema.SEQ.store_fps][0].as_py()) if hit.num_rows else info.fps
     cols = [schema.JOINTS] + schema.CONTACT_COLUMNS[:4]
     table = store.read_sequence_frames(seq_id, columns=cols)
-    return render(table, out, start=start, end=end, fps=float(fps or 30.0), joint_set=joint_set, frame=frame, title=seq_id)
+    # no rate anywhere (no manifest fps, no sequence row): draw at the default store rate
+    return render(table, out, start=start, end=end, fps=float(fps or MotionConfig.fps), joint_set=joint_set, frame=frame,
+                  title=seq_id)
