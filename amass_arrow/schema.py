@@ -10,6 +10,7 @@ Store layout (relative to the store root)::
     frames/dataset=<D>/subject=<S>/part-<hash>.parquet   one row per frame (hive, keys percent-encoded)
     rejects.parquet                        inputs that were not converted, with reasons
     labels/<source>.parquet                optional label tables
+    labels/unmatched/<source>.parquet      what each label import could not place (outside the labels glob)
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ FRAMES_GLOB = f"{FRAMES_DIR}/**/*.parquet"
 LABELS_GLOB = f"{LABELS_DIR}/*.parquet"
 PART_TEMPLATE = "part-{key}.parquet"
 HIVE_KEYS = ("dataset", "subject")
+
+
+LABELS_UNMATCHED_DIR = f"{LABELS_DIR}/unmatched"  # a sub-folder: LABELS_GLOB never picks these up
+
+
+def labels_path(source: str) -> str:
+    """Relative path of label source `source`'s segments (LABEL_SEGMENT_SCHEMA)."""
+    return f"{LABELS_DIR}/{source}.parquet"
+
+
+def unmatched_path(source: str) -> str:
+    """Relative path of what label source `source`'s import could not place (LABEL_UNMATCHED_SCHEMA)."""
+    return f"{LABELS_UNMATCHED_DIR}/{source}.parquet"
 
 
 def partition_dir(dataset: str, subject: str) -> str:
