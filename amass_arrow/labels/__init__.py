@@ -68,18 +68,12 @@ SOURCES: dict[str, LabelSource] = {
 #: values of the `kind` column: a whole-sequence label, a BABEL frame-level segment, a captioned clip
 KIND_SEQUENCE, KIND_FRAME, KIND_CLIP = "sequence", "frame", "clip"
 KINDS = (KIND_SEQUENCE, KIND_FRAME, KIND_CLIP)
-UNMATCHED_DIR = f"{schema.LABELS_DIR}/unmatched"
-
+# the label tables' schemas and paths are the store contract's (schema); these names are kept for callers
+UNMATCHED_DIR = schema.LABELS_UNMATCHED_DIR
 SEGMENT_SCHEMA = schema.LABEL_SEGMENT_SCHEMA
 UNMATCHED_SCHEMA = schema.LABEL_UNMATCHED_SCHEMA
-
-
-def labels_path(source: str) -> str:
-    return f"{schema.LABELS_DIR}/{source}.parquet"
-
-
-def unmatched_path(source: str) -> str:
-    return f"{UNMATCHED_DIR}/{source}.parquet"
+labels_path = schema.labels_path
+unmatched_path = schema.unmatched_path
 
 
 @dataclass
