@@ -9,6 +9,9 @@ from pathlib import Path
 from .cli import command, quiet_arg, store_arg
 from .errors import ConfigError, SQLError
 
+#: rows `query --format table` shows unless --max-rows says otherwise
+MAX_ROWS = 40
+
 
 # ---------------------------------------------------------------- query
 def _query_args(p):
@@ -18,7 +21,7 @@ def _query_args(p):
                    help="bind V to $K (repeatable); a bare V binds to the next '?'. Values are strings: cast in SQL ($n::INT) if needed")
     p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table", help="output format (default table)")
     p.add_argument("-o", "--output", help="write to this file (required for parquet)")
-    p.add_argument("--max-rows", type=int, default=40, help="rows shown by --format table (default 40)")
+    p.add_argument("--max-rows", type=int, default=MAX_ROWS, help=f"rows shown by --format table (default {MAX_ROWS})")
 
 
 def parse_params(items: list[str]) -> dict[str, str] | list[str] | None:
@@ -43,7 +46,7 @@ def _query(args):
     write_table(table, args.format, args.output, args.max_rows)
 
 
-def write_table(table, fmt: str, output: str | None, max_rows: int = 40) -> None:
+def write_table(table, fmt: str, output: str | None, max_rows: int = MAX_ROWS) -> None:
     import pyarrow as pa
 
     if fmt == "parquet":
@@ -76,7 +79,7 @@ def write_table(table, fmt: str, output: str | None, max_rows: int = 40) -> None
         sys.stdout.write(text)
 
 
-def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
+def render_table(table, max_rows: int = MAX_ROWS, max_cell: int = 40) -> str:
     """A readable text table; wide arrays shown as '[a, b, c, … (n)]', cells cut at `max_cell`."""
     def cell(v) -> str:
         if isinstance(v, list):
