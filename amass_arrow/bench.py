@@ -35,6 +35,11 @@ from typing import Any, Callable
 import numpy as np
 
 DEFAULT_FRAMES = 1_000_000
+# the other knobs of `run` (and `amass-arrow bench`'s flags), defined once
+DEFAULT_WORKERS = (1, 2)  # worker counts the build is timed with
+SMPLX_SEQUENCES = 12  # most sequences in the smplx baseline sample
+SMPLX_SECONDS = 20.0  # the smplx baseline stops after this much timed work
+HF_BATCHES = 20  # batches timed for with_format('torch')
 AMASS_SMPLH_G_FRAMES = 26_000_000  # source frames in all of AMASS SMPL+H G (about; for the projection line)
 BATCH = 1024
 
@@ -173,7 +178,7 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, ex
             "sequences": seqs.num_rows}
 
 
-def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = 12, max_seconds: float = 20.0,
+def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = SMPLX_SEQUENCES, max_seconds: float = SMPLX_SECONDS,
                    fps: float = 30.0) -> dict[str, Any]:
     """Per sequence: np.load, every k-th frame (~fps), smplx SMPL+H forward pass -> joints; a bounded sample."""
     from .errors import require
@@ -296,7 +301,7 @@ def run_export(store: Path, out: Path) -> dict[str, Any]:
     return {"seconds": secs, "path": str(res.outputs[0][2])}
 
 
-def run_loading(hf_path: Path, split: str = "train", hf_batches: int = 20, epochs: int = 3, seed: int = 0) -> dict[str, Any]:
+def run_loading(hf_path: Path, split: str = "train", hf_batches: int = HF_BATCHES, epochs: int = 3, seed: int = 0) -> dict[str, Any]:
     """Frames/s of shuffled batches: FrameLoader (full epochs) vs DataLoader over with_format('torch') (bounded)."""
     import datasets
     import torch
@@ -376,8 +381,9 @@ def _synth(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
     return res.amass_root, res.body_models, res.seconds
 
 
-def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = (1, 2), seed: int = 0, full: bool = True,
-                 smplx_sequences: int = 12, smplx_seconds: float = 20.0, hf_batches: int = 20, ray: bool = True,
+def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = DEFAULT_WORKERS, seed: int = 0, full: bool = True,
+                 smplx_sequences: int = SMPLX_SEQUENCES, smplx_seconds: float = SMPLX_SECONDS, hf_batches: int = HF_BATCHES,
+                 ray: bool = True,
                  log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every measurement on one archive of ~`frames` source frames (`full=False`: read floor, build, size only)."""
     root, bm, t_synth = _synth(out, frames, seed, log)
@@ -416,8 +422,8 @@ def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = (1, 2), s
 
 
 def run(out: str | Path = "bench-out", frames: int = DEFAULT_FRAMES, *, scaling: bool = True, seed: int = 0,
-        workers: tuple[int, ...] = (1, 2), smplx_sequences: int = 12, smplx_seconds: float = 20.0,
-        hf_batches: int = 20, ray: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+        workers: tuple[int, ...] = DEFAULT_WORKERS, smplx_sequences: int = SMPLX_SEQUENCES,
+        smplx_seconds: float = SMPLX_SECONDS, hf_batches: int = HF_BATCHES, ray: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The whole benchmark; writes OUT/bench.json and returns the same dict (figures, ratios, targets)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
