@@ -68,6 +68,8 @@ SOURCES: dict[str, LabelSource] = {
 #: values of the `kind` column: a whole-sequence label, a BABEL frame-level segment, a captioned clip
 KIND_SEQUENCE, KIND_FRAME, KIND_CLIP = "sequence", "frame", "clip"
 KINDS = (KIND_SEQUENCE, KIND_FRAME, KIND_CLIP)
+#: seconds a segment may overhang the store sequence before it is flagged and reported 'clipped' (rates round)
+CLIP_TOLERANCE = 0.25
 # the label tables' schemas and paths are the store contract's (schema); these names are kept for callers
 UNMATCHED_DIR = schema.LABELS_UNMATCHED_DIR
 SEGMENT_SCHEMA = schema.LABEL_SEGMENT_SCHEMA
@@ -162,7 +164,7 @@ def open_index(store_path: str | Path) -> tuple[Store, SequenceIndex]:
 
 
 def clamp_segment(res: ImportResult, seq_id: str, duration: float, start: float, end: float, ref: str,
-                  tolerance: float = 0.25) -> tuple[float, float, list[str]] | None:
+                  tolerance: float = CLIP_TOLERANCE) -> tuple[float, float, list[str]] | None:
     """Fit [start, end) into [0, duration); report and return None when nothing is left.
 
     Overhangs up to `tolerance` s are clipped silently (rounding between frame rates); longer ones

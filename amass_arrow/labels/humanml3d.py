@@ -32,7 +32,7 @@ from ..contacts import HUMANML3D
 from ..discover import canonical_dataset
 from ..errors import LabelError
 from ..schema import HML3D_INDEX, SEQ
-from . import KIND_CLIP, ImportResult, SequenceIndex, open_index
+from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index
 
 HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
 #: canonical dataset -> head HumanML3D cuts off, in seconds (raw_pose_processing: data[k*fps:]); the shipped
@@ -155,7 +155,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
                     continue
             start, end = (trim + f0) * period, (trim + f1) * period
             fl = list(flags)
-            if end > duration + 0.25:  # the store is shorter than HumanML3D's decimated copy
+            if end > duration + CLIP_TOLERANCE:  # the store is shorter than HumanML3D's decimated copy
                 fl.append("clipped")
                 res.report(name, "clipped", f"caption {caption!r} ends at {end:.3f} s, after the store's "
                            f"{duration:.3f} s", seq_id=seq_id, source_file=where, imported=True)
