@@ -99,3 +99,31 @@ def test_features_live_in_schema_and_follow_the_frame_schema():
         assert width == (None if name in (schema.JOINTS, schema.JOINT_VEL) else t.list_size)
     assert list(FEATURES) == ["root_orient", "pose_body", "pose_hand", "pose_jaw", "pose_eye", "pose_smpl_hands",
                               "trans", "joints", "joint_vel", "contacts"]
+
+
+def test_drop_flagged_sql_default_is_the_quality_flags():
+    from amass_arrow.quality import FLAG_RULES
+
+    sql = find("sql/slices/drop_flagged.sql").read_text()
+    listed = re.search(r"getvariable\('drop_flags'\)::VARCHAR\[\],\s*\[(.*?)\]::VARCHAR\[\]", sql, re.S).group(1)
+    flags = re.findall(r"'([a-z_]+)'", listed)
+    assert flags == [*FLAG_RULES, "lying_down"]
+    assert flags == ["foot_skating", "floor_penetration", "joint_speed_spike", "jitter", "low_contact_coverage",
+                     "airborne", "lying_down"]
+
+
+def test_sql_parameter_defaults_match_their_comments():
+    """Each shipped SQL file documents `getvariable('k') default V`; the coalesce fallbacks in its body say V too."""
+    checked = 0
+    for rel in ("sql/slices/windows.sql", "sql/slices/min_duration.sql", "sql/slices/captions.sql",
+                "sql/splits/random_sequences.sql", "sql/splits/cross_subject.sql"):
+        sql = find(rel).read_text()
+        documented = dict(re.findall(r"getvariable\('(\w+)'\)\s+default ([0-9]+(?:\.[0-9]+)?)", sql))
+        body = "\n".join(ln for ln in sql.splitlines() if not ln.lstrip().startswith("--"))
+        used = re.findall(r"coalesce\(getvariable\('(\w+)'\), ([0-9.]+)\)", body)
+        assert used, rel
+        for k, v in used:
+            assert k in documented, (rel, k)
+            assert float(documented[k]) == float(v), (rel, k, documented[k], v)
+            checked += 1
+    assert checked >= 9
