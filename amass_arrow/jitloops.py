@@ -20,15 +20,18 @@ def _jit(fn):
 
 
 @_jit
-def fk_loop(pose, rest, parents, has_child, out):  # pragma: no cover - compiled
-    """out (T, J, 3) float64 <- joint positions relative to the root's rest position (no trans).
+def fk_loop(pose, rest, parents, has_child, trans, select, out):  # pragma: no cover - compiled
+    """out (T, len(select), 3) float64 <- posed positions of joints `select`: (relative + rest root) + trans.
 
     pose (T, J, 3) axis-angle; rest (J, 3) float64; parents (J,) int64 (parents[j] < j, -1 root);
-    has_child (J,) bool: only joints with children need their rotation.
+    has_child (J,) bool: only joints with children need their rotation; trans (T, 3) float64, or (0, 3)
+    for none; select (S,) int64 joint indices. Positions relative to the root are kept per frame only.
     """
     T, J = pose.shape[0], pose.shape[1]
     G = np.empty((J, 3, 3))
     R = np.empty((3, 3))
+    P = np.empty((J, 3))
+    placed = trans.shape[0] > 0
     for t in range(T):
         for j in range(J):
             p = parents[j]
@@ -37,11 +40,11 @@ def fk_loop(pose, rest, parents, has_child, out):  # pragma: no cover - compiled
                 o1 = rest[j, 1] - rest[p, 1]
                 o2 = rest[j, 2] - rest[p, 2]
                 for r in range(3):
-                    out[t, j, r] = out[t, p, r] + G[p, r, 0] * o0 + G[p, r, 1] * o1 + G[p, r, 2] * o2
+                    P[j, r] = P[p, r] + G[p, r, 0] * o0 + G[p, r, 1] * o1 + G[p, r, 2] * o2
             else:
-                out[t, j, 0] = 0.0
-                out[t, j, 1] = 0.0
-                out[t, j, 2] = 0.0
+                P[j, 0] = 0.0
+                P[j, 1] = 0.0
+                P[j, 2] = 0.0
             if not has_child[j]:
                 continue
             x = np.float64(pose[t, j, 0])
@@ -72,6 +75,11 @@ def fk_loop(pose, rest, parents, has_child, out):  # pragma: no cover - compiled
                 for r in range(3):
                     for k in range(3):
                         G[j, r, k] = G[p, r, 0] * R[0, k] + G[p, r, 1] * R[1, k] + G[p, r, 2] * R[2, k]
+        for m in range(select.shape[0]):
+            j = select[m]
+            for r in range(3):
+                v = P[j, r] + rest[0, r]
+                out[t, m, r] = v + trans[t, r] if placed else v
 
 
 @_jit

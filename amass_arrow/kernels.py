@@ -28,8 +28,9 @@ def _loops():
 
 
 def forward_kinematics(pose: np.ndarray, rest_joints: np.ndarray, parents, trans: np.ndarray | None = None,
-                       out_dtype=np.float64) -> np.ndarray:
-    """Compiled kinematics.forward_kinematics: (T, J, 3) posed joints in `out_dtype` (computed in float64)."""
+                       out_dtype=np.float64, select=None) -> np.ndarray:
+    """Compiled kinematics.forward_kinematics: (T, S, 3) posed joints `select` (default all J) in
+    `out_dtype`, computed in float64; only the selected joints are written."""
     pose = np.asarray(pose)
     if pose.dtype not in (np.float32, np.float64):
         pose = pose.astype(np.float64)
@@ -40,11 +41,10 @@ def forward_kinematics(pose: np.ndarray, rest_joints: np.ndarray, parents, trans
     if J:
         has_child[0] = True  # the root's rotation always matters when it has children; harmless otherwise
     rest = np.ascontiguousarray(rest_joints, np.float64)
-    out = np.empty((T, J, 3))
-    _loops().fk_loop(pose, rest, par, has_child, out)
-    out += rest[0]
-    if trans is not None:
-        out += np.asarray(trans, np.float64)[:, None, :]
+    sel = np.arange(J, dtype=np.int64) if select is None else np.asarray(select, np.int64)
+    tr = np.zeros((0, 3)) if trans is None else np.ascontiguousarray(trans, np.float64)
+    out = np.empty((T, sel.shape[0], 3))
+    _loops().fk_loop(pose, rest, par, has_child, tr, sel, out)
     return out if np.dtype(out_dtype) == np.float64 else out.astype(out_dtype)
 
 
