@@ -61,23 +61,28 @@ def _synth(args):
 
 # ---------------------------------------------------------------- build
 def _build_args(p):
+    from .config import CONTACT_METHODS, EXECUTORS, FRAMES, RESAMPLE_MODES, SOURCE_FRAMES, BuildConfig
+    from .schema import JOINT_SETS
+
+    d = BuildConfig()  # defaults shown in --help are the typed config's; flags left unset keep them
+    m = d.motion
     p.add_argument("amass_root", nargs="?", help="AMASS root folder (<dataset>/<subject>/*.npz)")
     p.add_argument("--body-models", help="folder with smpl/ smplh/ smplx/ model files")
     p.add_argument("--out", help="store path to create or update")
     p.add_argument("--config", help="YAML build config (configs/build.yaml); flags override it")
-    p.add_argument("--workers", type=_workers_arg, help="worker processes, or auto (default: one per usable CPU)")
-    p.add_argument("--executor", choices=["local", "ray"], help="where conversions run: local processes (default) or Ray")
+    p.add_argument("--workers", type=_workers_arg, help=f"worker processes, or auto (default: {d.workers}, one per usable CPU)")
+    p.add_argument("--executor", choices=EXECUTORS, help=f"where conversions run: local processes or Ray (default {d.executor})")
     p.add_argument("--address", help="Ray cluster to join with --executor ray ('auto' = the running one); default: start a local Ray")
     p.add_argument("--datasets", nargs="+", help="only these dataset folders (either SMPL+H or SMPL-X names)")
-    p.add_argument("--fps", type=float, help="store frame rate in Hz (default 30)")
-    p.add_argument("--resample", choices=["interpolate", "decimate", "none"], help="how to reach the store fps")
-    p.add_argument("--joints", help="joint set: body22 (default), smpl24, smplh52, smplx55 or skeleton")
-    p.add_argument("--frame", choices=["z_up", "y_up"], help="coordinate frame of joints and trans (default z_up)")
-    p.add_argument("--contacts", choices=["default", "protomotions", "humanml3d"],
-                   help="foot-contact method (default: default; the others reproduce a peer's labels, for parity)")
-    p.add_argument("--source-frame", choices=["auto", "z_up", "y_up"],
-                   help="up axis of the input files: auto (default: decided per sequence from the pose; Y-up files are "
-                        "stood upright and the decision is in sequences.source_frame) | z_up (AMASS) | y_up")
+    p.add_argument("--fps", type=float, help=f"store frame rate in Hz (default {m.fps:g})")
+    p.add_argument("--resample", choices=RESAMPLE_MODES, help=f"how to reach the store fps (default {m.resample})")
+    p.add_argument("--joints", help=f"joint set: {', '.join(JOINT_SETS)} or skeleton (default {m.joints})")
+    p.add_argument("--frame", choices=FRAMES, help=f"coordinate frame of joints and trans (default {m.frame})")
+    p.add_argument("--contacts", choices=CONTACT_METHODS,
+                   help=f"foot-contact method (default: {m.contacts}; the others reproduce a peer's labels, for parity)")
+    p.add_argument("--source-frame", choices=SOURCE_FRAMES,
+                   help=f"up axis of the input files (default {m.source_frame}): auto = decided per sequence from the "
+                        "pose; Y-up files are stood upright and the decision is in sequences.source_frame | z_up (AMASS) | y_up")
     p.add_argument("--joint-velocities", action="store_true", default=None, help="add joint_vel column (m/s)")
     p.add_argument("--force", action="store_true", default=None, help="rebuild everything, reusing nothing")
     p.add_argument("--replace", action="store_true", default=None,

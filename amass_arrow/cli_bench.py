@@ -6,14 +6,16 @@ from .cli import command
 
 
 def _bench_args(p):
-    from .bench import DEFAULT_FRAMES
+    from .bench import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
 
     p.add_argument("--out", default="bench-out", help="working folder: synthetic archives, stores, exports, bench.json")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"approximate source frames (default {DEFAULT_FRAMES:,})")
     p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the second (doubled) archive")
-    p.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to build with (default 1 2)")
-    p.add_argument("--smplx-sequences", type=int, default=12, help="most sequences in the smplx baseline sample (default 12)")
-    p.add_argument("--hf-batches", type=int, default=20, help="batches timed for with_format('torch') (default 20)")
+    p.add_argument("--workers", type=int, nargs="+", default=list(DEFAULT_WORKERS),
+                   help=f"worker counts to build with (default {' '.join(map(str, DEFAULT_WORKERS))})")
+    p.add_argument("--smplx-sequences", type=int, default=SMPLX_SEQUENCES,
+                   help=f"most sequences in the smplx baseline sample (default {SMPLX_SEQUENCES})")
+    p.add_argument("--hf-batches", type=int, default=HF_BATCHES, help=f"batches timed for with_format('torch') (default {HF_BATCHES})")
     p.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray executor build (its overhead vs the local pool)")
     p.add_argument("--seed", type=int, default=0)
 

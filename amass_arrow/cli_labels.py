@@ -41,6 +41,7 @@ def _labels_args(p):
 @command("labels", "import BABEL / HumanML3D / file-name labels into a store", _EPILOG)(_labels_args)
 def _labels(args):
     from .labels import SOURCES, write_labels
+    from .schema import UNM
 
     source = SOURCES[args.labels_source]
     res = source.run(args.store, *(getattr(args, name) for name, _ in source.inputs))
@@ -48,6 +49,6 @@ def _labels(args):
     if not args.dry_run:
         summary["build"] = write_labels(args.store, res).name
     summary["first_unmatched"] = [
-        {k: u[k] for k in ("source_ref", "reason", "message")} for u in res.unmatched if not u["imported"]
+        {k: u[k] for k in (UNM.source_ref, UNM.reason, UNM.message)} for u in res.unmatched if not u[UNM.imported]
     ][: args.show_unmatched]
     print(json.dumps(summary, indent=2))

@@ -9,6 +9,9 @@ from pathlib import Path
 from .cli import command, quiet_arg, store_arg
 from .errors import ConfigError, SQLError
 
+#: rows `query --format table` shows unless --max-rows says otherwise
+MAX_ROWS = 40
+
 
 # ---------------------------------------------------------------- query
 def _query_args(p):
@@ -18,7 +21,7 @@ def _query_args(p):
                    help="bind V to $K (repeatable); a bare V binds to the next '?'. Values are strings: cast in SQL ($n::INT) if needed")
     p.add_argument("--format", choices=["table", "csv", "json", "parquet"], default="table", help="output format (default table)")
     p.add_argument("-o", "--output", help="write to this file (required for parquet)")
-    p.add_argument("--max-rows", type=int, default=40, help="rows shown by --format table (default 40)")
+    p.add_argument("--max-rows", type=int, default=MAX_ROWS, help=f"rows shown by --format table (default {MAX_ROWS})")
 
 
 def parse_params(items: list[str]) -> dict[str, str] | list[str] | None:
@@ -43,7 +46,7 @@ def _query(args):
     write_table(table, args.format, args.output, args.max_rows)
 
 
-def write_table(table, fmt: str, output: str | None, max_rows: int = 40) -> None:
+def write_table(table, fmt: str, output: str | None, max_rows: int = MAX_ROWS) -> None:
     import pyarrow as pa
 
     if fmt == "parquet":
@@ -76,7 +79,7 @@ def write_table(table, fmt: str, output: str | None, max_rows: int = 40) -> None
         sys.stdout.write(text)
 
 
-def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
+def render_table(table, max_rows: int = MAX_ROWS, max_cell: int = 40) -> str:
     """A readable text table; wide arrays shown as '[a, b, c, … (n)]', cells cut at `max_cell`."""
     def cell(v) -> str:
         if isinstance(v, list):
@@ -100,9 +103,11 @@ def render_table(table, max_rows: int = 40, max_cell: int = 40) -> str:
 
 # ---------------------------------------------------------------- build-splits / export
 def _build_splits_args(p):
+    from .schema import SPLIT_ROWS_FILE
+
     store_arg(p)
     p.add_argument("--config", default=None, help="splits YAML (configs/splits.yaml); default: official split, HF frames")
-    p.add_argument("--out", required=True, help="output folder: OUT/<definition>/{split_rows.parquet,report.json,<exporter>/}")
+    p.add_argument("--out", required=True, help=f"output folder: OUT/<definition>/{{{SPLIT_ROWS_FILE},report.json,<exporter>/}}")
     quiet_arg(p)
 
 
@@ -126,15 +131,17 @@ def _export_args(p):
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
     from .export.registry import UNITS, load_all, option_fields
+    from .splits import ExportSpec
 
     reg = load_all()
+    d = ExportSpec()  # every default is the config's (splits.ExportSpec)
     kinds = "; ".join(f"{k}: {reg[k].summary} (units {'/'.join(reg[k].units)})" for k in sorted(reg))
-    p.add_argument("--kind", choices=sorted(reg), default="hf", help=f"exporter (default hf) — {kinds}")
-    p.add_argument("--unit", choices=list(UNITS), default=None, help="row unit (default: the exporter's first)")
-    p.add_argument("--columns", nargs="+", help="features (default root_orient pose_body pose_hand trans joints contacts)")
-    p.add_argument("--window", type=int, default=60, help="frames per window (unit window)")
-    p.add_argument("--stride", type=int, default=30, help="frames between window starts (unit window)")
-    p.add_argument("--fps", type=float, help="export rate; must divide the store fps")
+    p.add_argument("--kind", choices=sorted(reg), default=d.kind, help=f"exporter (default {d.kind}) — {kinds}")
+    p.add_argument("--unit", choices=list(UNITS), default=d.unit, help="row unit (default: the exporter's first)")
+    p.add_argument("--columns", nargs="+", help=f"features (default {' '.join(d.columns)})")
+    p.add_argument("--window", type=int, default=d.window, help=f"frames per window (unit window; default {d.window})")
+    p.add_argument("--stride", type=int, default=d.stride, help=f"frames between window starts (unit window; default {d.stride})")
+    p.add_argument("--fps", type=float, default=d.fps, help="export rate; must divide the store fps")
     p.add_argument("--out", required=True, help="output folder")
     quiet_arg(p)
     for name, f in option_fields().items():  # each exporter's options (registry); only the set ones are passed
@@ -175,10 +182,12 @@ def _motion_yaml_args(p):
          "--out sql/splits/proto.sql\n  amass-arrow export demo/store --sql sql/splits/proto.sql --kind protomotions --out out")(_motion_yaml_args)
 def _import_motion_yaml(args):
     from .export.protomotions import read_motion_yaml, rows_sql
+    from .schema import SEQ
     from .sql import connect
 
     con = connect(args.store)
-    seqs = [dict(zip(("seq_id", "source_path"), r)) for r in con.sql("SELECT seq_id, source_path FROM sequences").fetchall()]
+    cols = (SEQ.seq_id, SEQ.source_path)
+    seqs = [dict(zip(cols, r)) for r in con.sql(f"SELECT {', '.join(cols)} FROM sequences").fetchall()]
     con.close()
     rows = []
     for item in args.yaml:

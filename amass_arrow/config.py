@@ -20,15 +20,14 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
-from .schema import JOINT_SETS
+from .schema import FRAMES, JOINT_SETS
 
 EXECUTORS = ("local", "ray")
 RESAMPLE_MODES = ("interpolate", "decimate", "none")
-FRAMES = ("z_up", "y_up")
 CONTACT_METHODS = ("default", "protomotions", "humanml3d")  # = contacts.METHODS (config imports no numpy code)
 
 
-SOURCE_FRAMES = ("auto", "z_up", "y_up")
+SOURCE_FRAMES = ("auto", *FRAMES)
 
 
 @dataclass

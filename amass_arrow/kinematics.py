@@ -63,6 +63,7 @@ def forward_kinematics(
     trans: np.ndarray | None = None,
     out_dtype=None,
     jit: bool | None = None,
+    select: list[int] | None = None,
 ) -> np.ndarray:
     """Posed joint positions, like smplx's `joints[:, :J]`.
 
@@ -72,6 +73,8 @@ def forward_kinematics(
     parents: (J,) parent index per joint, -1 for the root; parents[j] < j.
     trans: (T, 3) root translation, added to every joint in `out_dtype` (so a float32 body far
     from the origin keeps float64 placement when out_dtype is float64).
+    select: the joints to return (indices into J), default all: (T, len(select), 3); the kernel writes
+    only those.
     Returns (T, J, 3) in `out_dtype` (default: the compute dtype).
     jit: use the compiled kernel (amass_arrow.kernels, float64 throughout); None = when numba is
     installed. This numpy code is the reference; both agree within 1e-6 m (tests/test_kernels.py).
@@ -79,7 +82,8 @@ def forward_kinematics(
     if kernels.ENABLED if jit is None else jit:
         pose = np.asarray(pose)
         dt = np.float32 if pose.dtype == np.float32 else np.float64
-        return kernels.forward_kinematics(pose, rest_joints, parents, trans, dt if out_dtype is None else out_dtype)
+        return kernels.forward_kinematics(pose, rest_joints, parents, trans, dt if out_dtype is None else out_dtype,
+                                          select=select)
     pose = np.asarray(pose)
     dtype = np.float32 if pose.dtype == np.float32 else np.float64
     out_dtype = np.dtype(dtype if out_dtype is None else out_dtype)
@@ -90,7 +94,7 @@ def forward_kinematics(
     out += rest[0].astype(out_dtype)
     if trans is not None:
         out += np.asarray(trans, out_dtype)[:, None, :]
-    return out
+    return out if select is None else out[:, select]
 
 
 def _relative_positions(pose: np.ndarray, rest: np.ndarray, parents: list[int], dtype) -> np.ndarray:

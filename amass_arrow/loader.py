@@ -27,11 +27,13 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
+from . import schema
 from .errors import ConfigError, require
+from .export.torch import BOOKKEEPING
 
-# features the exporters write; per-frame bookkeeping columns (seq_id, frame, t) are not features
-_NOT_FEATURES = {"seq_id", "frame", "t", "seq_index", "row_index", "start_frame", "seq_ids", "betas", "num_betas",
-                 "rows", "provenance"}
+# features the exporters write; per-frame bookkeeping columns (seq_id, frame, t) and the torch export's
+# other entries are not features
+_NOT_FEATURES = {schema.FRM.seq_id, *BOOKKEEPING}
 
 
 def hf_split_table(path: str | Path, split: str = "train") -> pa.Table:

@@ -197,11 +197,16 @@ def _pose_joints(seq: Sequence, rest: np.ndarray, parents: np.ndarray, wanted: l
     chain = _ancestors(parents, wanted)  # sorted, so parents come first
     sub_parents = [chain.index(parents[j]) if parents[j] >= 0 else -1 for j in chain]
     in_chain = [chain.index(j) for j in wanted]
+    def pose(rows: slice) -> np.ndarray:  # float32: posed in float32, placed by trans in float64
+        return forward_kinematics(seq.joint_pose(chain, rows), rest[chain], sub_parents, seq.trans[rows],
+                                  out_dtype=np.float64, select=in_chain)
+
+    if seq.num_frames <= SOURCE_CHUNK:
+        return pose(slice(None))
     out = np.empty((seq.num_frames, len(wanted), 3))
     for start in range(0, seq.num_frames, SOURCE_CHUNK):
         rows = slice(start, start + SOURCE_CHUNK)
-        pose = seq.joint_pose(chain, rows)  # float32: posed in float32, placed by trans in float64
-        out[rows] = forward_kinematics(pose, rest[chain], sub_parents, seq.trans[rows], out_dtype=np.float64)[:, in_chain]
+        out[rows] = pose(rows)
     return out
 
 

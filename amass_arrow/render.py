@@ -58,8 +58,8 @@ def _arrays(frames: Any, joint_set: str) -> tuple[np.ndarray, np.ndarray]:
     """(joints (T, J, 3), foot contacts (T, 4) bool) from a frames table or a dict of arrays."""
     J = len(schema.JOINT_SETS[joint_set])
     if isinstance(frames, dict):
-        joints = np.asarray(frames["joints"], np.float64).reshape(-1, J, 3)
-        c = frames.get("contacts")
+        joints = np.asarray(frames[schema.JOINTS], np.float64).reshape(-1, J, 3)
+        c = frames.get(schema.CONTACTS_FEATURE)
         contacts = np.zeros((len(joints), 4), bool) if c is None else np.asarray(c, bool)[:, :4]
         return joints, contacts
     col = frames.column(schema.JOINTS).combine_chunks()
@@ -258,6 +258,7 @@ def render_sequence(
     """
     import pyarrow.compute as pc
 
+    from .config import MotionConfig
     from .store import Store
 
     store = Store(store_path)
@@ -266,8 +267,10 @@ def render_sequence(
     frame = frame or info.frame
     if fps is None:
         seqs = store.sequences()
-        hit = seqs.filter(pc.equal(seqs["seq_id"], seq_id))
-        fps = float(hit["store_fps"][0].as_py()) if hit.num_rows else info.fps
+        hit = seqs.filter(pc.equal(seqs[schema.SEQ.seq_id], seq_id))
+        fps = float(hit[schema.SEQ.store_fps][0].as_py()) if hit.num_rows else info.fps
     cols = [schema.JOINTS] + schema.CONTACT_COLUMNS[:4]
     table = store.read_sequence_frames(seq_id, columns=cols)
-    return render(table, out, start=start, end=end, fps=float(fps or 30.0), joint_set=joint_set, frame=frame, title=seq_id)
+    # no rate anywhere (no manifest fps, no sequence row): draw at the default store rate
+    return render(table, out, start=start, end=end, fps=float(fps or MotionConfig.fps), joint_set=joint_set, frame=frame,
+                  title=seq_id)

@@ -24,14 +24,13 @@ import numpy as np
 
 from . import schema
 from .errors import require
+from .quality import FLAG_RULES
+from .schema import REJ, SEQ
 
-#: metric -> True when a higher value is worse (coverage: lower is worse)
-WORSE_HIGH = {"foot_skating": True, "floor_penetration": True, "peak_joint_speed": True, "jitter": True,
-              "contact_coverage": False, "airborne_fraction": True}
-#: metric -> the quality threshold (config.QualityConfig attribute) drawn on its histogram
-THRESHOLD = {"foot_skating": "max_foot_skating", "floor_penetration": "max_floor_penetration",
-             "peak_joint_speed": "max_joint_speed", "jitter": "max_jitter",
-             "contact_coverage": "min_contact_coverage", "airborne_fraction": "max_airborne_fraction"}
+#: metric -> True when a higher value is worse (coverage: lower is worse): the direction of its flag rule
+WORSE_HIGH = {metric: op == ">" for metric, op, _attr in FLAG_RULES.values()}
+#: metric -> the quality threshold (config.QualityConfig attribute) drawn on its histogram: its flag rule's
+THRESHOLD = {metric: attr for metric, _op, attr in FLAG_RULES.values()}
 THUMB_POSES = 5  # poses per stick-figure strip
 THUMB_WIDTH = 900  # px: strips are scaled down to this width
 
@@ -139,7 +138,7 @@ def _img(uri: str, caption: str) -> str:
 def worst_takes(rows: list[dict[str, Any]], metric: str, n: int) -> list[dict[str, Any]]:
     """The `n` sequences with the worst value of `metric` (highest, or lowest for contact coverage); nulls skipped."""
     have = [r for r in rows if r.get(metric) is not None]
-    return sorted(have, key=lambda r: (-r[metric] if WORSE_HIGH[metric] else r[metric], r["seq_id"]))[:n]
+    return sorted(have, key=lambda r: (-r[metric] if WORSE_HIGH[metric] else r[metric], r[SEQ.seq_id]))[:n]
 
 
 def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> Path:
@@ -149,89 +148,14 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
 
     store = Store(store_path)
     info = store.info
-    seqs = store.sequences()
-    rows = seqs.to_pylist()
+    rows = store.sequences().to_pylist()
     rejects = store.rejects().to_pylist() if (store.root / schema.REJECTS_PATH).is_file() else []
     thresholds = dict(info.quality.get("thresholds", {})) if info.quality else {}
-    parts: list[str] = []
     title = f"amass-arrow store report: {store.layout.path.name}"
-    parts.append(f"<h1>{html.escape(title)}</h1>")
-    hours = sum(float(d.get("hours", 0.0)) for d in info.datasets.values())
-    parts.append(_table(["", ""], [
-        ["store", str(store.layout.path)], ["build", f"{info.build_id} ({info.created})"],
-        ["sequences", info.num_sequences], ["frames", info.num_frames], ["hours", round(hours, 4)],
-        ["rejects", info.num_rejects],
-        ["rate", f"{info.fps} fps ({info.resample})" if info.fps else f"per sequence ({info.resample})"],
-        ["joints", f"{info.joint_set} ({len(info.joint_names)}), frame {info.frame}"],
-        ["contacts", json.dumps({k: v for k, v in info.contacts.items() if k not in ("columns", "foot_joints")},
-                                sort_keys=True)],
-        ["quality thresholds", json.dumps(thresholds, sort_keys=True)],
-    ]))
-
-    # ---- what the store holds
-    parts.append("<h2>Hours per dataset</h2>")
-    ds = sorted(info.datasets.items(), key=lambda kv: -float(kv[1].get("hours", 0.0)))
-    parts.append(_img(_bars([k for k, _ in ds], [float(v.get("hours", 0.0)) for _, v in ds], "hours per dataset", "hours"),
-                      "hours of motion per dataset folder"))
-    parts.append(_table(["dataset", "sequences", "frames", "hours"],
-                        [[k, int(v.get("sequences", 0)), int(v.get("frames", 0)), float(v.get("hours", 0.0))] for k, v in ds]))
-    parts.append("<h2>Frame rates and durations</h2><div class=grid>")
-    parts.append(_img(_hist(np.array([r["source_fps"] for r in rows]), "source frame rate", "fps (after overrides)"),
-                      "source fps per sequence"))
-    parts.append(_img(_hist(np.array([r["duration"] for r in rows]), "duration", "seconds"), "duration per sequence"))
-    parts.append("</div>")
-
-    # ---- quality
-    parts.append("<h2>Contacts and quality metrics</h2><div class=grid>")
-    for m, unit in schema.QUALITY_COLUMNS.items():
-        lim = thresholds.get(THRESHOLD[m])
-        parts.append(_img(_hist(np.array([r.get(m) for r in rows], dtype=object), m, unit.split(":")[0], lim),
-                          f"{m}: {unit}"))
-    parts.append("</div>")
-    flag_counts: dict[str, int] = {}
-    for r in rows:
-        for f in r["quality_flags"]:
-            flag_counts[f] = flag_counts.get(f, 0) + 1
-    fl = sorted(flag_counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    parts.append("<h2>Quality flags</h2>")
-    parts.append(_img(_bars([k for k, _ in fl], [v for _, v in fl], "sequences per quality flag", "sequences"),
-                      "quality flags (each sequence counts once per flag)"))
-    parts.append(_table(["flag", "sequences"], [[k, v] for k, v in fl]))
-    orient: dict[str, int] = {}
-    for r in rows:
-        k = r.get("source_frame") or "unknown"
-        orient[k] = orient.get(k, 0) + 1
-    parts.append("<p>Source frames: " + html.escape(", ".join(f"{k} {v}" for k, v in sorted(orient.items()))) + "</p>")
-
-    parts.append("<h2>Rejects by reason</h2>")
-    reasons: dict[str, int] = {}
-    for r in rejects:
-        reasons[r["reason"]] = reasons.get(r["reason"], 0) + 1
-    rs = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    parts.append(_img(_bars([k for k, _ in rs], [v for _, v in rs], "rejected input files per reason", "files"),
-                      "rejected inputs by reason"))
-    parts.append(_table(["reason", "files", "example"],
-                        [[k, v, next(r["source_path"] + ": " + r["message"] for r in rejects if r["reason"] == k)]
-                         for k, v in rs]))
-
-    # ---- worst takes
+    parts = [f"<h1>{html.escape(title)}</h1>", *_build_section(store, thresholds), *_holdings_section(info, rows),
+             *_quality_section(rows, thresholds), *_rejects_section(rejects)]
     if worst > 0 and rows:
-        parts.append("<h2>Worst takes per metric</h2>")
-        fps_of = {r["seq_id"]: float(r["store_fps"]) for r in rows}
-        cache: dict[str, str] = {}
-        with tempfile.TemporaryDirectory(prefix="amass-arrow-report-") as tmp:
-            for m in schema.QUALITY_COLUMNS:
-                bad = worst_takes(rows, m, worst)
-                if not bad:
-                    continue
-                parts.append(f"<h3>{html.escape(m)} ({'highest' if WORSE_HIGH[m] else 'lowest'})</h3>")
-                for r in bad:
-                    sid = r["seq_id"]
-                    if sid not in cache:
-                        cache[sid] = _thumbnail(store, sid, fps_of[sid], Path(tmp))
-                    flags = ", ".join(r["quality_flags"]) or "no flags"
-                    parts.append(_img(cache[sid], f"{sid}: {m} = {r[m]:.4g} ({flags})"))
-
+        parts += _worst_section(store, rows, worst)
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
     out = Path(out)
@@ -240,3 +164,96 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     tmp_out.write_text(page, encoding="utf-8")
     tmp_out.replace(out)
     return out
+
+
+# ---------------------------------------------------------------- the page's sections (lists of HTML fragments)
+def _build_section(store, thresholds: dict[str, Any]) -> list[str]:
+    """The build: counts, rate, joint set, contact and quality thresholds (info.json)."""
+    info = store.info
+    hours = sum(float(d.get("hours", 0.0)) for d in info.datasets.values())
+    return [_table(["", ""], [
+        ["store", str(store.layout.path)], ["build", f"{info.build_id} ({info.created})"],
+        ["sequences", info.num_sequences], ["frames", info.num_frames], ["hours", round(hours, 4)],
+        ["rejects", info.num_rejects],
+        ["rate", f"{info.fps} fps ({info.resample})" if info.fps else f"per sequence ({info.resample})"],
+        ["joints", f"{info.joint_set} ({len(info.joint_names)}), frame {info.frame}"],
+        ["contacts", json.dumps({k: v for k, v in info.contacts.items() if k not in ("columns", "foot_joints")},
+                                sort_keys=True)],
+        ["quality thresholds", json.dumps(thresholds, sort_keys=True)],
+    ])]
+
+
+def _holdings_section(info, rows: list[dict[str, Any]]) -> list[str]:
+    """What the store holds: hours per dataset, source-fps and duration histograms."""
+    ds = sorted(info.datasets.items(), key=lambda kv: -float(kv[1].get("hours", 0.0)))
+    return [
+        "<h2>Hours per dataset</h2>",
+        _img(_bars([k for k, _ in ds], [float(v.get("hours", 0.0)) for _, v in ds], "hours per dataset", "hours"),
+             "hours of motion per dataset folder"),
+        _table(["dataset", "sequences", "frames", "hours"],
+               [[k, int(v.get("sequences", 0)), int(v.get("frames", 0)), float(v.get("hours", 0.0))] for k, v in ds]),
+        "<h2>Frame rates and durations</h2><div class=grid>",
+        _img(_hist(np.array([r[SEQ.source_fps] for r in rows]), "source frame rate", "fps (after overrides)"),
+             "source fps per sequence"),
+        _img(_hist(np.array([r[SEQ.duration] for r in rows]), SEQ.duration, "seconds"), "duration per sequence"),
+        "</div>",
+    ]
+
+
+def _counts(keys) -> list[tuple[str, int]]:
+    """(key, count) pairs, most frequent first, ties by key."""
+    n: dict[str, int] = {}
+    for k in keys:
+        n[k] = n.get(k, 0) + 1
+    return sorted(n.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _quality_section(rows: list[dict[str, Any]], thresholds: dict[str, Any]) -> list[str]:
+    """Every quality metric's histogram with its flag threshold, the flags, and the source frames."""
+    parts = ["<h2>Contacts and quality metrics</h2><div class=grid>"]
+    for m, unit in schema.QUALITY_COLUMNS.items():
+        lim = thresholds.get(THRESHOLD[m])
+        parts.append(_img(_hist(np.array([r.get(m) for r in rows], dtype=object), m, unit.split(":")[0], lim),
+                          f"{m}: {unit}"))
+    parts.append("</div>")
+    fl = _counts(f for r in rows for f in r[SEQ.quality_flags])
+    parts.append("<h2>Quality flags</h2>")
+    parts.append(_img(_bars([k for k, _ in fl], [v for _, v in fl], "sequences per quality flag", "sequences"),
+                      "quality flags (each sequence counts once per flag)"))
+    parts.append(_table(["flag", "sequences"], [[k, v] for k, v in fl]))
+    orient = sorted(_counts(r.get(SEQ.source_frame) or "unknown" for r in rows))
+    parts.append("<p>Source frames: " + html.escape(", ".join(f"{k} {v}" for k, v in orient)) + "</p>")
+    return parts
+
+
+def _rejects_section(rejects: list[dict[str, Any]]) -> list[str]:
+    """Rejected inputs by reason, with one example each."""
+    rs = _counts(r[REJ.reason] for r in rejects)
+    return [
+        "<h2>Rejects by reason</h2>",
+        _img(_bars([k for k, _ in rs], [v for _, v in rs], "rejected input files per reason", "files"),
+             "rejected inputs by reason"),
+        _table(["reason", "files", "example"],
+               [[k, v, next(r[REJ.source_path] + ": " + r[REJ.message] for r in rejects if r[REJ.reason] == k)]
+                for k, v in rs]),
+    ]
+
+
+def _worst_section(store, rows: list[dict[str, Any]], worst: int) -> list[str]:
+    """Stick-figure strips of the `worst` worst takes per metric (each take drawn once)."""
+    parts = ["<h2>Worst takes per metric</h2>"]
+    fps_of = {r[SEQ.seq_id]: float(r[SEQ.store_fps]) for r in rows}
+    cache: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="amass-arrow-report-") as tmp:
+        for m in schema.QUALITY_COLUMNS:
+            bad = worst_takes(rows, m, worst)
+            if not bad:
+                continue
+            parts.append(f"<h3>{html.escape(m)} ({'highest' if WORSE_HIGH[m] else 'lowest'})</h3>")
+            for r in bad:
+                sid = r[SEQ.seq_id]
+                if sid not in cache:
+                    cache[sid] = _thumbnail(store, sid, fps_of[sid], Path(tmp))
+                flags = ", ".join(r[SEQ.quality_flags]) or "no flags"
+                parts.append(_img(cache[sid], f"{sid}: {m} = {r[m]:.4g} ({flags})"))
+    return parts

@@ -10,6 +10,7 @@ Store layout (relative to the store root)::
     frames/dataset=<D>/subject=<S>/part-<hash>.parquet   one row per frame (hive, keys percent-encoded)
     rejects.parquet                        inputs that were not converted, with reasons
     labels/<source>.parquet                optional label tables
+    labels/unmatched/<source>.parquet      what each label import could not place (outside the labels glob)
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ PART_TEMPLATE = "part-{key}.parquet"
 HIVE_KEYS = ("dataset", "subject")
 
 
+LABELS_UNMATCHED_DIR = f"{LABELS_DIR}/unmatched"  # a sub-folder: LABELS_GLOB never picks these up
+
+
+def labels_path(source: str) -> str:
+    """Relative path of label source `source`'s segments (LABEL_SEGMENT_SCHEMA)."""
+    return f"{LABELS_DIR}/{source}.parquet"
+
+
+def unmatched_path(source: str) -> str:
+    """Relative path of what label source `source`'s import could not place (LABEL_UNMATCHED_SCHEMA)."""
+    return f"{LABELS_UNMATCHED_DIR}/{source}.parquet"
+
+
 def partition_dir(dataset: str, subject: str) -> str:
     """Relative directory of one (dataset, subject) partition; values are percent-encoded.
 
@@ -56,6 +70,8 @@ SMPL_HANDS = 6  # SMPL's two leaf 'hand' joints (22, 23)
 TRANS = 3
 
 SURFACE_MODELS = ("smpl", "smplh", "smplx")
+#: coordinate frames a store's joints and trans may be in (info.json `frame`; config.MotionConfig.frame picks one)
+FRAMES = ("z_up", "y_up")
 GENDERS = ("male", "female", "neutral")
 
 # ---------------------------------------------------------------- skeletons
@@ -209,6 +225,19 @@ def frame_table(columns: dict[str, pa.Array], num_rows: int, num_joints: int, jo
             raise ValueError(f"frame column {f.name!r} has {len(a)} rows, expected {num_rows}")
         arrays.append(a)
     return pa.Table.from_arrays(arrays, schema=sch)
+
+
+# ---------------------------------------------------------------- exported features
+#: the exported feature that stacks the contact flags (CONTACT_COLUMNS order) into one bool vector
+CONTACTS_FEATURE = "contacts"
+#: exported feature name -> (dtype, width or None = 3 x the store's joints): the frame schema's array columns
+#: (float32, widths of POSE_COLUMNS), plus CONTACTS_FEATURE; the HF `datasets` features and torch tensors follow it
+FEATURES: dict[str, tuple[str, int | None]] = {
+    **{c: ("float32", w) for c, w in POSE_COLUMNS.items()},
+    JOINTS: ("float32", None),
+    JOINT_VEL: ("float32", None),
+    CONTACTS_FEATURE: ("bool", len(CONTACT_COLUMNS)),
+}
 
 
 def frame_write_options(frame: pa.Schema) -> dict:
@@ -384,6 +413,13 @@ SEQ = Columns("sequences", [*SEQUENCE_SCHEMA.names, TAKE])
 #: frame rows: frame_schema with joint velocities, plus the hive keys every frames scan carries
 FRM = Columns("frames", [*frame_schema(1, joint_velocities=True).names, *HIVE_KEYS])
 REJ = Columns("rejects", REJECT_SCHEMA.names)
+#: split rows (amass_arrow.splits): what a split/slice SQL file yields (SPLIT_INPUT; the last two optional text
+#: columns), then what `materialize` adds (row id, frame range at the store fps, the sequence's facts) and what
+#: export_plan may add (export_step); `OUT/<definition>/split_rows.parquet` holds them
+SPLIT_INPUT = ("seq_id", "split", "start_t", "end_t", "weight", "text", "label")
+SPL = Columns("split rows", [*SPLIT_INPUT, "row_id", "dataset", "canonical_dataset", "subject", TAKE, "store_fps",
+                             "start_frame", "end_frame", "unknown", "export_step"])
+SPLIT_ROWS_FILE = "split_rows.parquet"
 LAB = Columns("label segments", LABEL_SEGMENT_SCHEMA.names)
 UNM = Columns("label unmatched", LABEL_UNMATCHED_SCHEMA.names)
 

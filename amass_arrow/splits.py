@@ -30,17 +30,18 @@ from typing import Any
 
 import pyarrow as pa
 
+from . import schema
 from .config import from_dict, load_yaml
 from .errors import ConfigError, SplitError
 from .resources import find
-from .sql import run_sql, set_params
+from .schema import FRM, SPL
 
 SPLITS = ("train", "validation", "test")
-DEFAULT_COLUMNS = ["root_orient", "pose_body", "pose_hand", "trans", "joints", "contacts"]
+DEFAULT_COLUMNS = [FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.trans, FRM.joints, schema.CONTACTS_FEATURE]
 
 
 #: optional string columns a split/slice may yield; slice and window exports carry them per row
-TEXT_COLUMNS = ("text", "label")
+TEXT_COLUMNS = (SPL.text, SPL.label)
 
 
 class SplitWarning(UserWarning):
@@ -142,7 +143,7 @@ def resolve_sql_path(path: str | Path, base: Path | None = None) -> Path:
 # ---------------------------------------------------------------- materializing
 @dataclass
 class SplitTable:
-    """Checked rows of one definition: a pa.Table with ROW_COLUMNS, plus provenance."""
+    """Checked rows of one definition: a pa.Table with the split-row columns (schema.SPL), plus provenance."""
 
     name: str
     rows: pa.Table
@@ -154,7 +155,7 @@ class SplitTable:
         return [c for c in TEXT_COLUMNS if c in self.rows.column_names and self.rows[c].null_count < self.rows.num_rows]
 
     def split_names(self) -> list[str]:
-        names = set(self.rows["split"].to_pylist())
+        names = set(self.rows[SPL.split].to_pylist())
         return [s for s in SPLITS if s in names] + sorted(names - set(SPLITS))
 
 
@@ -175,8 +176,8 @@ def _load_rows(con, rel, where: str) -> None:
     if rel is None:
         raise SplitError(f"{where}: the last statement must be a SELECT yielding seq_id, split")
     cols = [c.lower() for c in rel.columns]
-    missing = [c for c in ("seq_id", "split") if c not in cols]
-    extra = [c for c in cols if c not in ("seq_id", "split", "start_t", "end_t", "weight") + TEXT_COLUMNS]
+    missing = [c for c in (SPL.seq_id, SPL.split) if c not in cols]
+    extra = [c for c in cols if c not in schema.SPLIT_INPUT]
     if missing or extra:
         raise SplitError(
             f"{where}: a split/slice must yield (seq_id, split[, start_t, end_t, weight, text, label]); "
@@ -185,9 +186,9 @@ def _load_rows(con, rel, where: str) -> None:
         )
     table = rel.to_arrow_table()
     con.register("_split_new", table)
-    st = "start_t" if "start_t" in cols else "NULL"
-    et = "end_t" if "end_t" in cols else "NULL"
-    wt = "weight" if "weight" in cols else "NULL"
+    st = SPL.start_t if SPL.start_t in cols else "NULL"
+    et = SPL.end_t if SPL.end_t in cols else "NULL"
+    wt = SPL.weight if SPL.weight in cols else "NULL"
     texts = ", ".join(f"{c if c in cols else 'NULL'}::VARCHAR AS {c}" for c in TEXT_COLUMNS)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE split_rows AS SELECT seq_id::VARCHAR AS seq_id, split::VARCHAR AS split, "
@@ -199,6 +200,8 @@ def _load_rows(con, rel, where: str) -> None:
 
 def materialize(con, definition: Definition, base: Path | None = None) -> SplitTable:
     """Run a definition on `con` (from `sql.connect`) and check it; raises SplitError/SQLError."""
+    from .sql import run_sql, set_params  # duckdb: imported when used, not by the CLI's argument parser
+
     texts: dict[str, str] = {}
     set_params(con, definition.params)
     for f in [definition.sql] + list(definition.slices):
@@ -243,7 +246,7 @@ def check_rows(rows: pa.Table, name: str = "split") -> None:
             for take, sa, x, a0, a1, sb, y, b0, b1 in leaks
         )
         raise SplitError(f"{name}: split leakage — the same frames of a take are in two splits: {shown}")
-    present = set(rows["split"].to_pylist())
+    present = set(rows[SPL.split].to_pylist())
     for s in SPLITS:
         if s not in present:
             warnings.warn(f"{name}: split {s!r} is empty", SplitWarning, stacklevel=2)
@@ -307,7 +310,7 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     for t in tables:
         d = out / t.name
         d.mkdir(parents=True, exist_ok=True)
-        pq.write_table(t.rows, d / "split_rows.parquet")
+        pq.write_table(t.rows, d / schema.SPLIT_ROWS_FILE)
         rep = report(t)
         res.reports[t.name] = rep
         (d / "report.json").write_text(json.dumps(rep, indent=2))

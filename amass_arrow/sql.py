@@ -69,7 +69,7 @@ def _views(store: Store, sources: dict[str, str]) -> dict[str, str]:
     views = {
         "frames": f"CREATE OR REPLACE VIEW frames AS SELECT * REPLACE ({casts}) FROM {sources['frames']}",
         "sequences": (
-            f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS duration), "
+            f"CREATE OR REPLACE VIEW sequences AS SELECT * REPLACE ({schema.DURATION_SQL} AS {schema.SEQ.duration}), "
             f"{schema.TAKE_SQL} AS {schema.TAKE} FROM {sources['sequences']}"
         ),
     }

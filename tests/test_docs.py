@@ -24,3 +24,16 @@ def test_every_make_verb_is_in_the_readme():
     assert {"build", "build-splits", "test", "bench", "lint"} <= set(verbs)
     missing = [v for v in verbs if f"make {v}" not in README]
     assert not missing, f"make targets missing from README.md: {missing}"
+
+
+def test_every_label_source_and_exporter_is_in_the_readme():
+    from amass_arrow.export.registry import load_all
+    from amass_arrow.labels import SOURCES
+
+    assert set(SOURCES) == {"babel", "humanml3d", "filename"}
+    missing = [s for s in SOURCES if f"amass-arrow labels import {s}" not in README]
+    assert not missing, f"label sources missing from README.md: {missing}"
+    kinds = sorted(load_all())
+    assert {"hf", "torch", "protomotions", "vposer", "humanml3d"} <= set(kinds)
+    missing = [k for k in kinds if f"| `{k}` (" not in README]
+    assert not missing, f"exporters missing from README.md's exporter table: {missing}"

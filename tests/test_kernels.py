@@ -35,6 +35,23 @@ def test_fk_kernel_equals_numpy(model, dtype):
     np.testing.assert_allclose(got[:20], np.broadcast_to(rest, (20, J, 3)) + trans[:20, None], atol=1e-12)
 
 
+@pytest.mark.parametrize("jit", [False, True])
+def test_fk_select_returns_those_joints_placed(jit):
+    """select: only the chosen joints come back (the kernel writes only them), placed by the root rest and trans."""
+    rng = np.random.default_rng(2)
+    parents = schema.SKELETONS["smplh"][1]
+    J, T = len(parents), 50
+    rest, pose, trans = rng.normal(0, 0.15, (J, 3)), rng.normal(0, 0.7, (T, J, 3)), rng.normal(0, 3, (T, 3))
+    full = forward_kinematics(pose, rest, parents, trans, out_dtype=np.float64, jit=jit)
+    feet = [7, 8, 10, 11]
+    got = forward_kinematics(pose, rest, parents, trans, out_dtype=np.float64, jit=jit, select=feet)
+    assert got.shape == (T, 4, 3)
+    np.testing.assert_array_equal(got, full[:, feet])
+    unplaced = forward_kinematics(pose, rest, parents, None, out_dtype=np.float64, jit=jit, select=[0])
+    np.testing.assert_allclose(unplaced[:, 0] + trans, full[:, 0], atol=1e-12)
+    np.testing.assert_allclose(unplaced[:, 0], np.broadcast_to(rest[0], (T, 3)), atol=1e-12)  # the root sits at its rest
+
+
 @pytest.mark.parametrize("src_fps,dst_fps", [(100.0, 30.0), (59.99, 30.0), (250.0, 60.0), (24.0, 30.0)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_slerp_kernel_equals_numpy(src_fps, dst_fps, dtype):
@@ -80,11 +97,3 @@ def test_quality_kernels_equal_numpy(T):
         assert got == pytest.approx(ref, rel=1e-9)
 
 
-@pytest.mark.parametrize("T,fps", [(1, 30.0), (5, 30.0), (700, 120.0), (700, 250.0)])
-def test_local_floor_kernel_equals_numpy(T, fps):
-    from amass_arrow.contacts import local_floor
-
-    rng = np.random.default_rng(5)
-    h = np.abs(np.cumsum(rng.normal(0, 0.01, (T, 4)), axis=0))
-    h[T // 2:] += 0.18  # a step up
-    np.testing.assert_array_equal(local_floor(h, fps, 0.4, jit=True), local_floor(h, fps, 0.4, jit=False))

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import schema
 from ..errors import ConfigError
 
 
@@ -48,11 +49,11 @@ def export_plan(store_fps: float | None, rows, fps: float | None) -> tuple[int |
     if store_fps is not None or fps is None:
         step = export_step(store_fps, fps)
         return step, (store_fps / step if store_fps else None), rows
-    rates = sorted(set(rows["store_fps"].to_pylist())) if rows.num_rows else []
+    rates = sorted(set(rows[schema.SPL.store_fps].to_pylist())) if rows.num_rows else []
     bad = [r for r in rates if abs(r / fps - round(r / fps)) > 1e-6 or round(r / fps) < 1]
     if bad:
-        ids = rows["seq_id"].to_pylist()
-        examples = [ids[rows["store_fps"].to_pylist().index(r)] for r in bad[:3]]
+        ids = rows[schema.SPL.seq_id].to_pylist()
+        examples = [ids[rows[schema.SPL.store_fps].to_pylist().index(r)] for r in bad[:3]]
         raise ConfigError(
             f"export fps {fps:g} does not divide the rate of every sequence in this store (built with per-sequence "
             f"rates, resample 'decimate' or 'none'): {', '.join(f'{r:g} Hz (e.g. {e})' for r, e in zip(bad, examples))}"
@@ -64,8 +65,8 @@ def export_plan(store_fps: float | None, rows, fps: float | None) -> tuple[int |
         return (next(iter(steps.values())) if steps else 1), float(fps), rows
     import pyarrow as pa
 
-    per_row = pa.array([steps[r] for r in rows["store_fps"].to_pylist()], pa.int64())
-    return None, float(fps), rows.append_column("export_step", per_row)
+    per_row = pa.array([steps[r] for r in rows[schema.SPL.store_fps].to_pylist()], pa.int64())
+    return None, float(fps), rows.append_column(schema.SPL.export_step, per_row)
 
 
 def run_export(con, store, split_table, spec, out: Path, *, progress: bool = True) -> Path:

@@ -14,13 +14,10 @@ import pyarrow.compute as pc
 
 from .. import schema
 
-#: feature name -> (dtype, width or None = from the store); `contacts` stacks the 6 contact flags.
-FEATURES: dict[str, tuple[str, int | None]] = {
-    **{c: ("float32", w) for c, w in schema.POSE_COLUMNS.items()},
-    schema.JOINTS: ("float32", None),
-    schema.JOINT_VEL: ("float32", None),
-    "contacts": ("bool", len(schema.CONTACT_COLUMNS)),
-}
+#: the table of the split rows being exported, in the export connection (exporters' SQL may read it)
+EXPORT_ROWS = "export_rows"
+#: feature name -> (dtype, width or None = from the store); defined in schema (next to the frame schema)
+FEATURES = schema.FEATURES
 
 
 def feature_widths(columns: list[str], num_joints: int) -> dict[str, int]:
@@ -28,8 +25,8 @@ def feature_widths(columns: list[str], num_joints: int) -> dict[str, int]:
 
 
 def _expr(c: str, w: int) -> str:
-    if c == "contacts":
-        return f"[{', '.join('f.' + k for k in schema.CONTACT_COLUMNS)}]::BOOLEAN[{w}] AS contacts"
+    if c == schema.CONTACTS_FEATURE:
+        return f"[{', '.join('f.' + k for k in schema.CONTACT_COLUMNS)}]::BOOLEAN[{w}] AS {c}"
     if c in schema.NULLABLE_POSE:  # null where the surface model lacks the block: zeros
         return f"coalesce(f.{c}, list_resize([]::FLOAT[], {w}, 0.0)::FLOAT[{w}]) AS {c}"
     return f"f.{c}"
@@ -38,9 +35,9 @@ def _expr(c: str, w: int) -> str:
 def rows_table_name(con, split_rows: pa.Table) -> str:
     """Store the split rows in the connection's database (visible to cursors) as `export_rows`."""
     con.register("_export_rows_src", split_rows)
-    con.execute("CREATE OR REPLACE TABLE export_rows AS SELECT * FROM _export_rows_src")
+    con.execute(f"CREATE OR REPLACE TABLE {EXPORT_ROWS} AS SELECT * FROM _export_rows_src")
     con.unregister("_export_rows_src")
-    return "export_rows"
+    return EXPORT_ROWS
 
 
 def frame_query(columns: list[str], widths: dict[str, int], step: int | None = 1, texts: list[str] = ()) -> str:
@@ -51,7 +48,7 @@ def frame_query(columns: list[str], widths: dict[str, int], step: int | None = 1
     else:
         keep = f" AND (f.frame - r.start_frame) % {int(step)} = 0" if step > 1 else ""
     return (
-        f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM export_rows AS r "
+        f"SELECT r.row_id, r.seq_id, f.frame, f.t, {cols} FROM {EXPORT_ROWS} AS r "
         f"JOIN frames AS f ON f.seq_id = r.seq_id AND f.frame >= r.start_frame AND f.frame < r.end_frame{keep} "
         f"WHERE r.split = $split ORDER BY r.row_id, f.frame"
     )
@@ -74,8 +71,8 @@ def iter_chunks(con, split: str, columns: list[str], widths: dict[str, int], ste
                 t = pa.concat_tables([carry, t])
             if t.num_rows == 0:
                 continue
-            last = t["row_id"][-1]
-            done = pc.not_equal(t["row_id"], last)
+            last = t[schema.SPL.row_id][-1]
+            done = pc.not_equal(t[schema.SPL.row_id], last)
             n = int(pc.sum(done).as_py() or 0)
             carry = t.slice(n)
             if n:

@@ -23,22 +23,23 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import require
+from ..schema import FRM
 from .frames import FEATURES, feature_widths, iter_chunks, values
 from .registry import Exporter, register
-from .units import assemble
+from .units import FRAME_UNIT, SLICE_UNIT, UNITS, assemble
 
 
 def features_for(unit: str, columns: list[str], widths: dict[str, int], window: int, texts: list[str] = ()):
     ds = require("datasets", "hf")
-    f: dict[str, Any] = {"seq_id": ds.Value("string")}
-    if unit != "frame":  # a clip's caption / action label, one per row
+    f: dict[str, Any] = {FRM.seq_id: ds.Value("string")}
+    if unit != FRAME_UNIT:  # a clip's caption / action label, one per row
         f.update({c: ds.Value("string") for c in texts})
-    if unit == "frame":
-        f.update(frame=ds.Value("int32"), t=ds.Value("float32"))
+    if unit == FRAME_UNIT:
+        f.update({FRM.frame: ds.Value("int32"), FRM.t: ds.Value("float32")})
         for c in columns:
             f[c] = ds.List(ds.Value(FEATURES[c][0]), length=widths[c])
-    elif unit == "slice":
-        f.update(start_frame=ds.Value("int64"), num_frames=ds.Value("int64"), t=ds.List(ds.Value("float32")))
+    elif unit == SLICE_UNIT:
+        f.update({"start_frame": ds.Value("int64"), "num_frames": ds.Value("int64"), FRM.t: ds.List(ds.Value("float32"))})
         for c in columns:
             f[c] = ds.Array2D((None, widths[c]), FEATURES[c][0])
     else:
@@ -58,19 +59,19 @@ def _nested(flat: pa.Array, width: int, outer_offsets: np.ndarray, ext_type) -> 
 
 def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str, int], schema: pa.Schema,
                 window: int, stride: int, texts: list[str] = ()) -> pa.Table:
-    if unit == "frame":
-        cols = {"seq_id": chunk["seq_id"], "frame": chunk["frame"].cast(pa.int32()), "t": chunk["t"]}
+    if unit == FRAME_UNIT:
+        cols = {FRM.seq_id: chunk[FRM.seq_id], FRM.frame: chunk[FRM.frame].cast(pa.int32()), FRM.t: chunk[FRM.t]}
         for c in columns:
             arr = chunk[c].combine_chunks()
             cols[c] = pa.FixedSizeListArray.from_arrays(arr.flatten(), widths[c])
         return pa.table(cols, schema=schema)
     u = assemble(chunk, unit, window, stride)
-    frame = chunk["frame"].to_numpy()
-    cols = {"seq_id": u.per_unit("seq_id"), **{c: u.per_unit(c) for c in texts},
+    frame = chunk[FRM.frame].to_numpy()
+    cols = {FRM.seq_id: u.per_unit(FRM.seq_id), **{c: u.per_unit(c) for c in texts},
             "start_frame": pa.array(frame[u.first].astype(np.int64))}
-    if unit == "slice":
-        cols.update(num_frames=pa.array(u.lengths().astype(np.int64)),
-                    t=pa.ListArray.from_arrays(pa.array(u.offsets.astype(np.int32)), chunk["t"].combine_chunks()))
+    if unit == SLICE_UNIT:
+        cols.update({"num_frames": pa.array(u.lengths().astype(np.int64)),
+                     FRM.t: pa.ListArray.from_arrays(pa.array(u.offsets.astype(np.int32)), chunk[FRM.t].combine_chunks())})
     for c in columns:
         flat = chunk[c].combine_chunks().flatten() if u.take is None else pa.array(u.column(c, widths[c]).reshape(-1))
         cols[c] = _nested(flat, widths[c], u.offsets, schema.field(c).type)
@@ -84,7 +85,7 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
     from tqdm.auto import tqdm
 
     widths = feature_widths(spec.columns, num_joints)
-    texts = split_table.text_columns() if spec.unit != "frame" else []
+    texts = split_table.text_columns() if spec.unit != FRAME_UNIT else []
     features = features_for(spec.unit, spec.columns, widths, spec.window, texts)
     schema = features.arrow_schema
     tmp = out.parent / f".{out.name}.tmp"
@@ -121,7 +122,7 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
 @register
 class HFExporter(Exporter):
     name = "hf"
-    units = ("frame", "slice", "window")
+    units = UNITS
     summary = "Hugging Face DatasetDict (train/validation/test), Arrow memory-mapped"
     load = "datasets.load_from_disk('OUT/<definition>/hf_frame').with_format('torch')"
 

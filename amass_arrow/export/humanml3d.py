@@ -48,12 +48,15 @@ import numpy as np
 
 from ..contacts import HUMANML3D as HUMANML3D_CONTACTS
 from ..errors import ConfigError
+from ..schema import FRM, SPL
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .stats import RunningStats
+from .units import SLICE_UNIT
 
 NUM_JOINTS = 22
 NUM_FEATURES = 263
-FPS = 20.0
+FPS = HUMANML3D_CONTACTS["fps"]  # their motion rate, 20.0 (one definition: contacts.HUMANML3D)
 
 #: SMPL body22 parents.
 PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19])
@@ -298,8 +301,8 @@ class HumanML3DExporter(Exporter):
     """
 
     name = "humanml3d"
-    units = ("slice",)
-    columns = ("joints",)
+    units = (SLICE_UNIT,)
+    columns = (FRM.joints,)
     Options = Options
     summary = "HumanML3D new_joint_vecs/ (263-dim), new_joints/, Mean/Std, texts/, split lists, index.csv"
     load = "Text2MotionDataset(opt, np.load('OUT/official/humanml3d/Mean.npy'), np.load('.../Std.npy'), 'OUT/official/humanml3d/train.txt', w_vectorizer)"
@@ -318,10 +321,10 @@ class HumanML3DExporter(Exporter):
         for split in ctx.split_names():
             ids = lists.setdefault(SPLIT_FILES.get(split, split), [])
             for s in ctx.slices(split):
-                j = s.feats["joints"].reshape(len(s), -1, 3)[:, pick]
+                j = s.feats[FRM.joints].reshape(len(s), -1, 3)[:, pick]
                 j = _to_20fps(to_hml(j.astype(np.float64)), np.asarray(s.t, np.float64), ctx.fps)
                 if len(j) < 2:
-                    skipped.append({"seq_id": s.seq_id, "row_id": int(s.row["row_id"]), "reason": f"{len(j)} frame(s) at 20 fps"})
+                    skipped.append({SPL.seq_id: s.seq_id, SPL.row_id: int(s.row[SPL.row_id]), "reason": f"{len(j)} frame(s) at 20 fps"})
                     continue
                 caps = captions.get(s.seq_id, [])
                 span = _span(s, ctx.store.info.fps)
@@ -332,7 +335,7 @@ class HumanML3DExporter(Exporter):
                     f = features(joints)
                     np.save(out / "new_joint_vecs" / f"{cid}.npy", f)
                     np.save(out / "new_joints" / f"{cid}.npy", recover_joints(f).astype(np.float32))
-                    lines = _caption_lines(caps, span, s.row.get("text"), mirrored)
+                    lines = _caption_lines(caps, span, s.row.get(SPL.text), mirrored)
                     if lines:
                         (out / "texts" / f"{cid}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
                     ids.append(cid)
@@ -364,7 +367,7 @@ class HumanML3DExporter(Exporter):
         (out / "all.txt").write_text("".join(r[0] + "\n" for r in index))
         with open(out / "index.csv", "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(["new_name", "seq_id", "split", "start_t", "end_t", "frames", "mirrored"])
+            w.writerow(["new_name", SPL.seq_id, SPL.split, SPL.start_t, SPL.end_t, "frames", "mirrored"])
             for cid, sid, split, a, b, frames, m in index:
                 w.writerow([cid, sid, split, f"{a:.6f}", f"{b:.6f}", frames, int(m)])
 
@@ -408,7 +411,8 @@ def _captions(con) -> dict[str, list[tuple[float, float, str, bool]]]:
             return {}
         rows = cur.execute(
             "SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored') FROM labels "
-            "WHERE source = 'humanml3d' AND text IS NOT NULL AND seq_id IN (SELECT DISTINCT seq_id FROM export_rows) "
+            "WHERE source = 'humanml3d' AND text IS NOT NULL "
+            f"AND seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS}) "
             "ORDER BY seq_id, start_t, end_t, text").fetchall()
     finally:
         cur.close()
@@ -428,8 +432,8 @@ def _tokens(text: str) -> str:
 
 def _span(s, store_fps: float | None) -> tuple[float, float]:
     """A slice's [start_t, end_t) in store seconds: the row's bounds, else its first frame to one frame past its last."""
-    a, b = s.row.get("start_t"), s.row.get("end_t")
-    fps = s.row.get("store_fps") or store_fps
+    a, b = s.row.get(SPL.start_t), s.row.get(SPL.end_t)
+    fps = s.row.get(SPL.store_fps) or store_fps
     a = float(s.t[0]) if a is None else float(a)
     b = (float(s.t[-1]) + (1.0 / fps if fps else 0.0)) if b is None else float(b)
     return a, b

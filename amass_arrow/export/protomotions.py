@@ -52,10 +52,14 @@ from typing import Any
 import numpy as np
 
 from .. import schema
+from ..contacts import PROTOMOTIONS
 from ..errors import ConfigError, SplitError
 from ..kinematics import Z_UP_TO_Y_UP, global_rotations
 from ..resample import matrix_to_quat, quat_to_aa
+from ..schema import FRM, SEQ, SPL
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
+from .units import SLICE_UNIT
 
 HUMANOIDS = ("smpl", "smplx")
 #: ProtoMotions' MuJoCo body order, in amass_arrow joint names (schema.SKELETONS).
@@ -81,9 +85,10 @@ PROTO_NAMES["smplx"] = (PROTO_NAMES["smpl"][:18] + [f"L_{f.title()}{k}" for f in
 _TREE = {"smpl": "smpl", "smplx": "smplh"}
 #: SMPL+H / SMPL-X have no SMPL hand joint: the middle finger's base stands in for it (same parent: the wrist)
 _HAND_STAND_IN = {"left_hand": "left_middle1", "right_hand": "right_middle1"}
-VEL_HORIZON = 3  # their velocity_max_horizon
-CONTACT_SPEED = 0.15  # m/s, their vel_thres
-CONTACT_HEIGHT = 0.10  # m, their height_thresh
+# their converter's constants (one definition: contacts.PROTOMOTIONS, which the store's parity contacts use)
+VEL_HORIZON = PROTOMOTIONS["horizon"]  # their velocity_max_horizon, 3
+CONTACT_SPEED = PROTOMOTIONS["speed"]  # m/s, their vel_thres, 0.15
+CONTACT_HEIGHT = PROTOMOTIONS["height"]  # m, their height_thresh, 0.10
 
 
 def _r1() -> np.ndarray:
@@ -197,10 +202,10 @@ def motion_yaml(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out = []
     for k, r in enumerate(rows):
         # a row to the sequence's end: the half-open end, frames / fps (their slicing keeps frames [start, int(end * fps)))
-        end = r["end_t"] if r.get("end_t") is not None else r["end_frame"] / r["store_fps"]
-        out.append({"file": motion_name(r["source_path"]), "fps": float(r["source_fps"]), "weight": float(r["weight"]),
-                    "idx": k, "sub_motions": [{"timings": {"start": float(r["start_t"]), "end": float(end)},
-                                               "weight": float(r["weight"]), "idx": k}]})
+        end = r[SPL.end_t] if r.get(SPL.end_t) is not None else r[SPL.end_frame] / r[SPL.store_fps]
+        out.append({"file": motion_name(r[SEQ.source_path]), "fps": float(r[SEQ.source_fps]), "weight": float(r[SPL.weight]),
+                    "idx": k, "sub_motions": [{"timings": {"start": float(r[SPL.start_t]), "end": float(end)},
+                                               "weight": float(r[SPL.weight]), "idx": k}]})
     return {"motions": out}
 
 
@@ -218,10 +223,10 @@ def read_motion_yaml(path: str | Path, sequences: list[dict[str, Any]], split: s
         raise ConfigError(f"{path}: cannot read a ProtoMotions motion YAML: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("motions"), list):
         raise ConfigError(f"{path}: expected a mapping with a 'motions' list")
-    exact = {_key(s["source_path"]): s["seq_id"] for s in sequences}
+    exact = {_key(s[SEQ.source_path]): s[SEQ.seq_id] for s in sequences}
     tails: dict[str, list[str]] = {}
     for s in sequences:
-        tails.setdefault("/".join(_key(s["source_path"]).split("/")[-2:]), []).append(s["seq_id"])
+        tails.setdefault("/".join(_key(s[SEQ.source_path]).split("/")[-2:]), []).append(s[SEQ.seq_id])
     rows, missing = [], []
     for k, m in enumerate(data["motions"]):
         if not isinstance(m, dict) or "file" not in m:
@@ -240,8 +245,8 @@ def read_motion_yaml(path: str | Path, sequences: list[dict[str, Any]], split: s
             t = (sub or {}).get("timings") or {}
             end = t.get("end")
             end = None if end is None or float(end) < 0 else float(end)  # their -1 = to the end
-            rows.append({"seq_id": sid, "split": split, "start_t": float(t.get("start", 0.0)), "end_t": end,
-                         "weight": float((sub or {}).get("weight", weight))})
+            rows.append({SPL.seq_id: sid, SPL.split: split, SPL.start_t: float(t.get("start", 0.0)), SPL.end_t: end,
+                         SPL.weight: float((sub or {}).get("weight", weight))})
     if missing:
         raise SplitError(f"{path}: {len(missing)} motion file(s) match no sequence in the store, e.g. "
                          + ", ".join(repr(x) for x in missing[:5]))
@@ -260,7 +265,7 @@ def rows_sql(rows: list[dict[str, Any]], source: str = "") -> str:
     head = f"-- split rows imported from {source}\n" if source else ""
     if not rows:
         return head + "SELECT NULL::VARCHAR AS seq_id, NULL::VARCHAR AS split WHERE false\n"
-    values = ",\n  ".join(f"({lit(r['seq_id'])}, {lit(r['split'])}, {lit(r['start_t'])}, {lit(r['end_t'])}, {lit(r['weight'])})"
+    values = ",\n  ".join(f"({lit(r[SPL.seq_id])}, {lit(r[SPL.split])}, {lit(r[SPL.start_t])}, {lit(r[SPL.end_t])}, {lit(r[SPL.weight])})"
                           for r in rows)
     return (head + "SELECT seq_id, split, start_t::DOUBLE AS start_t, end_t::DOUBLE AS end_t, weight::DOUBLE AS weight\n"
             f"FROM (VALUES\n  {values}\n) AS t(seq_id, split, start_t, end_t, weight)\n")
@@ -305,11 +310,11 @@ class _Bodies:
     def seq(self, seq_id: str) -> dict[str, Any]:
         """The sequence's model, betas, source path and rates (all the split's sequences read in one query)."""
         if not self._seq:
-            cols = ("seq_id", "surface_model", "model_gender", "betas", "source_path", "source_fps", "duration")
+            cols = (SEQ.seq_id, SEQ.surface_model, SEQ.model_gender, SEQ.betas, SEQ.source_path, SEQ.source_fps, SEQ.duration)
             cur = self.con.cursor()
             try:
                 rows = cur.execute(f"SELECT {', '.join(cols)} FROM sequences "
-                                   "WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
+                                   f"WHERE seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS})").fetchall()
             finally:
                 cur.close()
             self._seq = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows}
@@ -322,40 +327,40 @@ class _Bodies:
         if seq_id in self._rests:
             return self._rests[seq_id]
         s = self.seq(seq_id)
-        key = f"{s['surface_model']}/{s['model_gender']}"
+        key = f"{s[SEQ.surface_model]}/{s[SEQ.model_gender]}"
         if key not in self._models:
             try:
                 if self.body_models:
-                    self._models[key] = BodyModelRegistry(self.body_models).get(s["surface_model"], s["model_gender"])
+                    self._models[key] = BodyModelRegistry(self.body_models).get(s[SEQ.surface_model], s[SEQ.model_gender])
                 else:
                     path = self.store.info.body_models.get(key)
                     if not path:
                         raise FileNotFoundError(key)
-                    self._models[key] = load_body_model(path, s["surface_model"], s["model_gender"])
+                    self._models[key] = load_body_model(path, s[SEQ.surface_model], s[SEQ.model_gender])
             except Exception as exc:
                 names = [BODY_NAMES[self.humanoid][b] for b in self.missing]
                 raise ConfigError(
                     f"protomotions: the store (joint set {self.store.info.joint_set}) lacks bodies {', '.join(names)}; "
                     f"placing them needs the {key} body model, which could not be loaded ({exc}). Pass "
                     f"--body-models DIR, or build the store with --joints smpl24 / smplh52.") from None
-        rest = np.asarray(self._models[key].rest_joints(np.asarray(s["betas"], np.float64)), np.float64)
+        rest = np.asarray(self._models[key].rest_joints(np.asarray(s[SEQ.betas], np.float64)), np.float64)
         self._rests[seq_id] = rest
         return rest
 
     def __call__(self, seq_id: str, feats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(positions (T, B, 3), SMPL-frame global rotations (T, B, 3, 3)), body order, Z-up, float64."""
-        if self.humanoid == "smplx" and self.seq(seq_id)["surface_model"] == "smpl":
+        if self.humanoid == "smplx" and self.seq(seq_id)[SEQ.surface_model] == "smpl":
             raise ConfigError(f"protomotions --humanoid smplx needs hand poses, and {seq_id} is an SMPL sequence (no hands): "
                               "leave SMPL sequences out in the split SQL (e.g. JOIN sequences ... WHERE surface_model <> 'smpl')")
-        T = len(feats["root_orient"])
+        T = len(feats[FRM.root_orient])
         n_tree = len(schema.SKELETONS[_TREE[self.humanoid]][0])
         pose = np.zeros((T, n_tree, 3))
-        pose[:, 0] = feats["root_orient"]
-        pose[:, 1:22] = feats["pose_body"].reshape(T, 21, 3)
+        pose[:, 0] = feats[FRM.root_orient]
+        pose[:, 1:22] = feats[FRM.pose_body].reshape(T, 21, 3)
         if self.humanoid == "smplx":
-            pose[:, 22:52] = feats["pose_hand"].reshape(T, 30, 3)
+            pose[:, 22:52] = feats[FRM.pose_hand].reshape(T, 30, 3)
         G = global_rotations(pose, self.tree_parents)
-        joints = feats["joints"].reshape(T, -1, 3).astype(np.float64)
+        joints = feats[FRM.joints].reshape(T, -1, 3).astype(np.float64)
         if self.frame == "y_up":  # back to Z-up: rotations and points
             G = Z_UP_TO_Y_UP.T @ G
             joints = joints @ Z_UP_TO_Y_UP
@@ -365,13 +370,13 @@ class _Bodies:
             pos[:, b] = joints[:, j]
         if self.missing:
             rest = self._rest(seq_id)
-            model_names = schema.SKELETONS[self.seq(seq_id)["surface_model"]][0]
+            model_names = schema.SKELETONS[self.seq(seq_id)[SEQ.surface_model]][0]
             names = BODY_NAMES[self.humanoid]
             for b in self.missing:  # parents come first in body order
                 n = names[b]
                 n = n if n in model_names else _HAND_STAND_IN.get(n, n)
                 if n not in model_names:
-                    raise ConfigError(f"protomotions: body {names[b]} is not in the {self.seq(seq_id)['surface_model']} model")
+                    raise ConfigError(f"protomotions: body {names[b]} is not in the {self.seq(seq_id)[SEQ.surface_model]} model")
                 p = self.parents[b]
                 off = rest[model_names.index(n)] - rest[model_names.index(names[p])]
                 pos[:, b] = pos[:, p] + G[:, self.tree[p]] @ off
@@ -381,8 +386,8 @@ class _Bodies:
 @register
 class ProtoMotionsExporter(Exporter):
     name = "protomotions"
-    units = ("slice",)
-    columns = ("root_orient", "pose_body", "pose_hand", "joints")
+    units = (SLICE_UNIT,)
+    columns = (FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.joints)
     Options = Options
     summary = "ProtoMotions packaged MotionLib <split>.pt (+ <split>.yaml motion config), one motion per split row"
     load = "MotionLib(MotionLibConfig(motion_file='OUT/<definition>/protomotions/train.pt'))  # or torch.load(p, weights_only=False)"
@@ -398,11 +403,11 @@ class ProtoMotionsExporter(Exporter):
             motions, meta = [], []
             for s in ctx.slices(split):
                 pos, G = bodies(s.seq_id, s.feats)
-                fps = ctx.fps or float(s.row["store_fps"])  # a store with per-sequence rates: each motion its own
+                fps = ctx.fps or float(s.row[SPL.store_fps])  # a store with per-sequence rates: each motion its own
                 motions.append({**motion_state(pos, G, bodies.parents, fps), "fps": fps})
                 seq = bodies.seq(s.seq_id)
-                meta.append({**s.row, "source_path": seq["source_path"], "source_fps": seq["source_fps"],
-                             "duration": seq["duration"], "frames": len(s)})
+                meta.append({**s.row, SEQ.source_path: seq[SEQ.source_path], SEQ.source_fps: seq[SEQ.source_fps],
+                             SEQ.duration: seq[SEQ.duration], "frames": len(s)})
             shards = int(opts.shards)
             for rank in range(shards):
                 lo, hi = _shard(len(motions), shards, rank)
@@ -435,8 +440,8 @@ def _package(motions: list[dict[str, Any]], meta: list[dict[str, Any]], humanoid
     data["length_starts"] = torch.from_numpy(np.concatenate([[0], np.cumsum(frames)[:-1]]).astype(np.int64) if len(frames) else frames)
     data["motion_dt"] = torch.from_numpy(dt)
     data["motion_lengths"] = torch.from_numpy(((frames - 1) * dt).astype(np.float32))
-    data["motion_weights"] = torch.tensor([float(m["weight"]) for m in meta], dtype=torch.float32)
-    data["motion_files"] = tuple(motion_name(m["source_path"]) for m in meta)
+    data["motion_weights"] = torch.tensor([float(m[SPL.weight]) for m in meta], dtype=torch.float32)
+    data["motion_files"] = tuple(motion_name(m[SEQ.source_path]) for m in meta)
     return data
 
 

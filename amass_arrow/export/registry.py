@@ -39,10 +39,11 @@ from typing import Any, ClassVar, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import schema
 from ..config import known_fields
 from ..errors import ConfigError
 from .frames import FEATURES, feature_widths, iter_chunks
-from .units import UNITS, Slice, UnitBatch, assemble, iter_slices
+from .units import FRAME_UNIT, UNITS, Slice, UnitBatch, assemble, iter_slices
 
 
 @dataclass
@@ -83,7 +84,7 @@ class ExportContext:
     def rows(self, split: str) -> pa.Table:
         """The split rows of `split`, ordered by row_id."""
         r = self.split_table.rows
-        return r.filter(pc.equal(r["split"], split)).sort_by("row_id")
+        return r.filter(pc.equal(r[schema.SPL.split], split)).sort_by(schema.SPL.row_id)
 
     def widths(self, columns: list[str] | None = None) -> dict[str, int]:
         return feature_widths(list(columns if columns is not None else self.columns), self.num_joints)
@@ -116,7 +117,7 @@ class Exporter:
     """Base class of exporters (see the module docstring); one instance per registered name."""
 
     name: ClassVar[str]
-    units: ClassVar[tuple[str, ...]] = ("frame",)
+    units: ClassVar[tuple[str, ...]] = (FRAME_UNIT,)
     columns: ClassVar[tuple[str, ...] | None] = None
     Options: ClassVar[type] = NoOptions
     summary: ClassVar[str] = ""

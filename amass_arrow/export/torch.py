@@ -18,9 +18,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import require
+from ..schema import FRM, SEQ, SPL
 from .frames import FEATURES, feature_widths, iter_chunks, values
 from .registry import Exporter, register
-from .units import assemble
+from .units import UNITS, WINDOW_UNIT, assemble
+
+#: the non-feature entries of a `<split>.pt` dict (see the module docstring); the loader skips them
+SEQ_IDS, BETAS, NUM_BETAS, ROWS, PROVENANCE = "seq_ids", SEQ.betas, SEQ.num_betas, "rows", "provenance"
+SEQ_INDEX, ROW_INDEX, FRAME, T, START_FRAME = "seq_index", "row_index", FRM.frame, FRM.t, "start_frame"
+BOOKKEEPING = (SEQ_IDS, BETAS, NUM_BETAS, ROWS, PROVENANCE, SEQ_INDEX, ROW_INDEX, FRAME, T, START_FRAME)
 
 
 def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
@@ -32,44 +38,44 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
     out.mkdir(parents=True, exist_ok=True)
     rows = split_table.rows
     for split in split_table.split_names():
-        mine = rows.filter(pc.equal(rows["split"], split)).sort_by("row_id")
-        seq_ids = sorted(set(mine["seq_id"].to_pylist()))
+        mine = rows.filter(pc.equal(rows[SPL.split], split)).sort_by(SPL.row_id)
+        seq_ids = sorted(set(mine[SPL.seq_id].to_pylist()))
         seq_set = pa.array(seq_ids, pa.string())
         betas = _betas(con, seq_ids)
-        row_ids = mine["row_id"].to_numpy()  # sorted: a chunk's row ids map to positions by searchsorted
-        parts: dict[str, list[np.ndarray]] = {c: [] for c in spec.columns + ["seq_index", "row_index", "frame", "t", "start_frame"]}
+        row_ids = mine[SPL.row_id].to_numpy()  # sorted: a chunk's row ids map to positions by searchsorted
+        parts: dict[str, list[np.ndarray]] = {c: [] for c in spec.columns + [SEQ_INDEX, ROW_INDEX, FRAME, T, START_FRAME]}
         for chunk in tqdm(iter_chunks(con, split, spec.columns, widths, step), desc=f"torch {split}",
                           disable=None if progress else True, leave=False):
             feats = {c: values(chunk[c], widths[c]) for c in spec.columns}
             if stats is not None and split == "train":
                 stats.update({c: v for c, v in feats.items() if FEATURES[c][0] == "float32"})
-            sidx = pc.index_in(chunk["seq_id"], value_set=seq_set).to_numpy().astype(np.int64)
-            ridx = np.searchsorted(row_ids, chunk["row_id"].to_numpy()).astype(np.int64)
-            frame = chunk["frame"].to_numpy().astype(np.int32)
-            if spec.unit == "window":
-                u = assemble(chunk, "window", spec.window, spec.stride)
+            sidx = pc.index_in(chunk[FRM.seq_id], value_set=seq_set).to_numpy().astype(np.int64)
+            ridx = np.searchsorted(row_ids, chunk[SPL.row_id].to_numpy()).astype(np.int64)
+            frame = chunk[FRM.frame].to_numpy().astype(np.int32)
+            if spec.unit == WINDOW_UNIT:
+                u = assemble(chunk, WINDOW_UNIT, spec.window, spec.stride)
                 for c in spec.columns:
                     parts[c].append(u.gather(feats[c]).reshape(len(u), spec.window, widths[c]))
-                parts["seq_index"].append(sidx[u.first])
-                parts["row_index"].append(ridx[u.first])
-                parts["start_frame"].append(frame[u.first].astype(np.int64))
+                parts[SEQ_INDEX].append(sidx[u.first])
+                parts[ROW_INDEX].append(ridx[u.first])
+                parts[START_FRAME].append(frame[u.first].astype(np.int64))
             else:
                 for c in spec.columns:
                     parts[c].append(feats[c])
-                parts["seq_index"].append(sidx)
-                parts["row_index"].append(ridx)
-                parts["frame"].append(frame)
-                parts["t"].append(chunk["t"].to_numpy())
-        data: dict[str, Any] = {"seq_ids": seq_ids, "betas": torch.from_numpy(betas[0]), "num_betas": torch.from_numpy(betas[1]),
-                                "rows": torch.from_numpy(np.stack([pc.index_in(mine["seq_id"], value_set=seq_set).to_numpy(),
-                                                                   mine["start_frame"].to_numpy(), mine["end_frame"].to_numpy()],
-                                                                  axis=1).astype(np.int64).reshape(-1, 3)),
-                                "provenance": provenance}
+                parts[SEQ_INDEX].append(sidx)
+                parts[ROW_INDEX].append(ridx)
+                parts[FRAME].append(frame)
+                parts[T].append(chunk[FRM.t].to_numpy())
+        data: dict[str, Any] = {SEQ_IDS: seq_ids, BETAS: torch.from_numpy(betas[0]), NUM_BETAS: torch.from_numpy(betas[1]),
+                                ROWS: torch.from_numpy(np.stack([pc.index_in(mine[SPL.seq_id], value_set=seq_set).to_numpy(),
+                                                                 mine[SPL.start_frame].to_numpy(), mine[SPL.end_frame].to_numpy()],
+                                                                axis=1).astype(np.int64).reshape(-1, 3)),
+                                PROVENANCE: provenance}
         for k, v in parts.items():
             if v:
                 data[k] = torch.from_numpy(np.ascontiguousarray(np.concatenate(v)))
             elif k in spec.columns:
-                shape = (0, spec.window, widths[k]) if spec.unit == "window" else (0, widths[k])
+                shape = (0, spec.window, widths[k]) if spec.unit == WINDOW_UNIT else (0, widths[k])
                 data[k] = torch.zeros(shape, dtype=torch.bool if FEATURES[k][0] == "bool" else torch.float32)
         torch.save(data, out / f"{split}.pt")
     return out
@@ -78,7 +84,7 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
 @register
 class TorchExporter(Exporter):
     name = "torch"
-    units = ("frame", "slice", "window")
+    units = UNITS
     summary = "one <split>.pt dict of [N, F] tensors (window: [W, window, F])"
     load = "torch.load('OUT/<definition>/torch_frame/train.pt', mmap=True)"
 

@@ -21,9 +21,12 @@ from typing import Any, Iterator
 import numpy as np
 import pyarrow as pa
 
+from .. import schema
 from .frames import row_runs, values
 
-UNITS = ("frame", "slice", "window")
+#: the row units an exporter may offer (ExportSpec.unit)
+FRAME_UNIT, SLICE_UNIT, WINDOW_UNIT = "frame", "slice", "window"
+UNITS = (FRAME_UNIT, SLICE_UNIT, WINDOW_UNIT)
 
 
 def window_starts(lengths: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,13 +78,13 @@ class UnitBatch:
 def assemble(chunk: pa.Table, unit: str, window: int = 1, stride: int = 1) -> UnitBatch:
     """Group a whole-row chunk into `unit`s (see the module docstring)."""
     n = chunk.num_rows
-    if unit == "frame":
+    if unit == FRAME_UNIT:
         ar = np.arange(n, dtype=np.int64)
         return UnitBatch(chunk, unit, ar, np.arange(n + 1, dtype=np.int64), None)
-    _ids, starts, lengths = row_runs(chunk["row_id"])
-    if unit == "slice":
+    _ids, starts, lengths = row_runs(chunk[schema.SPL.row_id])
+    if unit == SLICE_UNIT:
         return UnitBatch(chunk, unit, starts.astype(np.int64), np.r_[starts, n].astype(np.int64), None)
-    if unit == "window":
+    if unit == WINDOW_UNIT:
         run, off = window_starts(lengths, window, stride)
         first = (starts[run] + off).astype(np.int64) if len(run) else np.zeros(0, np.int64)
         take = (first[:, None] + np.arange(window)[None, :]).reshape(-1)
@@ -106,7 +109,7 @@ class Slice:
 
     @property
     def seq_id(self) -> str:
-        return self.row["seq_id"]
+        return self.row[schema.SPL.seq_id]
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -114,11 +117,11 @@ class Slice:
 
 def iter_slices(chunks: Iterator[pa.Table], rows: pa.Table, widths: dict[str, int]) -> Iterator[Slice]:
     """One Slice per split row that has frames, in row_id order; `rows` = the split rows (row_id -> row)."""
-    by_id = {r["row_id"]: r for r in rows.to_pylist()}
+    by_id = {r[schema.SPL.row_id]: r for r in rows.to_pylist()}
     for chunk in chunks:
-        ids, starts, lengths = row_runs(chunk["row_id"])
+        ids, starts, lengths = row_runs(chunk[schema.SPL.row_id])
         feats = {c: values(chunk[c], w) for c, w in widths.items()}
-        frame = chunk["frame"].to_numpy()
-        t = chunk["t"].to_numpy()
+        frame = chunk[schema.FRM.frame].to_numpy()
+        t = chunk[schema.FRM.t].to_numpy()
         for rid, a, n in zip(ids.tolist(), starts.tolist(), lengths.tolist()):
             yield Slice(by_id[rid], frame[a:a + n], t[a:a + n], {c: v[a:a + n] for c, v in feats.items()})

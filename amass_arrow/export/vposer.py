@@ -19,9 +19,16 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
+from ..schema import FRM, POSE_COLUMNS, SEQ
+from .frames import EXPORT_ROWS
 from .registry import Exporter, register
+from .units import FRAME_UNIT
 
-FIELDS = ("pose_body", "root_orient", "betas", "trans")
+#: VPoser's per-frame fields (its file names, in its order): three are the store's frame columns of the same name,
+#: betas is the sequence's shape (sequences.betas) repeated on every frame
+POSE_FIELDS = (FRM.pose_body, FRM.root_orient, FRM.trans)
+BETAS = SEQ.betas
+FIELDS = (FRM.pose_body, FRM.root_orient, BETAS, FRM.trans)
 
 
 @dataclass
@@ -37,8 +44,8 @@ class Options:
 @register
 class VPoserExporter(Exporter):
     name = "vposer"
-    units = ("frame",)
-    columns = ("pose_body", "root_orient", "trans")
+    units = (FRAME_UNIT,)
+    columns = POSE_FIELDS
     Options = Options
     summary = "VPoser <split>/{pose_body,root_orient,betas,trans}.pt float32 frame tensors"
     load = "{k: torch.load(f'OUT/<definition>/vposer/train/{k}.pt') for k in ('pose_body', 'root_orient', 'betas', 'trans')}"
@@ -55,11 +62,11 @@ class VPoserExporter(Exporter):
                 n = len(range(0, len(s), k))
                 for c in ctx.columns:
                     parts[c].append(s.feats[c][::k])
-                parts["betas"].append(np.broadcast_to(betas[s.seq_id], (n, nb)))
+                parts[BETAS].append(np.broadcast_to(betas[s.seq_id], (n, nb)))
             ctx.update_stats(split, {c: np.concatenate(parts[c]) for c in ctx.columns if parts[c]})
             d = out / split
             d.mkdir(parents=True, exist_ok=True)
-            widths = {"pose_body": 63, "root_orient": 3, "trans": 3, "betas": nb}
+            widths = {**{c: POSE_COLUMNS[c] for c in POSE_FIELDS}, BETAS: nb}
             for f in FIELDS:
                 v = np.concatenate(parts[f]) if parts[f] else np.zeros((0, widths[f]))
                 torch.save(torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)), d / f"{f}.pt")
@@ -70,7 +77,7 @@ def _betas(con, nb: int) -> dict[str, np.ndarray]:
     """seq_id -> (nb,) float32 betas of every sequence in the split rows."""
     cur = con.cursor()
     try:
-        rows = cur.execute("SELECT seq_id, betas FROM sequences WHERE seq_id IN (SELECT DISTINCT seq_id FROM export_rows)").fetchall()
+        rows = cur.execute(f"SELECT seq_id, betas FROM sequences WHERE seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS})").fetchall()
     finally:
         cur.close()
     out = {}

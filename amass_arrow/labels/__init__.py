@@ -28,6 +28,7 @@ import pyarrow as pa
 from .. import schema
 from ..discover import canonical_dataset, seq_id_for
 from ..errors import LabelError
+from ..schema import LAB, SEQ, UNM
 from ..store import Store, amend
 
 
@@ -64,19 +65,17 @@ SOURCES: dict[str, LabelSource] = {
         LabelSource("filename", "keyword rules on sequence names (walk, run, jump, ...)", (), ".filename:import_filename"),
     )
 }
-KINDS = ("sequence", "frame", "clip")
-UNMATCHED_DIR = f"{schema.LABELS_DIR}/unmatched"
-
+#: values of the `kind` column: a whole-sequence label, a BABEL frame-level segment, a captioned clip
+KIND_SEQUENCE, KIND_FRAME, KIND_CLIP = "sequence", "frame", "clip"
+KINDS = (KIND_SEQUENCE, KIND_FRAME, KIND_CLIP)
+#: seconds a segment may overhang the store sequence before it is flagged and reported 'clipped' (rates round)
+CLIP_TOLERANCE = 0.25
+# the label tables' schemas and paths are the store contract's (schema); these names are kept for callers
+UNMATCHED_DIR = schema.LABELS_UNMATCHED_DIR
 SEGMENT_SCHEMA = schema.LABEL_SEGMENT_SCHEMA
 UNMATCHED_SCHEMA = schema.LABEL_UNMATCHED_SCHEMA
-
-
-def labels_path(source: str) -> str:
-    return f"{schema.LABELS_DIR}/{source}.parquet"
-
-
-def unmatched_path(source: str) -> str:
-    return f"{UNMATCHED_DIR}/{source}.parquet"
+labels_path = schema.labels_path
+unmatched_path = schema.unmatched_path
 
 
 @dataclass
@@ -102,7 +101,7 @@ class ImportResult:
                                    seq_id=seq_id, reason=reason, message=message, imported=imported))
 
     def table(self) -> pa.Table:
-        rows = sorted(self.segments, key=lambda r: (r["seq_id"], r["start_t"], r["kind"], r["end_t"]))
+        rows = sorted(self.segments, key=lambda r: (r[LAB.seq_id], r[LAB.start_t], r[LAB.kind], r[LAB.end_t]))
         return pa.Table.from_pylist(rows, schema=SEGMENT_SCHEMA)
 
     def unmatched_table(self) -> pa.Table:
@@ -110,12 +109,12 @@ class ImportResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able counts: segments, sequences, and problems by reason (imported or not)."""
-        skipped = Counter(u["reason"] for u in self.unmatched if not u["imported"])
-        warned = Counter(u["reason"] for u in self.unmatched if u["imported"])
+        skipped = Counter(u[UNM.reason] for u in self.unmatched if not u[UNM.imported])
+        warned = Counter(u[UNM.reason] for u in self.unmatched if u[UNM.imported])
         return {
             "source": self.source,
             "segments": len(self.segments),
-            "sequences": len({s["seq_id"] for s in self.segments}),
+            "sequences": len({s[LAB.seq_id] for s in self.segments}),
             "unmatched": sum(skipped.values()),
             "unmatched_by_reason": dict(sorted(skipped.items())),
             "warnings_by_reason": dict(sorted(warned.items())),
@@ -126,19 +125,20 @@ class SequenceIndex:
     """Resolves AMASS-relative paths (either download's folder names) to the store's seq_ids and facts."""
 
     def __init__(self, sequences: pa.Table):
-        cols = ["seq_id", "dataset", "canonical_dataset", "num_frames", "store_fps", "source_fps", "fps_in_file",
-                "source_frames", "name"]
+        cols = [SEQ.seq_id, SEQ.dataset, SEQ.canonical_dataset, SEQ.num_frames, SEQ.store_fps, SEQ.source_fps,
+                SEQ.fps_in_file, SEQ.source_frames, SEQ.name]
         rows = sequences.select(cols).to_pylist()
-        self.rows = {r["seq_id"]: r for r in rows}
+        self.rows = {r[SEQ.seq_id]: r for r in rows}
         self._by_key: dict[tuple[str, str], list[str]] = {}
         for r in rows:
-            rest = r["seq_id"].split("/", 1)[1] if "/" in r["seq_id"] else r["seq_id"]
-            self._by_key.setdefault((r["canonical_dataset"], rest), []).append(r["seq_id"])
+            sid = r[SEQ.seq_id]
+            rest = sid.split("/", 1)[1] if "/" in sid else sid
+            self._by_key.setdefault((r[SEQ.canonical_dataset], rest), []).append(sid)
 
     def length(self, seq_id: str) -> float:
         """Seconds covered by the store's frames of `seq_id`: schema.duration_seconds (num_frames / store_fps)."""
         r = self.rows[seq_id]
-        return schema.duration_seconds(r["num_frames"], r["store_fps"])
+        return schema.duration_seconds(r[SEQ.num_frames], r[SEQ.store_fps])
 
     @classmethod
     def of_store(cls, store: Store) -> SequenceIndex:
@@ -164,7 +164,7 @@ def open_index(store_path: str | Path) -> tuple[Store, SequenceIndex]:
 
 
 def clamp_segment(res: ImportResult, seq_id: str, duration: float, start: float, end: float, ref: str,
-                  tolerance: float = 0.25) -> tuple[float, float, list[str]] | None:
+                  tolerance: float = CLIP_TOLERANCE) -> tuple[float, float, list[str]] | None:
     """Fit [start, end) into [0, duration); report and return None when nothing is left.
 
     Overhangs up to `tolerance` s are clipped silently (rounding between frame rates); longer ones
@@ -195,7 +195,7 @@ def write_labels(store_path: str | Path, result: ImportResult) -> Path:
         "file": labels_path(result.source),
         "unmatched_file": unmatched_path(result.source),
         "rows": len(result.segments),
-        "unmatched": sum(1 for u in result.unmatched if not u["imported"]),
+        "unmatched": sum(1 for u in result.unmatched if not u[UNM.imported]),
         "inputs": result.inputs,
         "imported": _dt.datetime.now().isoformat(timespec="seconds"),
     }

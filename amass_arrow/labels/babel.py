@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabelError
-from . import ImportResult, SequenceIndex, clamp_segment, open_index
+from ..schema import BABEL, LAB, SEQ
+from . import KIND_FRAME, KIND_SEQUENCE, ImportResult, SequenceIndex, clamp_segment, open_index
 
 #: file stem -> source_split, in reading order
 BABEL_FILES = ("train", "val", "test", "extra_train", "extra_val")
@@ -76,10 +77,10 @@ def import_babel(store_path: str | Path, babel_dir: str | Path, index: SequenceI
 
 
 def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: str, sid: str, entry: Any) -> None:
-    if not isinstance(entry, dict) or not isinstance(entry.get("feat_p"), str):
+    if not isinstance(entry, dict) or not isinstance(entry.get(BABEL.feat_p), str):
         res.report(f"babel_sid {sid}", "bad_entry", "entry has no feat_p string", source_file=fname)
         return
-    ref = entry["feat_p"]
+    ref = entry[BABEL.feat_p]
     parts = ref.split("/")
     # drop the archive component; a path without one is tried as-is
     seq_ids = index.lookup("/".join(parts[1:])) if len(parts) >= 4 else []
@@ -88,7 +89,7 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
     if not seq_ids:
         res.report(ref, "no_sequence", f"babel_sid {sid}: no store sequence for {ref}", source_file=fname)
         return
-    seq_anns, frame_anns = _annotations(entry, "seq_ann"), _annotations(entry, "frame_ann")
+    seq_anns, frame_anns = _annotations(entry, BABEL.seq_ann), _annotations(entry, BABEL.frame_ann)
     if not seq_anns and not frame_anns:
         res.report(ref, "no_annotation", f"babel_sid {sid}: neither seq_ann nor frame_ann (test split?)",
                    seq_id=seq_ids[0], source_file=fname)
@@ -97,28 +98,28 @@ def _import_entry(res: ImportResult, index: SequenceIndex, split: str, fname: st
         duration = index.length(seq_id)
         scale = file_seconds_scale(index.rows[seq_id])
         flags = []
-        dur = entry.get("dur")
+        dur = entry.get(BABEL.dur)
         if isinstance(dur, (int, float)) and abs(float(dur) * scale - duration) > DUR_TOLERANCE:
             flags.append("duration_mismatch")
             res.report(ref, "duration_mismatch", f"babel_sid {sid}: BABEL dur {float(dur) * scale:.3f} s, store length "
                        f"{duration:.3f} s", seq_id=seq_id, source_file=fname, imported=True)
         for ann in seq_anns:
             for lab in _labels(res, ref, fname, ann):
-                res.add(seq_id, 0.0, duration, kind="sequence", source_ref=ref, source_split=split,
-                        annotator=ann.get("anntr_id"), flags=flags, **_label_fields(lab))
+                res.add(seq_id, 0.0, duration, kind=KIND_SEQUENCE, source_ref=ref, source_split=split,
+                        annotator=ann.get(BABEL.anntr_id), flags=flags, **_label_fields(lab))
         for ann in frame_anns:
             for lab in _labels(res, ref, fname, ann):
                 try:
-                    start, end = float(lab["start_t"]) * scale, float(lab["end_t"]) * scale
+                    start, end = float(lab[BABEL.start_t]) * scale, float(lab[BABEL.end_t]) * scale
                 except (KeyError, TypeError, ValueError):
-                    res.report(ref, "bad_time", f"babel_sid {sid}: frame label {lab.get('seg_id')} lacks numeric "
+                    res.report(ref, "bad_time", f"babel_sid {sid}: frame label {lab.get(BABEL.seg_id)} lacks numeric "
                                "start_t/end_t", seq_id=seq_id, source_file=fname)
                     continue
                 fit = clamp_segment(res, seq_id, duration, start, end, ref)
                 if fit is None:
                     continue
-                res.add(seq_id, fit[0], fit[1], kind="frame", source_ref=ref, source_split=split,
-                        annotator=ann.get("anntr_id"), flags=flags + fit[2], **_label_fields(lab))
+                res.add(seq_id, fit[0], fit[1], kind=KIND_FRAME, source_ref=ref, source_split=split,
+                        annotator=ann.get(BABEL.anntr_id), flags=flags + fit[2], **_label_fields(lab))
 
 
 def file_seconds_scale(seq: dict[str, Any]) -> float:
@@ -126,21 +127,22 @@ def file_seconds_scale(seq: dict[str, Any]) -> float:
 
     `seq` is a SequenceIndex row. A file stating 120 fps whose override is 60 gives 2.0.
     """
-    file_fps, used = seq.get("fps_in_file"), seq.get("source_fps")
+    file_fps, used = seq.get(SEQ.fps_in_file), seq.get(SEQ.source_fps)
     if not file_fps or not used:
         return 1.0
     return float(file_fps) / float(used)
 
 
 def _labels(res: ImportResult, ref: str, fname: str, ann: dict[str, Any]) -> list[dict[str, Any]]:
-    labs = ann.get("labels")
+    labs = ann.get(BABEL.labels)
     if not isinstance(labs, list):
-        res.report(ref, "bad_entry", f"annotation {ann.get('babel_lid')} has no labels list", source_file=fname)
+        res.report(ref, "bad_entry", f"annotation {ann.get(BABEL.babel_lid)} has no labels list", source_file=fname)
         return []
     return [lab for lab in labs if isinstance(lab, dict)]
 
 
 def _label_fields(lab: dict[str, Any]) -> dict[str, Any]:
-    cats = lab.get("act_cat")
-    return {"raw_label": lab.get("raw_label"), "proc_label": lab.get("proc_label"),
-            "act_cat": [str(c) for c in cats] if isinstance(cats, list) else []}
+    cats = lab.get(BABEL.act_cat)
+    # BABEL's label keys are named like our columns: the keys are ours (LAB), the values BABEL's json (BABEL)
+    return {LAB.raw_label: lab.get(BABEL.raw_label), LAB.proc_label: lab.get(BABEL.proc_label),
+            LAB.act_cat: [str(c) for c in cats] if isinstance(cats, list) else []}

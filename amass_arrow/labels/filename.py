@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import ImportResult, SequenceIndex, open_index
+from ..schema import SEQ
+from . import KIND_SEQUENCE, ImportResult, SequenceIndex, open_index
 
 #: label -> word stems (a word matches when it starts with a stem); order = output order
 RULES: dict[str, tuple[str, ...]] = {
@@ -69,12 +70,12 @@ def import_filename(store_path: str | Path, index: SequenceIndex | None = None) 
         _, index = open_index(store_path)
     res = ImportResult("filename", inputs=["sequences.name"])
     for seq_id, row in sorted(index.rows.items()):
-        name = row["name"]
+        name = row[SEQ.name]
         hits = match(name)
         if not hits:
             res.report(seq_id, "no_keyword", f"name {name!r} matches no keyword rule", seq_id=seq_id)
             continue
         for label, got in hits:
-            res.add(seq_id, 0.0, index.length(seq_id), kind="sequence", source_ref=seq_id,
+            res.add(seq_id, 0.0, index.length(seq_id), kind=KIND_SEQUENCE, source_ref=seq_id,
                     raw_label=" ".join(dict.fromkeys(got)), proc_label=label, act_cat=[label])
     return res

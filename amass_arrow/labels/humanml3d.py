@@ -28,19 +28,24 @@ import csv
 import math
 from pathlib import Path
 
+from ..contacts import HUMANML3D
 from ..discover import canonical_dataset
 from ..errors import LabelError
-from . import ImportResult, SequenceIndex, open_index
+from ..schema import HML3D_INDEX, SEQ
+from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index
 
-HML_FPS = 20
-#: canonical dataset -> head trim in pose_data frames (raw_pose_processing: data[k*fps:] with fps = 20)
-HEAD_TRIM = {
-    "Eyes_Japan_Dataset": 3 * HML_FPS,
-    "MPI_HDM05": 3 * HML_FPS,
-    "TotalCapture": 1 * HML_FPS,
-    "MPI_Limits": 1 * HML_FPS,
-    "Transitions_mocap": int(0.5 * HML_FPS),
+HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
+#: canonical dataset -> head HumanML3D cuts off, in seconds (raw_pose_processing: data[k*fps:]); the shipped
+#: slice sql/slices/trim_heads.sql lists the same seconds (tests/test_defaults.py holds them equal)
+HEAD_SECONDS = {
+    "Eyes_Japan_Dataset": 3.0,
+    "MPI_HDM05": 3.0,
+    "TotalCapture": 1.0,
+    "MPI_Limits": 1.0,
+    "Transitions_mocap": 0.5,
 }
+#: the same in pose_data frames, as their int(k * fps) cut
+HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HEAD_SECONDS.items()}
 POSE_PREFIX = "pose_data/"
 
 
@@ -49,7 +54,7 @@ def read_index(index_csv: str | Path) -> list[dict[str, str]]:
     try:
         with open(p, newline="") as fh:
             reader = csv.DictReader(fh)
-            need = {"source_path", "start_frame", "end_frame", "new_name"}
+            need = set(HML3D_INDEX)
             if not reader.fieldnames or not need <= set(reader.fieldnames):
                 raise LabelError(f"{p}: header must have {', '.join(sorted(need))}; got {reader.fieldnames}")
             return list(reader)
@@ -98,9 +103,9 @@ def import_humanml3d(store_path: str | Path, index_csv: str | Path, texts_dir: s
 
 
 def _import_row(res, index, texts_dir, splits, row, where) -> None:
-    name = row["new_name"].strip()
+    name = row[HML3D_INDEX.new_name].strip()
     name = name[: -len(".npy")] if name.endswith(".npy") else name
-    src = row["source_path"].strip()
+    src = row[HML3D_INDEX.source_path].strip()
     rel = src.replace("\\", "/")
     while rel.startswith("./"):
         rel = rel[2:]
@@ -109,7 +114,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
         res.report(name, "not_amass", f"{src} is a HumanAct12 clip, not AMASS", source_file=where)
         return
     try:
-        a, b = int(row["start_frame"]), int(row["end_frame"])
+        a, b = int(row[HML3D_INDEX.start_frame]), int(row[HML3D_INDEX.end_frame])
     except ValueError:
         res.report(name, "bad_entry", f"start_frame/end_frame not integers: {row}", source_file=where)
         return
@@ -126,9 +131,9 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
     base = name[1:] if name.startswith("M") else name
     for seq_id in seq_ids:
         seq = index.rows[seq_id]
-        file_fps = seq["fps_in_file"] or seq["source_fps"]  # what HumanML3D's processing read
+        file_fps = seq[SEQ.fps_in_file] or seq[SEQ.source_fps]  # what HumanML3D's processing read
         step = max(1, int(file_fps / HML_FPS))
-        n = math.ceil(int(seq["source_frames"]) / step)  # pose_data frames
+        n = math.ceil(int(seq[SEQ.source_frames]) / step)  # pose_data frames
         trim = HEAD_TRIM.get(canonical_dataset(rel.split("/")[0]), 0)
         length = max(0, n - trim)
         lo, hi, _ = slice(a, b).indices(length)  # exactly python's data[a:b]
@@ -136,7 +141,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
             res.report(name, "empty_clip", f"frames [{a}:{b}] of {length} pose_data frames after a {trim}-frame "
                        f"head trim select nothing", seq_id=seq_id, source_file=where)
             continue
-        period = step / float(seq["source_fps"])  # store seconds per pose_data frame (after any fps override)
+        period = step / float(seq[SEQ.source_fps])  # store seconds per pose_data frame (after any fps override)
         duration = index.length(seq_id)
         for caption, _tokens, cs, ce in captions:
             if cs == 0.0 and ce == 0.0:
@@ -150,10 +155,10 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
                     continue
             start, end = (trim + f0) * period, (trim + f1) * period
             fl = list(flags)
-            if end > duration + 0.25:  # the store is shorter than HumanML3D's decimated copy
+            if end > duration + CLIP_TOLERANCE:  # the store is shorter than HumanML3D's decimated copy
                 fl.append("clipped")
                 res.report(name, "clipped", f"caption {caption!r} ends at {end:.3f} s, after the store's "
                            f"{duration:.3f} s", seq_id=seq_id, source_file=where, imported=True)
             end = min(end, duration)
-            res.add(seq_id, start, end, kind="clip", source_ref=name, text=caption,
+            res.add(seq_id, start, end, kind=KIND_CLIP, source_ref=name, text=caption,
                     source_split=splits.get(name) or splits.get(base), flags=fl)
