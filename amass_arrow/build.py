@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import json
 import platform
 import shutil
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,27 +25,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, schema
+from .atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
-from .convert import ROW_META_KEY, Settings, _fps_override, convert_task, part_key, part_name, peek_task
+from .convert import Settings, convert_task, peek_task
 from .discover import SourceFile, discover
 from .errors import AmassArrowError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
+from .layout import StoreLayout, WriteLock
+from .manifest import Manifest
 from .objectstore import ObjectLayout, Tree, is_url
+from .parts import fps_override, part_key, part_name, row_of, settings_key
 from .quality import manifest as quality_manifest
 from .read import source_fingerprint
-from .schema import SURFACE_MODELS
-from .store import (
-    Manifest,
-    Store,
-    StoreLayout,
-    WriteLock,
-    file_entry,
-    link_or_copy,
-    link_tree,
-    write_parquet_atomic,
-    write_text_atomic,
-)
+from .schema import REJ, SEQ, SURFACE_MODELS
+from .store import Store
 
 
 @dataclass
@@ -69,10 +63,10 @@ class BuildResult:
                      + ("" if self.changed else " (store already up to date)"))
         if self.rejects:
             lines.append("rejects by reason:")
-            for reason, n in sorted(Counter(r["reason"] for r in self.rejects).items()):
+            for reason, n in sorted(Counter(r[REJ.reason] for r in self.rejects).items()):
                 lines.append(f"  {reason:<24}{n:>6}")
             for r in self.rejects[:20]:
-                lines.append(f"  - {r['source_path']}: {r['message']}")
+                lines.append(f"  - {r[REJ.source_path]}: {r[REJ.message]}")
             if len(self.rejects) > 20:
                 lines.append(f"  … {len(self.rejects) - 20} more in rejects.parquet")
         return "\n".join(lines)
@@ -80,7 +74,7 @@ class BuildResult:
 
 def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False) -> list[str]:
     """Lines of the per-dataset table (sequences, frames, hours) that `build` and `info` print."""
-    lines = [f"{'dataset':<24}{'sequences':>10}{'frames':>12}{'hours':>9}"]
+    lines = [f"{SEQ.dataset:<24}{'sequences':>10}{'frames':>12}{'hours':>9}"]
     rows = sorted(per_dataset.items())
     if total:
         rows.append(("total", {k: sum(r[k] for r in per_dataset.values()) for k in ("sequences", "frames", "hours")}))
@@ -89,19 +83,7 @@ def dataset_table(per_dataset: dict[str, dict[str, float]], total: bool = False)
     return lines
 
 
-# ---------------------------------------------------------------- settings hash
-def settings_key(cfg: BuildConfig, joint_set: str) -> str:
-    """Hash of the settings every part shares: format and code version, motion settings, joint set.
-
-    Each part's own key adds its body-model file and fps override (convert.part_key), so adding or
-    removing datasets or body models converts only what changed.
-    """
-    h = hashlib.blake2b(digest_size=8)
-    h.update(json.dumps({"format": schema.FORMAT_VERSION, "encoding": schema.FRAME_ENCODING, "version": __version__, "motion": asdict(cfg.motion),
-                         "joint_set": joint_set}, sort_keys=True).encode())
-    return h.hexdigest()
-
-
+# ---------------------------------------------------------------- archive identity
 #: how many of the sequences a refused replacement lists by name
 REPLACE_LIST = 10
 
@@ -109,8 +91,8 @@ REPLACE_LIST = 10
 def archive_fingerprint(rows: list[dict[str, Any]]) -> str:
     """blake2b over the sorted (source_path, content_hash) of converted files: the archive's content."""
     h = hashlib.blake2b(digest_size=16)
-    for r in sorted(rows, key=lambda r: r["source_path"]):
-        h.update(f"{r['source_path']}\0{r['content_hash']}\n".encode())
+    for r in sorted(rows, key=lambda r: r[SEQ.source_path]):
+        h.update(f"{r[SEQ.source_path]}\0{r[SEQ.content_hash]}\n".encode())
     return h.hexdigest()
 
 
@@ -150,7 +132,7 @@ def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: st
     (`_other_archive`), or removing more than half of the store's sequences. `kept`: source paths
     that stay in the store.
     """
-    gone = sorted(old_rows[rel]["seq_id"] for rel in old_rows if rel not in kept)
+    gone = sorted(old_rows[rel][SEQ.seq_id] for rel in old_rows if rel not in kept)
     if allow or not gone or (not other_archive and 2 * len(gone) <= len(old_rows)):
         return
     old_root = old_source.get("root")
@@ -198,9 +180,9 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
                 f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
                 f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
             ) from None
-    src_frames = sum(int(r["source_frames"]) for r in plan.rows.values())
+    src_frames = sum(int(r[SEQ.source_frames]) for r in plan.rows.values())
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
-                       sorted(plan.rejects, key=lambda r: r["source_path"]), manifest.num_sequences, manifest.num_frames,
+                       sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
                        manifest.datasets, changed, time.perf_counter() - t0, src_frames)
 
 
@@ -244,16 +226,7 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     _check_replacement(layout, prev.source, root, prev.rows, set(digests.by_rel), other_archive, allow=cfg.replace)
     previous = {} if cfg.force else {rel: r for rel, r in prev.rows.items() if rel in digests.by_rel}
     entries = {} if cfg.force else dict(prev.entries)
-
-    # Up front: which surface models / genders are needed (cheap header reads, on the workers),
-    # so a missing body model is one clear error before any work, not a crash mid-build. Files
-    # whose header names no known model are left to the conversion, which rejects them.
-    unseen = [f for f in disc.files if f.rel not in previous]
-    peeks = {f.rel: p for f, p in executor.map(peek_task, unseen, batch=64)}
-    for rel, row in previous.items():
-        peeks.setdefault(rel, (row["surface_model"], row["gender"]))
-    needs = {p for p in peeks.values() if p is not None and p[0] in SURFACE_MODELS}
-    registry.check(sorted(needs))
+    needs = _needed_models(disc.files, previous, registry, executor)
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
     models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
     model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
@@ -262,15 +235,43 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     if not isinstance(staging, Tree):  # object storage: other builds are pruned after publishing
         staging.mkdir(parents=True, exist_ok=True)
         _clear_other_staging(layout, keep=staging)
-
-    # What is already done: parts in staging (a killed run) and in the published build, reused when
-    # the file's content and the part's own key (its body model, its fps override) still match.
     done = {} if cfg.force else _rows_from_parts(staging, known=set(entries))
-    current = layout.current()
+    rows, todo = _reuse(disc.files, (done, previous), digests, key, registry, cfg, staging, layout.current())
+    return BuildPlan(cfg=cfg, layout=layout, root=root, other_archive=other_archive, joint_set=joint_set, key=key,
+                     staging=staging, models_used=models_used, model_keys=model_keys, rows=rows, entries=entries,
+                     rejects=[_problem_reject(p) for p in disc.problems], todo=todo, reused=len(rows))
+
+
+def _needed_models(files: list[SourceFile], previous: dict[str, dict[str, Any]], registry: BodyModelRegistry,
+                   executor: Executor) -> set[tuple[str, str]]:
+    """The (surface model, gender) pairs the build needs, checked to exist (BodyModelError otherwise).
+
+    Up front, from cheap header reads on the workers (and the published rows of files already converted),
+    so a missing body model is one clear error before any work, not a crash mid-build. Files whose
+    header names no known model are left to the conversion, which rejects them.
+    """
+    unseen = [f for f in files if f.rel not in previous]
+    peeks = {f.rel: p for f, p in executor.map(peek_task, unseen, batch=64)}
+    for rel, row in previous.items():
+        peeks.setdefault(rel, (row[SEQ.surface_model], row[SEQ.gender]))
+    needs = {p for p in peeks.values() if p is not None and p[0] in SURFACE_MODELS}
+    registry.check(sorted(needs))
+    return needs
+
+
+def _reuse(files: list[SourceFile], candidates: tuple[dict[str, dict[str, Any]], ...], digests: _Digests, key: str,
+           registry: BodyModelRegistry, cfg: BuildConfig, staging: Path | Tree, current: Path | None,
+           ) -> tuple[dict[str, dict[str, Any]], list[SourceFile]]:
+    """(rows reused by source path, files to convert longest first).
+
+    What is already done: parts in staging (a killed run) and in the published build (`candidates`, tried
+    in that order, each source path -> row), reused when the file's content and the part's own key (its
+    body model, its fps override) still match and the part can be put in staging.
+    """
     todo: list[SourceFile] = []
     rows: dict[str, dict[str, Any]] = {}
-    for f in disc.files:
-        for cand in (done.get(f.rel), previous.get(f.rel)):
+    for f in files:
+        for cand in (c.get(f.rel) for c in candidates):
             row = _reusable(f, cand, digests, key, registry, cfg)
             if row is not None and _ensure_part(row, staging, current):
                 rows[f.rel] = row
@@ -278,9 +279,7 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
         else:
             todo.append(f)
     todo.sort(key=lambda f: -f.size)  # longest first: better load balance
-    return BuildPlan(cfg=cfg, layout=layout, root=root, other_archive=other_archive, joint_set=joint_set, key=key,
-                     staging=staging, models_used=models_used, model_keys=model_keys, rows=rows, entries=entries,
-                     rejects=[_problem_reject(p) for p in disc.problems], todo=todo, reused=len(rows))
+    return rows, todo
 
 
 def _convert(plan: BuildPlan, executor: Executor, progress: bool) -> int:
@@ -294,8 +293,8 @@ def _convert(plan: BuildPlan, executor: Executor, progress: bool) -> int:
               disable=None if progress and plan.todo else True, smoothing=0.1) as bar:
         for f, r in executor.map(convert_task, plan.todo, settings):
             if "row" in r:
-                plan.rows[r["row"]["source_path"]] = r["row"]
-                plan.entries[r["row"]["part"]] = r["file"]
+                plan.rows[r["row"][SEQ.source_path]] = r["row"]
+                plan.entries[r["row"][SEQ.part]] = r["file"]
                 converted += 1
             else:
                 plan.rejects.append(r["reject"])
@@ -305,8 +304,13 @@ def _convert(plan: BuildPlan, executor: Executor, progress: bool) -> int:
 
 def _problem_reject(p: InputError) -> dict[str, Any]:
     parts = p.path.split("/")
-    return {"source_path": p.path, "dataset": parts[0] if len(parts) > 1 else None,
-            "subject": parts[1] if len(parts) > 2 else None, "reason": p.code, "message": p.message, "content_hash": None}
+    return {REJ.source_path: p.path, REJ.dataset: parts[0] if len(parts) > 1 else None,
+            REJ.subject: parts[1] if len(parts) > 2 else None, REJ.reason: p.code, REJ.message: p.message,
+            REJ.content_hash: None}
+
+
+def _reject_order(r: dict[str, Any]) -> tuple[str, str]:
+    return r[REJ.source_path], r[REJ.reason]
 
 
 def _resolve_joint_set(joints: str, models: set[str]) -> str:
@@ -328,12 +332,12 @@ def _same_content(f: SourceFile, row: dict[str, Any] | None, digests: _Digests) 
     every write and no client can keep it, so size + mtime identify the content; a rewritten object is
     converted again rather than downloaded to compare.
     """
-    if row is None or row.get("file_size") != f.size:
+    if row is None or row.get(SEQ.file_size) != f.size:
         return None
     if is_url(str(f.path)):
-        return row.get("content_hash") if row.get("file_mtime_ns") == f.mtime_ns else None
+        return row.get(SEQ.content_hash) if row.get(SEQ.file_mtime_ns) == f.mtime_ns else None
     digest = digests(f.rel)
-    return digest if digest is not None and digest == row.get("content_hash") else None
+    return digest if digest is not None and digest == row.get(SEQ.content_hash) else None
 
 
 def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key: str,
@@ -344,24 +348,24 @@ def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key:
     the body-model file this row's model and gender resolve to, and this file's fps override.
     """
     digest = _same_content(f, row, digests)
-    if digest is None or not row["part"].startswith(schema.FRAMES_DIR):
+    if digest is None or not row[SEQ.part].startswith(schema.FRAMES_DIR):
         return None
-    pkey = part_key(key, registry.fingerprint(row["surface_model"], row["gender"]), _fps_override(cfg, f))
-    if not row["part"].endswith("/" + part_name(row["seq_id"], digest, pkey)):
+    pkey = part_key(key, registry.fingerprint(row[SEQ.surface_model], row[SEQ.gender]), fps_override(cfg, f))
+    if not row[SEQ.part].endswith("/" + part_name(row[SEQ.seq_id], digest, pkey)):
         return None
     return dict(row, file_mtime_ns=f.mtime_ns)
 
 
 def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None) -> bool:
-    """Make `row['part']` exist in staging (hard link from the published build); False if impossible."""
+    """Make `row[SEQ.part]` exist in staging (hard link from the published build); False if impossible."""
     if isinstance(staging, Tree):  # object storage: the published parts of these settings are already there
-        return staging.size(row["part"]) is not None
-    dst = staging / row["part"]
+        return staging.size(row[SEQ.part]) is not None
+    dst = staging / row[SEQ.part]
     if dst.is_file():
         return True
     if current is None:
         return False
-    src = current / row["part"]
+    src = current / row[SEQ.part]
     if not src.is_file():
         return False
     link_or_copy(src, dst)
@@ -378,12 +382,11 @@ def _rows_from_parts(staging: Path | Tree, known: set[str] = frozenset()) -> dic
         return rows
     for p in frames.rglob("part-*.parquet"):
         try:
-            meta = pq.read_schema(p).metadata or {}
-            row = json.loads(meta[ROW_META_KEY])
+            row = row_of(pq.read_schema(p))
         except (OSError, KeyError, ValueError, pa.ArrowException):
             p.unlink(missing_ok=True)  # a damaged leftover: convert again
             continue
-        rows[row["source_path"]] = row
+        rows[row[SEQ.source_path]] = row
     return rows
 
 
@@ -393,11 +396,11 @@ def _rows_from_objects(staging: Tree, known: set[str]) -> dict[str, dict[str, An
         if rel in known or not rel.endswith(".parquet"):
             continue
         try:
-            row = json.loads((staging.read_schema(rel).metadata or {})[ROW_META_KEY])
+            row = row_of(staging.read_schema(rel))
         except (OSError, KeyError, ValueError, pa.ArrowException):
             staging.delete(rel)  # a damaged leftover: convert again
             continue
-        rows[row["source_path"]] = row
+        rows[row[SEQ.source_path]] = row
     return rows
 
 
@@ -414,35 +417,23 @@ def _previous(layout: StoreLayout) -> Previous:
     if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
         old = str(store.info.config["amass_root"])
         source["root"] = old if is_url(old) or Path(old).is_absolute() else None
-    return Previous({r["source_path"]: r for r in table.to_pylist()}, dict(store.info.files), source)
+    return Previous({r[SEQ.source_path]: r for r in table.to_pylist()}, dict(store.info.files), source)
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
-    for d in layout.side.glob("staging-*"):
+    for d in layout.stagings():
         if d != keep:
             shutil.rmtree(d, ignore_errors=True)
 
 
 def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
     """Publish on a local disk: drop stale parts, write tables and manifest into staging, rename it into place."""
-    layout, staging, entries = plan.layout, plan.staging, plan.entries
-    ordered = sorted(plan.rows.values(), key=lambda r: r["seq_id"])
-    keep = {r["part"] for r in ordered}
-    frames_dir = staging / schema.FRAMES_DIR
-    if frames_dir.is_dir():  # drop parts of vanished or changed sources, and temp leftovers
-        for p in sorted(frames_dir.rglob("*"), reverse=True):
-            rel = p.relative_to(staging).as_posix()
-            if p.is_file() and rel not in keep:
-                p.unlink()
-            elif p.is_dir() and not any(p.iterdir()):
-                p.rmdir()
-
+    layout, staging = plan.layout, plan.staging
+    ordered = sorted(plan.rows.values(), key=lambda r: r[SEQ.seq_id])
+    _drop_stale_parts(staging, keep={r[SEQ.part] for r in ordered})
     seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
-    files: dict[str, dict[str, Any]] = {}
-    for r in ordered:  # entries hashed by the workers or kept from the published build; others now
-        e = entries.get(r["part"])
-        ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == (staging / r["part"]).stat().st_size
-        files[r["part"]] = e if ok else file_entry(staging / r["part"], int(r["num_frames"]))
+    files = _part_entries(ordered, plan.entries, lambda rel: (staging / rel).stat().st_size,
+                          lambda rel, rows: file_entry(staging / rel, rows))
     current = layout.current()
     if current is not None and current.name == build_id:
         shutil.rmtree(staging, ignore_errors=True)
@@ -463,18 +454,45 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
     return manifest, True
 
 
+def _drop_stale_parts(staging: Path, keep: set[str]) -> None:
+    """Delete the files under staging's frames/ not in `keep` (parts of vanished or changed sources, temp
+    leftovers), then the folders that became empty."""
+    frames_dir = staging / schema.FRAMES_DIR
+    if not frames_dir.is_dir():
+        return
+    for p in sorted(frames_dir.rglob("*"), reverse=True):
+        rel = p.relative_to(staging).as_posix()
+        if p.is_file() and rel not in keep:
+            p.unlink()
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
+
+
+def _part_entries(ordered: list[dict[str, Any]], entries: dict[str, dict[str, Any]], size: Callable[[str], int | None],
+                  entry: Callable[[str, int], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Manifest entries of the parts: the one hashed by a worker or kept from the published build while its
+    rows and bytes still match (`size(rel)`), else a fresh `entry(rel, rows)`."""
+    files: dict[str, dict[str, Any]] = {}
+    for r in ordered:
+        part, rows = r[SEQ.part], int(r[SEQ.num_frames])
+        e = entries.get(part)
+        ok = e is not None and e.get("rows") == rows and e.get("bytes") == size(part)
+        files[part] = e if ok else entry(part, rows)
+    return files
+
+
 def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str, root: str) -> tuple[pa.Table, pa.Table, str]:
     """(sequences table, rejects table, build id): the id hashes the settings key, the archive root
     (a moved archive is recorded: a new build of the same part files), the parts and the rejects."""
     seq_table = sequences_table(ordered)
-    rej_table = pa.Table.from_pylist(sorted(rejects, key=lambda r: (r["source_path"], r["reason"])), schema=schema.REJECT_SCHEMA)
+    rej_table = pa.Table.from_pylist(sorted(rejects, key=_reject_order), schema=schema.REJECT_SCHEMA)
     h = hashlib.blake2b(digest_size=8)
     h.update(key.encode())
     h.update(root.encode())
     for r in ordered:
-        h.update(r["part"].encode())
-    for r in sorted(rejects, key=lambda r: (r["source_path"], r["reason"])):
-        h.update(f"{r['source_path']}\0{r['reason']}".encode())
+        h.update(r[SEQ.part].encode())
+    for r in sorted(rejects, key=_reject_order):
+        h.update(f"{r[REJ.source_path]}\0{r[REJ.reason]}".encode())
     return seq_table, rej_table, h.hexdigest()
 
 
@@ -483,10 +501,10 @@ def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num
     cfg, joint_set = plan.cfg, plan.joint_set
     per_dataset: dict[str, dict[str, float]] = defaultdict(lambda: {"sequences": 0, "frames": 0, "hours": 0.0})
     for r in ordered:
-        d = per_dataset[r["dataset"]]
+        d = per_dataset[r[SEQ.dataset]]
         d["sequences"] += 1
-        d["frames"] += int(r["num_frames"])
-        d["hours"] += float(r["duration"]) / 3600.0
+        d["frames"] += int(r[SEQ.num_frames])
+        d["hours"] += float(r[SEQ.duration]) / 3600.0
     m = cfg.motion
     return Manifest(
         format_version=schema.FORMAT_VERSION, build_id=build_id,
@@ -495,7 +513,7 @@ def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num
         joint_set=joint_set, joint_names=list(schema.JOINT_SETS[joint_set]), frame=m.frame,
         contacts={**m.contact_info(), "columns": schema.CONTACT_COLUMNS, "foot_joints": schema.FOOT_JOINTS,
                   "floor": m.floor},
-        num_sequences=len(ordered), num_frames=int(sum(int(r["num_frames"]) for r in ordered)),
+        num_sequences=len(ordered), num_frames=int(sum(int(r[SEQ.num_frames]) for r in ordered)),
         num_rejects=num_rejects, datasets={k: dict(v) for k, v in sorted(per_dataset.items())},
         body_models=plan.models_used, config=_public_config(cfg), software=_software(), files=files,
         joint_velocities=m.joint_velocities, quality=quality_manifest(m.quality),
@@ -506,17 +524,12 @@ def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num
 def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
     layout, staging, entries = plan.layout, plan.staging, plan.entries
-    ordered = sorted(plan.rows.values(), key=lambda r: r["seq_id"])
+    ordered = sorted(plan.rows.values(), key=lambda r: r[SEQ.seq_id])
     seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
     pointer = layout.pointer()
     if pointer is not None and pointer.get("build_id") == build_id:
         return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
-    sizes = staging.files(schema.FRAMES_DIR)
-    files: dict[str, dict[str, Any]] = {}
-    for r in ordered:  # entries hashed by the workers or kept from the published build; others now
-        e = entries.get(r["part"])
-        ok = e is not None and e.get("rows") == int(r["num_frames"]) and e.get("bytes") == sizes.get(r["part"])
-        files[r["part"]] = e if ok else staging.file_entry(r["part"], int(r["num_frames"]))
+    files = _part_entries(ordered, entries, staging.files(schema.FRAMES_DIR).get, staging.file_entry)
     files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
     files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
     manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)

@@ -1,47 +1,29 @@
-"""Per-file conversion on the build's workers: read -> motion.process -> one part file.
+"""Per-file conversion on the build's workers: read -> motion.process -> one part file (see `parts`).
 
-Each sequence becomes one immutable part file named by (seq_id, source fingerprint, build
-settings); its sequences-table row rides in the file's Parquet metadata under ROW_META_KEY, so a
-killed build resumes from the parts already written. `convert_task` and `peek_task` are the plain
-functions that every executor (amass_arrow/executor) runs; workers keep their body models in a
-per-process cache.
+`convert_task` and `peek_task` are the plain functions that every executor (amass_arrow/executor) runs;
+workers keep their body models in a per-process cache. A file that cannot be converted becomes a
+rejects row with a reason code, never a failed build (unless the store itself cannot be written).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import schema
-from .bodymodel import BodyModelRegistry
+from .atomic import file_entry, write_parquet_atomic
+from .bodymodel import BodyModel, BodyModelRegistry
 from .config import BuildConfig
 from .discover import SourceFile, canonical_dataset
 from .errors import BodyModelError, InputError, StoreError
 from .objectstore import Tree, is_url, local_copy
+from .parts import fps_override, part_key, part_name, part_path, with_row
 from .quality import merge_flags
 from .read import peek, read_sequence
-from .store import file_entry, write_parquet_atomic
-
-ROW_META_KEY = b"amass_arrow.sequence"
-
-
-def part_name(seq_id: str, digest: str, key: str) -> str:
-    h = hashlib.blake2b(f"{seq_id}\0{digest}\0{key}".encode(), digest_size=10).hexdigest()
-    return schema.PART_TEMPLATE.format(key=h)
-
-
-def part_key(common_key: str, model_key: str | None, fps_override: tuple[float, str] | None) -> str:
-    """What determines one part besides its source bytes: the settings every part shares (`common_key`:
-    format, code version, motion settings, joint set), its own body-model file and its fps override.
-
-    Adding or removing other datasets or other body models changes none of these, so the part is reused.
-    """
-    text = json.dumps([common_key, model_key, list(fps_override) if fps_override else None])
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+from .schema import REJ, SEQ
+from .sequence import Sequence
 
 
 @dataclass(frozen=True)
@@ -65,13 +47,6 @@ def _registry(body_models: str) -> BodyModelRegistry:
     return BodyModelRegistry(body_models)
 
 
-def _fps_override(cfg: BuildConfig, src: SourceFile) -> tuple[float, str] | None:
-    for k in (src.seq_id, src.dataset, canonical_dataset(src.dataset)):
-        if k in cfg.fps_overrides:
-            return float(cfg.fps_overrides[k]), f"config fps_overrides[{k!r}]"
-    return None
-
-
 def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     """Read, process and write one sequence's part file.
 
@@ -80,7 +55,7 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     from .motion import process
 
     cfg = settings.cfg
-    override = _fps_override(cfg, src)
+    override = fps_override(cfg, src)
     registry = _registry(settings.body_models)
     try:
         seq = read_sequence(src, fps_override=override)
@@ -93,39 +68,46 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
         return {"reject": _reject(src, exc.code, exc.message)}
     model_key = (settings.model_keys.get(f"{seq.surface_model}/{model.gender}")
                  or registry.fingerprint(seq.surface_model, seq.gender))
-    row = {
-        "seq_id": seq.seq_id, "dataset": seq.dataset, "subject": seq.subject, "name": seq.name,
-        "source_path": seq.source_path, "canonical_dataset": canonical_dataset(seq.dataset),
-        "content_hash": seq.content_hash, "file_size": seq.file_size, "file_mtime_ns": src.mtime_ns,
-        "surface_model": seq.surface_model, "gender": seq.gender, "model_gender": model.gender,
-        "betas": seq.betas.tolist(), "num_betas": int(seq.betas.size),
-        "source_fps": seq.fps, "fps_key": seq.fps_key, "fps_in_file": seq.fps_in_file,
-        "fps_override_reason": seq.fps_override_reason, "source_frames": seq.num_frames,
-        "has_dmpls": seq.dmpls is not None,
-    }
+    row = _source_fields(src, seq, model)
     row.update(out.fields.row())
     fallback = [f"neutral_model_fallback:{seq.gender}"] if model.gender != seq.gender else []
     # process's flags already hold the sequence's own (read) flags: merge, each flag once
-    row[schema.QUALITY_FLAGS] = merge_flags(seq.quality_flags, out.fields.quality_flags, fallback)
+    row[SEQ.quality_flags] = merge_flags(seq.quality_flags, out.fields.quality_flags, fallback)
     name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
-    rel = f"{schema.partition_dir(seq.dataset, seq.subject)}/{name}"
-    row["part"] = rel
+    rel = row[SEQ.part] = part_path(seq.dataset, seq.subject, name)
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
-    table = out.frames.replace_schema_metadata({ROW_META_KEY: json.dumps(row, sort_keys=True).encode()})
-    if is_url(settings.staging):  # one PUT, hashed in memory: no rename on object storage, none needed
+    return {"row": row, "file": _write_part(with_row(out.frames, row), rel, settings.staging)}
+
+
+def _source_fields(src: SourceFile, seq: Sequence, model: BodyModel) -> dict[str, Any]:
+    """The `sequences` row fields that come from the file as read (process adds the rest)."""
+    return {
+        SEQ.seq_id: seq.seq_id, SEQ.dataset: seq.dataset, SEQ.subject: seq.subject, SEQ.name: seq.name,
+        SEQ.source_path: seq.source_path, SEQ.canonical_dataset: canonical_dataset(seq.dataset),
+        SEQ.content_hash: seq.content_hash, SEQ.file_size: seq.file_size, SEQ.file_mtime_ns: src.mtime_ns,
+        SEQ.surface_model: seq.surface_model, SEQ.gender: seq.gender, SEQ.model_gender: model.gender,
+        SEQ.betas: seq.betas.tolist(), SEQ.num_betas: int(seq.betas.size),
+        SEQ.source_fps: seq.fps, SEQ.fps_key: seq.fps_key, SEQ.fps_in_file: seq.fps_in_file,
+        SEQ.fps_override_reason: seq.fps_override_reason, SEQ.source_frames: seq.num_frames,
+        SEQ.has_dmpls: seq.dmpls is not None,
+    }
+
+
+def _write_part(table, rel: str, staging: Path | str) -> dict[str, Any]:
+    """Write one part under `staging` (a folder or an object-store prefix); its manifest entry, hashed here."""
+    if is_url(staging):  # one PUT, hashed in memory: no rename on object storage, none needed
         try:
-            entry = Tree(settings.staging).write_parquet(table, rel, **schema.frame_write_options(table.schema))
+            return Tree(staging).write_parquet(table, rel, **schema.frame_write_options(table.schema))
         except OSError as exc:
-            raise StoreError(f"{settings.staging}/{rel}: cannot write the part: {exc}") from None
-        return {"row": row, "file": entry}
-    path = settings.staging / rel
+            raise StoreError(f"{staging}/{rel}: cannot write the part: {exc}") from None
+    path = staging / rel
     write_parquet_atomic(table, path, **schema.frame_write_options(table.schema))
-    return {"row": row, "file": file_entry(path, table.num_rows)}  # hashed here, in parallel
+    return file_entry(path, table.num_rows)  # hashed here, in parallel
 
 
 def _reject(src: SourceFile, code: str, message: str, digest: str | None = None) -> dict[str, Any]:
-    return {"source_path": src.rel, "dataset": src.dataset, "subject": src.subject,
-            "reason": code, "message": message, "content_hash": digest}
+    return {REJ.source_path: src.rel, REJ.dataset: src.dataset, REJ.subject: src.subject,
+            REJ.reason: code, REJ.message: message, REJ.content_hash: digest}
 
 
 def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .schema import NPZ_SHAPE_FILE
 
 MOTION_SUFFIXES = ("_poses", "_stageii")
-SKIP_NAMES = {"shape.npz"}
+SKIP_NAMES = {NPZ_SHAPE_FILE}
 SKIP_SUFFIXES = ("_stagei.npz",)
 
 #: SMPL+H folder name -> SMPL-X folder name (docs/architecture.md). The SMPL+H name is the canonical one.

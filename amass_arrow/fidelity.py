@@ -113,7 +113,7 @@ def store_table(kinds=("walk", "run", "jump", "stairs"), rates=RATES, methods=ME
                                       MotionConfig(contacts=m), "body22")
                         tb = out.frames
                         pred = np.stack([tb[c].to_numpy() for c in schema.CONTACT_COLUMNS[4:]], 1)
-                        t = tb["t"].to_numpy().astype(np.float64)
+                        t = tb[schema.FRM.t].to_numpy().astype(np.float64)
                         gt = f.take.foot_contact[np.clip(np.rint(t * fps).astype(int), 0, f.take.num_frames - 1)]
                         agree += int(np.all(pred == gt, axis=1).sum())
                         one += int(pred.any(axis=1).sum())

@@ -5,83 +5,26 @@ stay the reference and the fallback: tests assert both agree within 1e-6 (m, rad
 over frames in float64 with no temporaries, so they also skip numpy's per-call overhead on short
 sequences. Installed with the extra `amass-arrow[fast]` (numba); without numba, or with
 AMASS_ARROW_JIT=0 in the environment, `ENABLED` is False and every caller takes the numpy path.
-Kernels are compiled on first use and cached on disk (numba `cache=True`), so a worker process pays
-only the cache load.
+The compiled loops live in `jitloops.py`, imported on a kernel's first call (numba is not imported
+before); they are compiled once and cached on disk (numba `cache=True`), so a process pays only the
+cache load (~0.5 s), and the local pool's workers not even that: its fork server runs `warm()`.
 """
 
 from __future__ import annotations
 
-import math
+import importlib.util
 import os
 
 import numpy as np
 
-try:  # the optional extra
-    import numba
-except ImportError:  # pragma: no cover - depends on the install
-    numba = None
-
-ENABLED = numba is not None and os.environ.get("AMASS_ARROW_JIT", "1") != "0"
-_SMALL = 1e-6  # radians: as kinematics._SMALL (sin(t)/t = 1 and (1 - cos t)/t^2 = 1/2 below it)
+#: numba installed (the extra) and not switched off with AMASS_ARROW_JIT=0; decided without importing numba
+ENABLED = importlib.util.find_spec("numba") is not None and os.environ.get("AMASS_ARROW_JIT", "1") != "0"
 
 
-def _jit(fn):
-    return numba.njit(cache=True, nogil=True)(fn) if numba is not None else fn
+def _loops():
+    from . import jitloops  # the first call imports numba and loads the cached machine code
 
-
-@_jit
-def _fk_loop(pose, rest, parents, has_child, out):  # pragma: no cover - compiled
-    """out (T, J, 3) float64 <- joint positions relative to the root's rest position (no trans).
-
-    pose (T, J, 3) axis-angle; rest (J, 3) float64; parents (J,) int64 (parents[j] < j, -1 root);
-    has_child (J,) bool: only joints with children need their rotation.
-    """
-    T, J = pose.shape[0], pose.shape[1]
-    G = np.empty((J, 3, 3))
-    R = np.empty((3, 3))
-    for t in range(T):
-        for j in range(J):
-            p = parents[j]
-            if p >= 0:
-                o0 = rest[j, 0] - rest[p, 0]
-                o1 = rest[j, 1] - rest[p, 1]
-                o2 = rest[j, 2] - rest[p, 2]
-                for r in range(3):
-                    out[t, j, r] = out[t, p, r] + G[p, r, 0] * o0 + G[p, r, 1] * o1 + G[p, r, 2] * o2
-            else:
-                out[t, j, 0] = 0.0
-                out[t, j, 1] = 0.0
-                out[t, j, 2] = 0.0
-            if not has_child[j]:
-                continue
-            x = np.float64(pose[t, j, 0])
-            y = np.float64(pose[t, j, 1])
-            z = np.float64(pose[t, j, 2])
-            th = math.sqrt(x * x + y * y + z * z)
-            if th < _SMALL:
-                a, b, c = 1.0, 0.5, 1.0 - 2.0 * math.sin(0.5 * th) ** 2
-            else:
-                sh, ch = math.sin(0.5 * th), math.cos(0.5 * th)
-                a = 2.0 * sh * ch / th
-                b = 2.0 * sh * sh / (th * th)
-                c = 1.0 - 2.0 * sh * sh
-            R[0, 0] = c + b * x * x
-            R[0, 1] = b * x * y - a * z
-            R[0, 2] = b * x * z + a * y
-            R[1, 0] = b * x * y + a * z
-            R[1, 1] = c + b * y * y
-            R[1, 2] = b * y * z - a * x
-            R[2, 0] = b * x * z - a * y
-            R[2, 1] = b * y * z + a * x
-            R[2, 2] = c + b * z * z
-            if p < 0:
-                for r in range(3):
-                    for k in range(3):
-                        G[j, r, k] = R[r, k]
-            else:
-                for r in range(3):
-                    for k in range(3):
-                        G[j, r, k] = G[p, r, 0] * R[0, k] + G[p, r, 1] * R[1, k] + G[p, r, 2] * R[2, k]
+    return jitloops
 
 
 def forward_kinematics(pose: np.ndarray, rest_joints: np.ndarray, parents, trans: np.ndarray | None = None,
@@ -98,184 +41,51 @@ def forward_kinematics(pose: np.ndarray, rest_joints: np.ndarray, parents, trans
         has_child[0] = True  # the root's rotation always matters when it has children; harmless otherwise
     rest = np.ascontiguousarray(rest_joints, np.float64)
     out = np.empty((T, J, 3))
-    _fk_loop(pose, rest, par, has_child, out)
+    _loops().fk_loop(pose, rest, par, has_child, out)
     out += rest[0]
     if trans is not None:
         out += np.asarray(trans, np.float64)[:, None, :]
     return out if np.dtype(out_dtype) == np.float64 else out.astype(out_dtype)
 
 
-@_jit
-def _quat(x, y, z):  # pragma: no cover - compiled
-    """Axis-angle -> (w, x, y, z), as resample.aa_to_quat."""
-    th = math.sqrt(x * x + y * y + z * z)
-    half = 0.5 * th
-    if th < 1e-6:
-        s = 0.5 - th * th / 48.0
-    else:
-        s = math.sin(half) / th
-    return math.cos(half), x * s, y * s, z * s
-
-
-@_jit
-def _slerp_loop(aa, i, w, rows, out):  # pragma: no cover - compiled
-    """out[rows[n]] <- slerp of aa[i[n]] and aa[i[n] + 1] at weight w[n]; aa, out (T, 3K). As resample._slerp_rows."""
-    K = aa.shape[1] // 3
-    two_pi = 2.0 * math.pi
-    for n in range(rows.shape[0]):
-        i0 = i[n]
-        wk = w[n]
-        for k in range(K):
-            a0x, a0y, a0z = np.float64(aa[i0, 3 * k]), np.float64(aa[i0, 3 * k + 1]), np.float64(aa[i0, 3 * k + 2])
-            a1x, a1y, a1z = (np.float64(aa[i0 + 1, 3 * k]), np.float64(aa[i0 + 1, 3 * k + 1]),
-                             np.float64(aa[i0 + 1, 3 * k + 2]))
-            q0w, q0x, q0y, q0z = _quat(a0x, a0y, a0z)
-            q1w, q1x, q1y, q1z = _quat(a1x, a1y, a1z)
-            dot = q0w * q1w + q0x * q1x + q0y * q1y + q0z * q1z
-            if dot < 0:  # shortest arc
-                q1w, q1x, q1y, q1z = -q1w, -q1x, -q1y, -q1z
-                dot = -dot
-            omega = math.acos(min(dot, 1.0))
-            so = math.sin(omega)
-            if so < 1e-6:
-                c0, c1 = 1.0 - wk, wk
-            else:
-                c0 = math.sin((1.0 - wk) * omega) / so
-                c1 = math.sin(wk * omega) / so
-            qw, qx, qy, qz = c0 * q0w + c1 * q1w, c0 * q0x + c1 * q1x, c0 * q0y + c1 * q1y, c0 * q0z + c1 * q1z
-            nrm = math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz)
-            qw, qx, qy, qz = qw / nrm, qx / nrm, qy / nrm, qz / nrm
-            rx, ry, rz = (1.0 - wk) * a0x + wk * a1x, (1.0 - wk) * a0y + wk * a1y, (1.0 - wk) * a0z + wk * a1z
-            # quaternion -> axis-angle nearest the reference (resample.quat_to_aa with `reference`)
-            if qw < 0:
-                qw, qx, qy, qz = -qw, -qx, -qy, -qz
-            s = math.sqrt(qx * qx + qy * qy + qz * qz)
-            theta = 2.0 * math.atan2(s, qw)
-            small = s < 1e-8
-            if small:
-                ax, ay, az = qx, qy, qz
-                rn = math.sqrt(rx * rx + ry * ry + rz * rz)
-                if rn > 1e-8:
-                    ax, ay, az = rx / rn, ry / rn, rz / rn
-            else:
-                ax, ay, az = qx / s, qy / s, qz / s
-            proj = rx * ax + ry * ay + rz * az
-            m = np.round((proj - theta) / two_pi)
-            r = rows[n]
-            if small and m == 0:
-                out[r, 3 * k], out[r, 3 * k + 1], out[r, 3 * k + 2] = 2.0 * qx, 2.0 * qy, 2.0 * qz
-            else:
-                ang = theta + two_pi * m
-                out[r, 3 * k], out[r, 3 * k + 1], out[r, 3 * k + 2] = ax * ang, ay * ang, az * ang
-
-
 def slerp_rows(aa: np.ndarray, i: np.ndarray, w: np.ndarray, rows: np.ndarray, out: np.ndarray) -> None:
     """out[rows] = slerp between aa[i] and aa[i + 1] at weights w (0 < w < 1); aa, out (T, ...) with 3K columns."""
     a2 = aa.reshape(aa.shape[0], -1) if aa.ndim != 2 else aa
     o2 = out.reshape(out.shape[0], -1)
-    _slerp_loop(a2, np.asarray(i, np.int64), np.asarray(w, np.float64), np.asarray(rows, np.int64), o2)
-
-
-@_jit
-def _window_speed_loop(x, fps, half, out):  # pragma: no cover - compiled
-    """out (T, F) <- |x(t + half) - x(t - half)| / window, positions interpolated, window cut at the ends."""
-    T, F = x.shape[0], x.shape[1]
-    last = T - 1.0
-    for t in range(T):
-        lo = max(t - half, 0.0)
-        hi = min(t + half, last)
-        dt = (hi - lo) / fps
-        a0 = min(int(math.floor(lo)), T - 1)
-        a1 = min(a0 + 1, T - 1)
-        wa = lo - a0
-        b0 = min(int(math.floor(hi)), T - 1)
-        b1 = min(b0 + 1, T - 1)
-        wb = hi - b0
-        for f in range(F):
-            d2 = 0.0
-            for c in range(3):
-                d = (x[b0, f, c] * (1 - wb) + x[b1, f, c] * wb) - (x[a0, f, c] * (1 - wa) + x[a1, f, c] * wa)
-                d2 += d * d
-            out[t, f] = math.sqrt(d2) / dt
+    _loops().slerp_loop(a2, np.asarray(i, np.int64), np.asarray(w, np.float64), np.asarray(rows, np.int64), o2)
 
 
 def window_speed(x: np.ndarray, fps: float, window: float) -> np.ndarray:
     """Compiled contacts.window_speed: (T, F) m/s of (T, F, 3) float64 positions (T >= 2)."""
     out = np.empty(x.shape[:2])
-    _window_speed_loop(np.ascontiguousarray(x, np.float64), float(fps), 0.5 * float(window) * float(fps), out)
+    _loops().window_speed_loop(np.ascontiguousarray(x, np.float64), float(fps), 0.5 * float(window) * float(fps), out)
     return out
-
-
-@_jit
-def _peak_speed_loop(x, fps):  # pragma: no cover - compiled
-    """max over t, j of |v| with v = np.gradient(x, 1/fps, axis=0) (central inside, one-sided at the ends); T >= 2."""
-    T, J = x.shape[0], x.shape[1]
-    best = 0.0
-    for t in range(T):
-        a, b = max(t - 1, 0), min(t + 1, T - 1)
-        s = fps / (b - a)
-        for j in range(J):
-            d0 = (x[b, j, 0] - x[a, j, 0]) * s
-            d1 = (x[b, j, 1] - x[a, j, 1]) * s
-            d2 = (x[b, j, 2] - x[a, j, 2]) * s
-            best = max(best, math.sqrt(d0 * d0 + d1 * d1 + d2 * d2))
-    return best
-
-
-@_jit
-def _mean_jerk_loop(x):  # pragma: no cover - compiled
-    """mean over t, j of |x[t+3] - 3 x[t+2] + 3 x[t+1] - x[t]| (per frame^3); T >= 4."""
-    T, J = x.shape[0], x.shape[1]
-    total = 0.0
-    for t in range(T - 3):
-        for j in range(J):
-            d2 = 0.0
-            for c in range(3):
-                d = x[t + 3, j, c] - 3.0 * x[t + 2, j, c] + 3.0 * x[t + 1, j, c] - x[t, j, c]
-                d2 += d * d
-            total += math.sqrt(d2)
-    return total / ((T - 3) * J)
 
 
 def peak_speed(x: np.ndarray, fps: float) -> float:
     """Compiled quality.peak_joint_speed for (T >= 2, J, 3) positions (m) -> m/s."""
-    return float(_peak_speed_loop(np.ascontiguousarray(x, np.float64), float(fps)))
+    return float(_loops().peak_speed_loop(np.ascontiguousarray(x, np.float64), float(fps)))
 
 
 def mean_jerk(x: np.ndarray, fps: float) -> float:
     """Compiled quality.jitter for (T >= 4, J, 3) positions (m) -> m/s^3."""
-    return float(_mean_jerk_loop(np.ascontiguousarray(x, np.float64)) * float(fps) ** 3)
+    return float(_loops().mean_jerk_loop(np.ascontiguousarray(x, np.float64)) * float(fps) ** 3)
 
 
-@_jit
-def _local_floor_loop(h, n, out):  # pragma: no cover - compiled
-    """out[t, f] = max(min h[t : t + n, f], min h[t - n + 1 : t + 1, f]) (windows cut at the ends); monotonic deques, O(T)."""
-    T, F = h.shape
-    q = np.empty(T, np.int64)
-    for f in range(F):
-        head, tail = 0, 0  # ahead: scan backwards, deque front = index of the window's minimum
-        for t in range(T - 1, -1, -1):
-            while tail > head and h[q[tail - 1], f] >= h[t, f]:
-                tail -= 1
-            q[tail] = t
-            tail += 1
-            while q[head] > t + n - 1:
-                head += 1
-            out[t, f] = h[q[head], f]
-        head, tail = 0, 0  # behind: scan forwards
-        for t in range(T):
-            while tail > head and h[q[tail - 1], f] >= h[t, f]:
-                tail -= 1
-            q[tail] = t
-            tail += 1
-            while q[head] < t - n + 1:
-                head += 1
-            out[t, f] = max(out[t, f], h[q[head], f])
+def warm() -> bool:
+    """Import numba and load every kernel for the argument types the build passes, now rather than on
+    a worker's first file (the local pool's fork server calls this once; its workers inherit the code).
 
-
-def local_floor(heights: np.ndarray, n: int) -> np.ndarray:
-    """Compiled contacts.local_floor for (T, F) heights and a window of `n` frames."""
-    h = np.ascontiguousarray(heights, np.float64)
-    out = np.empty_like(h)
-    _local_floor_loop(h, max(1, min(int(n), h.shape[0])), out)
-    return out
+    Returns ENABLED; a no-op without numba.
+    """
+    if not ENABLED:
+        return False
+    x = np.linspace(0.0, 1.0, 36).reshape(4, 3, 3)
+    for pose in (x, x.astype(np.float32)):
+        forward_kinematics(pose, x[0], [-1, 0, 1])
+        aa = pose.reshape(4, 9)
+        slerp_rows(aa, np.zeros(2, np.int64), np.full(2, 0.5), np.arange(2), np.empty((2, 9), pose.dtype))
+    window_speed(x, 30.0, 1.0 / 30.0)
+    peak_speed(x, 30.0)
+    mean_jerk(x, 30.0)
+    return True

@@ -83,9 +83,23 @@ def forward_kinematics(
     pose = np.asarray(pose)
     dtype = np.float32 if pose.dtype == np.float32 else np.float64
     out_dtype = np.dtype(dtype if out_dtype is None else out_dtype)
-    T, J = pose.shape[:2]
     parents = [int(p) for p in parents]
     rest = np.asarray(rest_joints, np.float64)
+    P = _relative_positions(pose, rest, parents, dtype)
+    out = P.transpose(2, 0, 1).astype(out_dtype)  # (T, J, 3)
+    out += rest[0].astype(out_dtype)
+    if trans is not None:
+        out += np.asarray(trans, out_dtype)[:, None, :]
+    return out
+
+
+def _relative_positions(pose: np.ndarray, rest: np.ndarray, parents: list[int], dtype) -> np.ndarray:
+    """(J, 3, T) joint positions relative to the root joint, component-major, in `dtype`.
+
+    pose: (T, J, 3) axis-angle; rest: (J, 3) float64 rest joints; parents[j] < j. Global rotations are
+    composed only for joints with a child (`inner`); a leaf's rotation never moves a joint.
+    """
+    T, J = pose.shape[:2]
     has_child = [False] * J
     for j in range(1, J):
         has_child[parents[j]] = True
@@ -103,32 +117,37 @@ def forward_kinematics(
     tmp = np.empty(T, dtype)
     for j in range(1, J):
         p = parents[j]
-        g = G[p]
-        o = (rest[j] - rest[p]).astype(dtype)
-        for r in range(3):  # P[j] = P[p] + G[p] @ offset
-            d = P[j, r]
-            np.multiply(g[3 * r], o[0], out=d)
-            np.multiply(g[3 * r + 1], o[1], out=tmp)
-            d += tmp
-            np.multiply(g[3 * r + 2], o[2], out=tmp)
-            d += tmp
-            d += P[p, r]
-        if has_child[j]:  # G[j] = G[p] @ R[j], row by row: (3, T) rows of R[j] scaled by G[p] entries
-            L = Rl[:, slot[j]].reshape(3, 3, T)
-            gj = np.empty((3, 3, T), dtype)
-            t3 = np.empty((3, T), dtype)
-            for r in range(3):
-                np.multiply(L[0], g[3 * r], out=gj[r])
-                np.multiply(L[1], g[3 * r + 1], out=t3)
-                gj[r] += t3
-                np.multiply(L[2], g[3 * r + 2], out=t3)
-                gj[r] += t3
-            G[j] = gj.reshape(9, T)
-    out = P.transpose(2, 0, 1).astype(out_dtype)  # (T, J, 3)
-    out += rest[0].astype(out_dtype)
-    if trans is not None:
-        out += np.asarray(trans, out_dtype)[:, None, :]
-    return out
+        _place(P[j], P[p], G[p], (rest[j] - rest[p]).astype(dtype), tmp)
+        if has_child[j]:
+            G[j] = _compose(G[p], Rl[:, slot[j]].reshape(3, 3, T), dtype)
+    return P
+
+
+def _place(out: np.ndarray, parent: np.ndarray, g: np.ndarray, offset: np.ndarray, tmp: np.ndarray) -> None:
+    """out (3, T) = parent (3, T) + g @ offset: a child's position from its parent's position and global
+    rotation g (9, T, row-major entries) applied to the rest offset (3,); `tmp` (T,) is scratch."""
+    for r in range(3):
+        d = out[r]
+        np.multiply(g[3 * r], offset[0], out=d)
+        np.multiply(g[3 * r + 1], offset[1], out=tmp)
+        d += tmp
+        np.multiply(g[3 * r + 2], offset[2], out=tmp)
+        d += tmp
+        d += parent[r]
+
+
+def _compose(g: np.ndarray, L: np.ndarray, dtype) -> np.ndarray:
+    """G[p] @ R[j] row by row: g (9, T) parent global rotation, L (3, 3, T) local rotation -> (9, T)."""
+    T = L.shape[-1]
+    gj = np.empty((3, 3, T), dtype)
+    t3 = np.empty((3, T), dtype)
+    for r in range(3):
+        np.multiply(L[0], g[3 * r], out=gj[r])
+        np.multiply(L[1], g[3 * r + 1], out=t3)
+        gj[r] += t3
+        np.multiply(L[2], g[3 * r + 2], out=t3)
+        gj[r] += t3
+    return gj.reshape(9, T)
 
 
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])

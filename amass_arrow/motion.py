@@ -43,6 +43,7 @@ from .config import MotionConfig
 from .errors import InputError
 from .kinematics import Z_UP_TO_Y_UP, forward_kinematics, rodrigues, to_frame
 from .resample import matrix_to_quat, quat_to_aa, resample_sequence
+from .schema import SEQ
 from .sequence import Sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
@@ -81,9 +82,9 @@ class SequenceFields:
         o = self.orientation
         orient = dict(zip(schema.ORIENTATION_COLUMNS, (o.source_frame, o.mode, o.spine_up_z, o.spine_up_y,
                                                         o.upright_fraction, o.reason)))
-        return {"store_fps": self.store_fps, "resample_mode": self.resample_mode, "num_frames": self.num_frames,
-                "duration": self.duration, "floor_height": self.floor_height, **orient, **self.metrics,
-                schema.QUALITY_FLAGS: list(self.quality_flags)}
+        return {SEQ.store_fps: self.store_fps, SEQ.resample_mode: self.resample_mode, SEQ.num_frames: self.num_frames,
+                SEQ.duration: self.duration, SEQ.floor_height: self.floor_height, **orient, **self.metrics,
+                SEQ.quality_flags: list(self.quality_flags)}
 
     def __getitem__(self, column: str) -> Any:
         """One field by its `sequences` column name (fields["floor_height"])."""

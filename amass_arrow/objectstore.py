@@ -39,7 +39,9 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .errors import ConfigError, StoreError, StoreLockedError
-from .store import Manifest, Store
+from .manifest import Manifest
+from .schema import FRM, SEQ
+from .store import Store
 
 POINTER = "_current.json"
 LOCK = "_lock"
@@ -360,11 +362,11 @@ class ObjectStore(Store):
         import pyarrow.compute as pc
         import pyarrow.dataset as ds
 
-        hit = self.sequences().filter(pc.equal(self.sequences()["seq_id"], seq_id))
+        hit = self.sequences().filter(pc.equal(self.sequences()[SEQ.seq_id], seq_id))
         if hit.num_rows == 0:
             raise StoreError(f"{self.layout.url}: no sequence {seq_id!r}")
         cols = columns and list(dict.fromkeys([schema.SEQ_ID, schema.FRAME] + columns))
-        flt = ((ds.field("dataset") == hit["dataset"][0].as_py()) & (ds.field("subject") == hit["subject"][0].as_py())
+        flt = ((ds.field(FRM.dataset) == hit[SEQ.dataset][0].as_py()) & (ds.field(FRM.subject) == hit[SEQ.subject][0].as_py())
                & (ds.field(schema.SEQ_ID) == seq_id))
         t = self.frames_dataset().to_table(columns=cols, filter=flt)
         if cols is None:  # as the local store reads it: the part files' columns, no hive keys
@@ -406,9 +408,9 @@ def fetched(src, workdir: str):
     local.parent.mkdir(parents=True, exist_ok=True)
     with tree.fs.open_input_stream(tree.path(src.rel)) as fh, open(local, "wb") as out:
         shutil.copyfileobj(fh, out, 8 << 20)
-    shape_rel = src.rel.rsplit("/", 1)[0] + "/shape.npz"
+    shape_rel = src.rel.rsplit("/", 1)[0] + "/" + schema.NPZ_SHAPE_FILE
     if tree.size(shape_rel) is not None:
-        with tree.fs.open_input_stream(tree.path(shape_rel)) as fh, open(local.parent / "shape.npz", "wb") as out:
+        with tree.fs.open_input_stream(tree.path(shape_rel)) as fh, open(local.parent / schema.NPZ_SHAPE_FILE, "wb") as out:
             shutil.copyfileobj(fh, out)
     return replace(src, path=local)
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 
 from . import kernels
-from .contacts import local_floor
-from .schema import JOINT_SETS, QUALITY_COLUMNS
+from .contacts import local_floor, lowest_per_frame
+from .schema import JOINT_SETS, QUALITY_COLUMNS, SEQ
 
 UP = 2  # Z-up: the vertical axis; x, y are horizontal
 BODY_JOINTS = len(JOINT_SETS["body22"])  # every joint set starts with these
@@ -57,7 +57,7 @@ def floor_penetration(feet: np.ndarray, toe_offset: float = 0.0) -> float:
     feet = np.asarray(feet, np.float64)
     if feet.shape[0] == 0:
         return 0.0
-    sole = feet[..., UP].min(axis=1) - float(toe_offset)  # (T,)
+    sole = lowest_per_frame(feet[..., UP]) - float(toe_offset)  # (T,)
     return float(max(0.0, -sole.min()))
 
 
@@ -69,9 +69,19 @@ def peak_joint_speed(joints: np.ndarray, fps: float, jit: bool | None = None) ->
     joints = np.asarray(joints, np.float64)
     if joints.shape[0] < 2:
         return None
-    if jit:  # opt-in: the metrics' float64 sums go into the row JSON; the numpy order keeps it reproducible
+    if kernels.ENABLED if jit is None else jit:
         return kernels.peak_speed(joints, fps)
-    return float(np.linalg.norm(_speed(joints, fps), axis=-1).max())
+    # np.gradient's differences (central inside, one-sided at the ends), squared and maxed before the one sqrt
+    T = joints.shape[0]
+    best = _max_sq(joints[1] - joints[0]) if T == 2 else max(
+        _max_sq(joints[2:] - joints[:-2]) / 4.0, _max_sq(joints[1] - joints[0]), _max_sq(joints[-1] - joints[-2]))
+    return float(np.sqrt(best) * float(fps))
+
+
+def _max_sq(d: np.ndarray) -> float:
+    """Largest squared length of the (..., 3) vectors in d."""
+    d = d.reshape(-1, 3)
+    return float(np.einsum("nk,nk->n", d, d).max())
 
 
 def jitter(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | None:
@@ -83,10 +93,14 @@ def jitter(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | N
     x = np.asarray(joints, np.float64)
     if x.shape[0] < 4:
         return None
-    if jit:  # opt-in compiled twin (amass_arrow.kernels); this code is the reference
+    if kernels.ENABLED if jit is None else jit:
         return kernels.mean_jerk(x, fps)
-    d3 = x[3:] - 3.0 * x[2:-1] + 3.0 * x[1:-2] - x[:-3]
-    return float(np.linalg.norm(d3, axis=-1).mean() * float(fps) ** 3)
+    d3 = x[3:] - x[:-3]  # x[t+3] - x[t] + 3 (x[t+1] - x[t+2]), with two temporaries
+    e = x[1:-2] - x[2:-1]
+    e *= 3.0
+    d3 += e
+    d3 = d3.reshape(-1, 3)
+    return float(np.sqrt(np.einsum("nk,nk->n", d3, d3)).mean() * float(fps) ** 3)
 
 
 def contact_coverage(contacts: np.ndarray) -> float | None:
@@ -125,23 +139,24 @@ def measure(joints: np.ndarray, foot_idx: list[int], contacts: np.ndarray, fps: 
     body = joints[:, :BODY_JOINTS]
     feet = joints[:, foot_idx]
     return {
-        "foot_skating": foot_skating(feet, contacts, fps),
-        "floor_penetration": floor_penetration(feet, toe_offset),
-        "peak_joint_speed": peak_joint_speed(body, fps),
-        "jitter": jitter(body, fps),
-        "contact_coverage": contact_coverage(contacts),
-        "airborne_fraction": airborne_fraction(feet, fps, airborne_height, airborne_window),
+        SEQ.foot_skating: foot_skating(feet, contacts, fps),
+        SEQ.floor_penetration: floor_penetration(feet, toe_offset),
+        SEQ.peak_joint_speed: peak_joint_speed(body, fps),
+        SEQ.jitter: jitter(body, fps),
+        SEQ.contact_coverage: contact_coverage(contacts),
+        SEQ.airborne_fraction: airborne_fraction(feet, fps, airborne_height, airborne_window),
     }
 
 
-#: flag -> (metric, comparison, config.QualityConfig attribute holding the threshold)
+#: flag (a value of `quality_flags`; three share their metric's name) -> (metric column, comparison,
+#: config.QualityConfig attribute holding the threshold)
 FLAG_RULES: dict[str, tuple[str, str, str]] = {
-    "foot_skating": ("foot_skating", ">", "max_foot_skating"),
-    "floor_penetration": ("floor_penetration", ">", "max_floor_penetration"),
-    "joint_speed_spike": ("peak_joint_speed", ">", "max_joint_speed"),
-    "jitter": ("jitter", ">", "max_jitter"),
-    "low_contact_coverage": ("contact_coverage", "<", "min_contact_coverage"),
-    "airborne": ("airborne_fraction", ">", "max_airborne_fraction"),
+    "foot_skating": (SEQ.foot_skating, ">", "max_foot_skating"),
+    "floor_penetration": (SEQ.floor_penetration, ">", "max_floor_penetration"),
+    "joint_speed_spike": (SEQ.peak_joint_speed, ">", "max_joint_speed"),
+    "jitter": (SEQ.jitter, ">", "max_jitter"),
+    "low_contact_coverage": (SEQ.contact_coverage, "<", "min_contact_coverage"),
+    "airborne": (SEQ.airborne_fraction, ">", "max_airborne_fraction"),
 }
 assert all(m in QUALITY_COLUMNS for m, _, _ in FLAG_RULES.values())
 

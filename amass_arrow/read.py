@@ -9,24 +9,38 @@ stage-ii files are never unpickled. Every problem raises `InputError(path, code,
 from __future__ import annotations
 
 import hashlib
+import io
+import mmap
+import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import content_hash
 from .discover import SourceFile
 from .errors import InputError
-from .schema import BODY, EYE, GENDERS, HAND, JAW, ROOT, SURFACE_MODELS
+from .schema import BODY, EYE, FRM, GENDERS, HAND, JAW, NPZ, NPZ_FPS_KEYS, NPZ_SHAPE_FILE, ROOT, SURFACE_MODELS
 from .sequence import Sequence
-from .store import content_hash
 
-FPS_KEYS = ("mocap_framerate", "mocap_frame_rate")
+FPS_KEYS = NPZ_FPS_KEYS
 MAX_FPS = 1000.0
 POSE_WIDTH_MODEL = {72: "smpl", 156: "smplh", 165: "smplx"}
-SPLIT_KEYS = {"root_orient": ROOT, "pose_body": BODY, "pose_hand": HAND, "pose_jaw": JAW, "pose_eye": EYE}
+#: split-key files: npz key -> (the Sequence field / frame column it fills, width)
+SPLIT_KEYS = {NPZ.root_orient: (FRM.root_orient, ROOT), NPZ.pose_body: (FRM.pose_body, BODY),
+              NPZ.pose_hand: (FRM.pose_hand, HAND), NPZ.pose_jaw: (FRM.pose_jaw, JAW), NPZ.pose_eye: (FRM.pose_eye, EYE)}
 GENDER_ALIASES = {"m": "male", "f": "female", "n": "neutral"}
-CHUNKED_BYTES = 64 << 20  # arrays larger than this are converted to float32 chunk by chunk
+CHUNKED_BYTES = 0  # stored numeric members of at least this many bytes are read through a memory map (all of them)
+CHUNK_BYTES = 4 << 20  # ... in row chunks of about this size (CRC and float32 conversion while in cache)
+
+
+_POPULATE_READ = 22  # madvise(MADV_POPULATE_READ); Python's mmap module does not name it yet
+
+
+def _no_populate() -> None:
+    global _POPULATE_READ
+    _POPULATE_READ = 0  # an older kernel: page faults it is
 
 
 def source_fingerprint(path: str | Path) -> str:
@@ -62,27 +76,17 @@ def read_sequence(
         keys = set(npz.files)
         arrays = _Arrays(npz, rel)
         model, blocks = _pose_blocks(arrays, keys, rel, src)
-        trans = arrays.numeric("trans", ndim=2, width=3)
-        T = blocks["root_orient"].shape[0]
-        if T == 0:
-            raise InputError(rel, "zero_frames", "sequence has zero frames")
-        for name, a in list(blocks.items()) + [("trans", trans)]:
-            if a is not None and a.shape[0] != T:
-                raise InputError(rel, "bad_shape", f"'{name}' has {a.shape[0]} frames but the poses have {T}")
-        if T < 2:
-            raise InputError(rel, "too_few_frames", f"sequence has {T} frame; at least 2 are needed for velocities and contacts")
+        trans = arrays.numeric(NPZ.trans, ndim=2, width=3)
+        _check_frames(rel, {**blocks, NPZ.trans: trans})
         fps_in_file, fps_key = _fps(arrays, keys, rel)
         gender = _gender(arrays, keys, rel, src)
         betas = _betas(arrays, keys, rel, src)
-        dmpls = arrays.numeric("dmpls", ndim=2) if "dmpls" in keys else None
+        dmpls = arrays.numeric(NPZ.dmpls, ndim=2) if NPZ.dmpls in keys else None
 
     fps, reason = fps_in_file, None
     if fps_override is not None:
         fps, reason = fps_override
-    for name, a in list(blocks.items()) + [("trans", trans), ("betas", betas)]:
-        if a is not None and not np.isfinite(a).all():
-            bad = int((~np.isfinite(a)).sum())
-            raise InputError(rel, "non_finite", f"'{name}' has {bad} NaN/inf value(s)")
+    _check_finite(rel, {**blocks, NPZ.trans: trans, NPZ.betas: betas})
     flags = []
     if dmpls is not None and not np.any(dmpls):
         flags.append("dmpls_all_zero")
@@ -99,18 +103,38 @@ def read_sequence(
         fps_key=fps_key,
         fps_in_file=fps_in_file,
         fps_override_reason=reason,
-        root_orient=blocks["root_orient"],
-        pose_body=blocks["pose_body"],
-        pose_hand=blocks.get("pose_hand"),
-        pose_jaw=blocks.get("pose_jaw"),
-        pose_eye=blocks.get("pose_eye"),
-        pose_smpl_hands=blocks.get("pose_smpl_hands"),
+        root_orient=blocks[FRM.root_orient],
+        pose_body=blocks[FRM.pose_body],
+        pose_hand=blocks.get(FRM.pose_hand),
+        pose_jaw=blocks.get(FRM.pose_jaw),
+        pose_eye=blocks.get(FRM.pose_eye),
+        pose_smpl_hands=blocks.get(FRM.pose_smpl_hands),
         trans=trans,
         dmpls=dmpls,
         content_hash=digest,
         file_size=src.size,
         quality_flags=flags,
     )
+
+
+def _check_frames(rel: str, arrays: dict[str, np.ndarray | None]) -> None:
+    """Every (T, w) array (the first is root_orient) has the same T, and T >= 2; InputError otherwise."""
+    T = next(iter(arrays.values())).shape[0]
+    if T == 0:
+        raise InputError(rel, "zero_frames", "sequence has zero frames")
+    for name, a in arrays.items():
+        if a is not None and a.shape[0] != T:
+            raise InputError(rel, "bad_shape", f"'{name}' has {a.shape[0]} frames but the poses have {T}")
+    if T < 2:
+        raise InputError(rel, "too_few_frames", f"sequence has {T} frame; at least 2 are needed for velocities and contacts")
+
+
+def _check_finite(rel: str, arrays: dict[str, np.ndarray | None]) -> None:
+    """No NaN or inf in any array; InputError naming the first that has one."""
+    for name, a in arrays.items():
+        if a is not None and not np.isfinite(a).all():
+            bad = int((~np.isfinite(a)).sum())
+            raise InputError(rel, "non_finite", f"'{name}' has {bad} NaN/inf value(s)")
 
 
 def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -166,31 +190,77 @@ class _Arrays:
         return np.ascontiguousarray(a, dtype=np.float32)
 
     def _chunked_float32(self, key: str) -> np.ndarray | None:
-        """Large float arrays are read from the zip in row chunks straight into float32.
+        """A numeric member of at least CHUNKED_BYTES as float32, read once through a memory map.
 
-        Peak memory stays near the float32 result instead of float64 + float32 copies (a 1-hour
-        250 fps SMPL-X file has a 1.2 GB float64 `poses`). None for small or unusual members.
+        For an uncompressed member (np.savez, what AMASS ships) the file's pages are read in row chunks
+        of CHUNK_BYTES: each chunk's CRC-32 is accumulated and its rows converted into the float32
+        result while the chunk is hot in cache, then the chunk is unmapped from this process. So
+        every byte is read once, with no intermediate copy, and peak memory stays near the float32
+        result (a 1-hour 250 fps SMPL-X file has a 1.2 GB float64 `poses`). None for compressed,
+        non-numeric, Fortran-order or 0-d members (np.load reads those).
         """
         zf = getattr(self.npz, "zip", None)
         name = f"{key}.npy"
-        if zf is None or name not in zf.namelist() or zf.getinfo(name).file_size < CHUNKED_BYTES:
+        try:
+            info = zf.getinfo(name) if zf is not None else None
+        except KeyError:
+            return None
+        if info is None or info.compress_type != zipfile.ZIP_STORED or info.file_size < CHUNKED_BYTES:
             return None
         try:
-            with zf.open(name) as fh:
-                shape, fortran, dtype = _npy_header(fh)
-                if fortran or dtype.kind != "f" or len(shape) != 2 or dtype.hasobject:
-                    return None
-                out = np.empty(shape, np.float32)
-                rows = max(1, (8 << 20) // max(1, shape[1] * dtype.itemsize))
-                for start in range(0, shape[0], rows):
-                    n = min(rows, shape[0] - start)
-                    buf = fh.read(n * shape[1] * dtype.itemsize)
-                    if len(buf) != n * shape[1] * dtype.itemsize:
-                        raise InputError(self.rel, "corrupt", f"key '{key}' is truncated")
-                    out[start:start + n] = np.frombuffer(buf, dtype).reshape(n, shape[1])
-                return out
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+            with open(zf.filename, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return self._mapped_float32(mm, info, key)
+        except (OSError, ValueError, struct.error) as exc:
             raise InputError(self.rel, "corrupt", f"key '{key}' cannot be read (truncated or damaged file: {exc})") from None
+
+    def _mapped_float32(self, mm: mmap.mmap, info: zipfile.ZipInfo, key: str) -> np.ndarray | None:
+        h = info.header_offset
+        if mm[h:h + 4] != b"PK\x03\x04":
+            raise ValueError("bad local file header")
+        name_len, extra_len = struct.unpack("<HH", mm[h + 26:h + 30])
+        start = h + 30 + name_len + extra_len  # the member's bytes: a .npy (header, then the data)
+        end = start + info.file_size
+        if end > len(mm):
+            raise ValueError(f"the member ends at byte {end} of a {len(mm)}-byte file")
+        head = io.BytesIO(mm[start:start + min(info.file_size, 1 << 16)])
+        shape, fortran, dtype = _npy_header(head)
+        if fortran or dtype.kind not in "fiu" or dtype.hasobject or len(shape) == 0:
+            return None
+        data = start + head.tell()
+        row_width = int(np.prod(shape[1:], dtype=np.int64))
+        row_bytes = row_width * dtype.itemsize
+        if data + shape[0] * row_bytes > end:
+            raise InputError(self.rel, "corrupt", f"key '{key}' is truncated")
+        out = np.empty(shape, np.float32)
+        flat = out.reshape(shape[0], row_width)
+        crc = zlib.crc32(mm[start:data])
+        rows = max(1, CHUNK_BYTES // max(1, row_bytes))
+        page = mmap.PAGESIZE
+        done = start - start % page
+        for r0 in range(0, shape[0], rows):
+            n = min(rows, shape[0] - r0)
+            lo = data + r0 * row_bytes
+            if _POPULATE_READ:  # map the chunk's pages in one call, not one fault per page (Linux >= 5.14)
+                try:
+                    a = lo - lo % page
+                    mm.madvise(_POPULATE_READ, a, lo + n * row_bytes - a)
+                except OSError:
+                    _no_populate()
+            chunk = memoryview(mm)[lo:lo + n * row_bytes]
+            try:
+                crc = zlib.crc32(chunk, crc)
+                flat[r0:r0 + n] = np.frombuffer(chunk, dtype).reshape(n, row_width)
+            finally:
+                chunk.release()
+            upto = (lo + n * row_bytes) // page * page
+            if upto > done:  # this process is done with these pages (the page cache keeps them)
+                mm.madvise(mmap.MADV_DONTNEED, done, upto - done)
+                done = upto
+        tail = data + shape[0] * row_bytes
+        crc = zlib.crc32(mm[tail:end], crc)  # bytes after the array (none from numpy), still covered by the CRC
+        if crc != info.CRC:
+            raise InputError(self.rel, "corrupt", f"key '{key}' fails its CRC-32 check (damaged file)")
+        return out
 
     def text(self, key: str) -> str:
         return _text_value(self.raw(key), self.rel, key)
@@ -205,29 +275,16 @@ def _text_value(a: np.ndarray, rel: str, key: str) -> str:
 
 
 def _pose_blocks(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> tuple[str, dict]:
-    declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
+    """(surface model, frame column -> (T, width) block) from the split keys, else from `poses`."""
+    declared = arrays.text(NPZ.surface_model_type).lower() if NPZ.surface_model_type in keys else None
     if declared is not None and declared not in SURFACE_MODELS:
         raise InputError(rel, "bad_model", f"surface_model_type is {declared!r}; expected smpl, smplh or smplx")
-    has_split = "root_orient" in keys and "pose_body" in keys
-    if has_split:
-        model = declared or ("smplx" if ("pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")) else "smplh")
-        blocks = {}
-        for k in ("root_orient", "pose_body") + (("pose_hand",) if model != "smpl" else ()) + (("pose_jaw", "pose_eye") if model == "smplx" else ()):
-            if k in keys:
-                blocks[k] = arrays.numeric(k, ndim=2, width=SPLIT_KEYS[k])
-            elif k == "pose_hand" and "poses" in keys:
-                blocks[k] = None  # filled from poses below
-            else:
-                T = blocks["root_orient"].shape[0]
-                blocks[k] = np.zeros((T, SPLIT_KEYS[k]), np.float32)
-        if any(v is None for v in blocks.values()):
-            poses = arrays.numeric("poses", ndim=2)
-            if poses.shape[1] >= 66 + HAND:
-                blocks["pose_hand"] = poses[:, -HAND:]
-        return model, blocks
-    if "poses" not in keys:
+    if NPZ.root_orient in keys and NPZ.pose_body in keys:
+        model = declared or _split_keys_model(keys, src)
+        return model, _split_blocks(arrays, keys, model)
+    if NPZ.poses not in keys:
         raise InputError(rel, "missing_key", "neither 'poses' nor the split keys (root_orient, pose_body, ...) are present")
-    poses = arrays.numeric("poses", ndim=2)
+    poses = arrays.numeric(NPZ.poses, ndim=2)
     width = poses.shape[1]
     model = POSE_WIDTH_MODEL.get(width)
     if model is None:
@@ -236,16 +293,43 @@ def _pose_blocks(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> 
         raise InputError(rel, "model_mismatch", f"surface_model_type says {declared} but 'poses' has {width} columns ({model})")
     if src.rel.endswith("_stageii.npz") and model != "smplx":
         raise InputError(rel, "model_mismatch", f"a _stageii file (SMPL-X) but 'poses' has {width} columns ({model})")
-    blocks = {"root_orient": poses[:, 0:3], "pose_body": poses[:, 3:66]}
+    blocks = {FRM.root_orient: poses[:, 0:3], FRM.pose_body: poses[:, 3:66]}
     if model == "smpl":
-        blocks["pose_smpl_hands"] = poses[:, 66:72]
+        blocks[FRM.pose_smpl_hands] = poses[:, 66:72]
     elif model == "smplh":
-        blocks["pose_hand"] = poses[:, 66:156]
+        blocks[FRM.pose_hand] = poses[:, 66:156]
     else:
-        blocks["pose_jaw"] = poses[:, 66:69]
-        blocks["pose_eye"] = poses[:, 69:75]
-        blocks["pose_hand"] = poses[:, 75:165]
+        blocks[FRM.pose_jaw] = poses[:, 66:69]
+        blocks[FRM.pose_eye] = poses[:, 69:75]
+        blocks[FRM.pose_hand] = poses[:, 75:165]
     return model, blocks  # column views of `poses`: no copy of a long sequence
+
+
+def _split_keys_model(keys: set[str], src: SourceFile) -> str:
+    """The surface model of a file with split keys and no `surface_model_type`."""
+    smplx = NPZ.pose_jaw in keys or NPZ.pose_eye in keys or src.rel.endswith("_stageii.npz")
+    return "smplx" if smplx else "smplh"
+
+
+def _split_blocks(arrays: _Arrays, keys: set[str], model: str) -> dict:
+    """Frame column -> block from the split keys; a block the file lacks is zeros (hands: from `poses` if present)."""
+    wanted = [NPZ.root_orient, NPZ.pose_body] + ([NPZ.pose_hand] if model != "smpl" else []) \
+        + ([NPZ.pose_jaw, NPZ.pose_eye] if model == "smplx" else [])
+    blocks = {}
+    for k in wanted:
+        column, width = SPLIT_KEYS[k]
+        if k in keys:
+            blocks[column] = arrays.numeric(k, ndim=2, width=width)
+        elif k == NPZ.pose_hand and NPZ.poses in keys:
+            blocks[column] = None  # filled from poses below
+        else:
+            T = blocks[FRM.root_orient].shape[0]
+            blocks[column] = np.zeros((T, width), np.float32)
+    if any(v is None for v in blocks.values()):
+        poses = arrays.numeric(NPZ.poses, ndim=2)
+        if poses.shape[1] >= 66 + HAND:
+            blocks[FRM.pose_hand] = poses[:, -HAND:]
+    return blocks
 
 
 def _fps(arrays: _Arrays, keys: set[str], rel: str) -> tuple[float, str]:
@@ -262,12 +346,12 @@ def _fps(arrays: _Arrays, keys: set[str], rel: str) -> tuple[float, str]:
 
 
 def _subject_shape(src: SourceFile) -> dict[str, np.ndarray] | None:
-    shape = src.path.parent / "shape.npz"
+    shape = src.path.parent / NPZ_SHAPE_FILE
     if not shape.is_file():
         return None
     try:
         with np.load(shape, allow_pickle=False) as z:
-            return {k: z[k] for k in ("betas", "gender") if k in z.files}
+            return {k: z[k] for k in (NPZ.betas, NPZ.gender) if k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error):
         return None
 
@@ -283,7 +367,7 @@ def _file_or_shape(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile, k
 
 
 def _gender(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> str:
-    raw = _text_value(_file_or_shape(arrays, keys, rel, src, "gender"), rel, "gender")
+    raw = _text_value(_file_or_shape(arrays, keys, rel, src, NPZ.gender), rel, NPZ.gender)
     g = raw.lower()
     g = GENDER_ALIASES.get(g, g)
     if g not in GENDERS:
@@ -292,7 +376,7 @@ def _gender(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> str:
 
 
 def _betas(arrays: _Arrays, keys: set[str], rel: str, src: SourceFile) -> np.ndarray:
-    b = _file_or_shape(arrays, keys, rel, src, "betas")
+    b = _file_or_shape(arrays, keys, rel, src, NPZ.betas)
     if b.dtype.kind not in "fiu":
         raise InputError(rel, "bad_dtype", f"'betas' has dtype {b.dtype}, expected numbers")
     if b.ndim == 2 and b.shape[0] == 1:
@@ -313,13 +397,12 @@ def peek(src: SourceFile) -> tuple[str, str] | None:
             keys = set(npz.files)
             arrays = _Arrays(npz, src.rel)
             gender = _gender(arrays, keys, src.rel, src)
-            declared = arrays.text("surface_model_type").lower() if "surface_model_type" in keys else None
+            declared = arrays.text(NPZ.surface_model_type).lower() if NPZ.surface_model_type in keys else None
             if declared:  # an unknown type (e.g. 'smplx_locked_head') is left to the full read, which rejects it
                 return (declared, gender) if declared in SURFACE_MODELS else None
-            if "root_orient" in keys and "pose_body" in keys:
-                smplx = "pose_jaw" in keys or "pose_eye" in keys or src.rel.endswith("_stageii.npz")
-                return ("smplx" if smplx else "smplh"), gender
-            with zipfile.ZipFile(src.path) as zf, zf.open("poses.npy") as fh:
+            if NPZ.root_orient in keys and NPZ.pose_body in keys:
+                return _split_keys_model(keys, src), gender
+            with zipfile.ZipFile(src.path) as zf, zf.open(f"{NPZ.poses}.npy") as fh:
                 shape = _npy_header(fh)[0]
             model = POSE_WIDTH_MODEL.get(shape[-1]) if len(shape) == 2 else None
             return (model, gender) if model else None

@@ -23,14 +23,15 @@ import math
 import numpy as np
 
 from . import kernels
+from .schema import FRM
 from .sequence import Sequence
 
 MODES = ("interpolate", "decimate", "none")
 _GRID_EPS = 1e-6  # frames: tolerance for "the last sample falls on the grid"
 
-# Sequence fields interpolated with slerp (axis-angle blocks) and with lerp.
-_ROTATION_FIELDS = ("root_orient", "pose_body", "pose_hand", "pose_jaw", "pose_eye", "pose_smpl_hands")
-_LINEAR_FIELDS = ("trans", "dmpls")
+# Sequence fields (named as their frame columns) interpolated with slerp (axis-angle blocks) and with lerp.
+_ROTATION_FIELDS = (FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.pose_jaw, FRM.pose_eye, FRM.pose_smpl_hands)
+_LINEAR_FIELDS = (FRM.trans, "dmpls")  # dmpls: a Sequence field the store does not keep
 
 
 def target_times(num_frames: int, src_fps: float, dst_fps: float) -> np.ndarray:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schema import duration_seconds
+from .schema import FRM, duration_seconds
 
 
 @dataclass
@@ -54,13 +54,13 @@ class Sequence:
     def pose_blocks(self) -> dict[str, np.ndarray | None]:
         """Column name -> (T, width) array or None, in schema order."""
         return {
-            "root_orient": self.root_orient,
-            "pose_body": self.pose_body,
-            "pose_hand": self.pose_hand,
-            "pose_jaw": self.pose_jaw,
-            "pose_eye": self.pose_eye,
-            "pose_smpl_hands": self.pose_smpl_hands,
-            "trans": self.trans,
+            FRM.root_orient: self.root_orient,
+            FRM.pose_body: self.pose_body,
+            FRM.pose_hand: self.pose_hand,
+            FRM.pose_jaw: self.pose_jaw,
+            FRM.pose_eye: self.pose_eye,
+            FRM.pose_smpl_hands: self.pose_smpl_hands,
+            FRM.trans: self.trans,
         }
 
     def joint_pose(self, joints: list[int], rows: slice = slice(None)) -> np.ndarray:

@@ -14,8 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
+from .atomic import content_hash
 from .errors import AmassArrowError
-from .store import Store, content_hash
+from .schema import SEQ
+from .store import Store
 
 
 @dataclass
@@ -42,10 +44,15 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
     except AmassArrowError as exc:
         return Report(str(path), 0, [str(exc)])
     rep = Report(str(store.layout.path))
-    info = store.info
-    root = store.root
-
     files = _Files(store)
+    _check_listed_files(rep, store.info, files, quick)
+    _check_orphans(rep, store)
+    _check_sequences(rep, store, files)
+    return rep
+
+
+def _check_listed_files(rep: Report, info, files: _Files, quick: bool) -> None:
+    """Every file info.json lists: present, its size, content hash (unless `quick`) and row count, readable."""
     for rel, entry in sorted(info.files.items()):
         size = files.size(rel)
         if size is None:
@@ -69,41 +76,53 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
         if rows != entry.get("rows"):
             rep.problems.append(f"{rel}: {rows} rows, info.json says {entry.get('rows')}")
 
-    listed = {r for r in info.files if r.startswith(schema.FRAMES_DIR + "/")}
-    # On object storage the build's prefix also holds the previous build's parts (kept one generation
-    # for running readers, see objectstore); readers never list it, so only a local store can have orphans.
-    on_disk = set() if store.remote else {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
+
+def _check_orphans(rep: Report, store: Store) -> None:
+    """Frames files on disk that info.json does not list.
+
+    On object storage the build's prefix also holds the previous build's parts (kept one generation
+    for running readers, see objectstore); readers never list it, so only a local store can have orphans.
+    """
+    if store.remote:
+        return
+    listed = {r for r in store.info.files if r.startswith(schema.FRAMES_DIR + "/")}
+    root = store.root
+    on_disk = {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
     for rel in sorted(on_disk - listed):
         rep.problems.append(f"{rel}: orphan file not listed in info.json")
 
+
+def _check_sequences(rep: Report, store: Store, files: _Files) -> None:
+    """sequences.parquet: its schema, its counts against info.json, and each sequence's part (listed, rows, schema)."""
+    info = store.info
     try:
         seqs = store.sequences()
     except (OSError, pa.ArrowException) as exc:
         rep.problems.append(f"{schema.SEQUENCES_PATH}: unreadable ({exc})")
-        return rep
+        return
     if not seqs.schema.equals(schema.SEQUENCE_SCHEMA, check_metadata=False):
         rep.problems.append(f"{schema.SEQUENCES_PATH}: schema differs from this version's sequences schema")
-    rows = seqs.select(["seq_id", "part", "num_frames"]).to_pylist()
+    rows = seqs.select([SEQ.seq_id, SEQ.part, SEQ.num_frames]).to_pylist()
     if len(rows) != info.num_sequences:
         rep.problems.append(f"{schema.SEQUENCES_PATH}: {len(rows)} sequences, info.json says {info.num_sequences}")
-    total = sum(r["num_frames"] for r in rows)
+    total = sum(r[SEQ.num_frames] for r in rows)
     if total != info.num_frames:
         rep.problems.append(f"{schema.SEQUENCES_PATH}: {total} frames in all, info.json says {info.num_frames}")
     expected = schema.frame_schema(info.num_joints, info.joint_velocities)
     for r in rows:
-        entry = info.files.get(r["part"])
+        part, seq_id, num_frames = r[SEQ.part], r[SEQ.seq_id], r[SEQ.num_frames]
+        entry = info.files.get(part)
         if entry is None:
-            rep.problems.append(f"{r['part']}: frames of {r['seq_id']} missing from info.json")
-        elif entry.get("rows") != r["num_frames"]:
-            rep.problems.append(f"{r['part']}: {entry.get('rows')} rows but {r['seq_id']} has {r['num_frames']} frames")
-        if files.size(r["part"]) is not None:
+            rep.problems.append(f"{part}: frames of {seq_id} missing from info.json")
+        elif entry.get("rows") != num_frames:
+            rep.problems.append(f"{part}: {entry.get('rows')} rows but {seq_id} has {num_frames} frames")
+        if files.size(part) is not None:
             try:
-                got = files.parquet(r["part"]).schema_arrow
+                got = files.parquet(part).schema_arrow
             except (OSError, pa.ArrowException):
                 continue  # reported above
             if not got.equals(expected, check_metadata=False):
-                rep.problems.append(f"{r['part']}: frame schema differs from info.json's joint set/options")
-    return rep
+                rep.problems.append(f"{part}: frame schema differs from info.json's joint set/options")
 
 
 class _Files:

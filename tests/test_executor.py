@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -26,6 +27,27 @@ def test_local_executor_runs_every_item_once_in_batches():
     finally:
         ex.close()
     assert got == {x: x * x + 3 for x in range(10)}
+
+
+def _loaded(_item) -> tuple[bool, bool, int]:
+    import os
+    import sys
+
+    return "amass_arrow.motion" in sys.modules, "amass_arrow.jitloops" in sys.modules, os.getpid()
+
+
+def test_local_workers_start_with_the_pipeline_and_kernels_loaded():
+    """The fork server imports the pipeline and loads the kernels once (executor/preload.py); workers inherit them."""
+    from amass_arrow import kernels
+
+    ex = make_executor("local", 2)
+    try:
+        got = [r for _, r in ex.map(_loaded, range(4))]  # batch 1: always on the workers
+    finally:
+        ex.close()
+    assert all(motion for motion, _, _ in got)
+    assert all(jit == kernels.ENABLED for _, jit, _ in got)
+    assert os.getpid() not in {pid for _, _, pid in got}
 
 
 def test_unknown_executor_and_misplaced_address_are_named():

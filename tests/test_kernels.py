@@ -80,11 +80,3 @@ def test_quality_kernels_equal_numpy(T):
         assert got == pytest.approx(ref, rel=1e-9)
 
 
-@pytest.mark.parametrize("T,fps", [(1, 30.0), (5, 30.0), (700, 120.0), (700, 250.0)])
-def test_local_floor_kernel_equals_numpy(T, fps):
-    from amass_arrow.contacts import local_floor
-
-    rng = np.random.default_rng(5)
-    h = np.abs(np.cumsum(rng.normal(0, 0.01, (T, 4)), axis=0))
-    h[T // 2:] += 0.18  # a step up
-    np.testing.assert_array_equal(local_floor(h, fps, 0.4, jit=True), local_floor(h, fps, 0.4, jit=False))

@@ -49,8 +49,9 @@ def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, mo
     from amass_arrow import read
     from amass_arrow.read import source_fingerprint
 
-    if chunked:  # the row-chunked float32 reader that hour-long takes use
-        monkeypatch.setattr(read, "CHUNKED_BYTES", 0)
+    # the memory-mapped row-chunked reader (every stored member), or np.load's own reader
+    monkeypatch.setattr(read, "CHUNKED_BYTES", 0 if chunked else 1 << 62)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 1000)  # several chunks even for this short take
     a = _smplh(T=50)
     src = _write(tmp_path, "CMU/01/a_poses.npz", **a)
     same = _write(tmp_path, "CMU/02/b_poses.npz", **a)

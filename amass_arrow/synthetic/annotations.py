@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..discover import SMPLH_TO_SMPLX, canonical_dataset
+from ..schema import BABEL as B
+from ..schema import HML3D_INDEX
 
 # kind -> (raw_label, proc_label, act_cat, captions)
 KIND_LABELS = {
@@ -68,12 +70,19 @@ def make_annotations(out_dir: str | Path, files, seed: int = 0) -> AnnotationPat
     texts = hml / "texts"
     texts.mkdir(parents=True, exist_ok=True)
     babel.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
 
     def uid() -> str:
         return str(uuid.UUID(int=rng.getrandbits(128)))
 
-    # ---------------------------------------------------------------- BABEL
+    written = _write_babel(babel, files, rng, uid)
+    index, hml_written = _write_humanml3d(hml, texts, files, rng)
+    written += hml_written + sorted(texts.glob("*.txt"))
+    return AnnotationPaths(babel, index, texts, written)
+
+
+def _write_babel(babel: Path, files, rng: random.Random, uid) -> list[Path]:
+    """BABEL's <split>.json files (train, val, test, extra_train, extra_val) for `files`; the paths written."""
+    written: list[Path] = []
     splits = {k: {} for k in ("train", "val", "test", "extra_train", "extra_val")}
     for i, f in enumerate(sorted(files, key=lambda f: f.seq_id)):
         canon, rest = _rest(f)
@@ -83,43 +92,47 @@ def make_annotations(out_dir: str | Path, files, seed: int = 0) -> AnnotationPat
         raw, proc, cats, _ = KIND_LABELS[f.motion]
         sid = 1000 + i
         split = "val" if i % 4 == 3 else "train"
-        entry = {"babel_sid": sid, "url": f"https://babel-renderings.s3.amazonaws.com/{sid:06d}.mp4",
-                 "feat_p": feat_p, "dur": dur}
-        seq_labels = [{"raw_label": raw, "proc_label": proc, "seg_id": uid(), "act_cat": cats}]
+        entry = {B.babel_sid: sid, B.url: f"https://babel-renderings.s3.amazonaws.com/{sid:06d}.mp4",
+                 B.feat_p: feat_p, B.dur: dur}
+        seq_labels = [{B.raw_label: raw, B.proc_label: proc, B.seg_id: uid(), B.act_cat: cats}]
         cut = round(dur * rng.uniform(0.35, 0.65), 3)
         frame_labels = [
-            {"raw_label": raw, "proc_label": proc, "seg_id": uid(), "act_cat": cats, "start_t": 0.0, "end_t": cut},
-            {"raw_label": f"keep {proc}ing" if proc != "run" else "keep running", "proc_label": proc, "seg_id": uid(),
-             "act_cat": cats, "start_t": cut, "end_t": dur},
+            {B.raw_label: raw, B.proc_label: proc, B.seg_id: uid(), B.act_cat: cats, B.start_t: 0.0, B.end_t: cut},
+            {B.raw_label: f"keep {proc}ing" if proc != "run" else "keep running", B.proc_label: proc, B.seg_id: uid(),
+             B.act_cat: cats, B.start_t: cut, B.end_t: dur},
         ]
         ann = uid()
-        entry["seq_ann"] = {"babel_lid": uid(), "anntr_id": ann, "labels": seq_labels}
-        entry["frame_ann"] = None if i % 3 == 2 else {"babel_lid": uid(), "anntr_id": ann, "labels": frame_labels}
+        entry[B.seq_ann] = {B.babel_lid: uid(), B.anntr_id: ann, B.labels: seq_labels}
+        entry[B.frame_ann] = None if i % 3 == 2 else {B.babel_lid: uid(), B.anntr_id: ann, B.labels: frame_labels}
         splits[split][str(sid)] = entry
         if i % 4 in (0, 3):  # a second and third annotator in extra_<split>.json
-            extra = {k: entry[k] for k in ("babel_sid", "url", "feat_p", "dur")}
-            extra["seq_anns"] = [{"babel_lid": uid(), "anntr_id": uid(), "labels": [dict(seq_labels[0], seg_id=uid())]}
+            extra = {k: entry[k] for k in (B.babel_sid, B.url, B.feat_p, B.dur)}
+            extra[B.seq_anns] = [{B.babel_lid: uid(), B.anntr_id: uid(), B.labels: [{**seq_labels[0], B.seg_id: uid()}]}
                                  for _ in range(2)]
-            extra["frame_anns"] = [{"babel_lid": uid(), "anntr_id": uid(),
-                                    "labels": [dict(lab, seg_id=uid()) for lab in frame_labels]}]
+            extra[B.frame_anns] = [{B.babel_lid: uid(), B.anntr_id: uid(),
+                                    B.labels: [{**lab, B.seg_id: uid()} for lab in frame_labels]}]
             splits[f"extra_{split}"][str(sid)] = extra
-    missing = {"babel_sid": 9001, "url": "", "feat_p": "CMU/CMU/99/99_99_poses.npz", "dur": 3.0,
-               "seq_ann": {"babel_lid": uid(), "anntr_id": uid(),
-                           "labels": [{"raw_label": "walk", "proc_label": "walk", "seg_id": uid(), "act_cat": ["walk"]}]},
-               "frame_ann": None}
+    missing = {B.babel_sid: 9001, B.url: "", B.feat_p: "CMU/CMU/99/99_99_poses.npz", B.dur: 3.0,
+               B.seq_ann: {B.babel_lid: uid(), B.anntr_id: uid(),
+                           B.labels: [{B.raw_label: "walk", B.proc_label: "walk", B.seg_id: uid(), B.act_cat: ["walk"]}]},
+               B.frame_ann: None}
     splits["val"]["9001"] = missing  # not in the archive: an import must report it
     if files:
         f0 = sorted(files, key=lambda f: f.seq_id)[0]
         canon, rest = _rest(f0)
-        splits["test"]["9002"] = {"babel_sid": 9002, "url": "", "dur": round(f0.num_frames / f0.fps, 3),
-                                  "feat_p": f"{SMPLH_TO_SMPLX.get(canon, canon)}/{canon}/{rest}_poses.npz",
-                                  "seq_ann": None, "frame_ann": None}  # BABEL's test split: labels withheld
+        splits["test"]["9002"] = {B.babel_sid: 9002, B.url: "", B.dur: round(f0.num_frames / f0.fps, 3),
+                                  B.feat_p: f"{SMPLH_TO_SMPLX.get(canon, canon)}/{canon}/{rest}_poses.npz",
+                                  B.seq_ann: None, B.frame_ann: None}  # BABEL's test split: labels withheld
     for split, data in splits.items():
         p = babel / f"{split}.json"
         p.write_text(json.dumps(data, indent=1))
         written.append(p)
+    return written
 
-    # ---------------------------------------------------------------- HumanML3D
+
+def _write_humanml3d(hml: Path, texts: Path, files, rng: random.Random) -> tuple[Path, list[Path]]:
+    """HumanML3D's index.csv, texts/<name>.txt and <split>.txt for `files`: (index.csv, the paths written but texts/)."""
+    written: list[Path] = []
     rows: list[tuple[str, int, int, str]] = []
     hsplit: dict[str, str] = {}
     n = 0
@@ -156,12 +169,11 @@ def make_annotations(out_dir: str | Path, files, seed: int = 0) -> AnnotationPat
     index = hml / "index.csv"
     with open(index, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["source_path", "start_frame", "end_frame", "new_name"])
+        w.writerow(list(HML3D_INDEX))
         w.writerows(rows)
     written.append(index)
     for split in ("train", "val", "test"):
         p = hml / f"{split}.txt"
         p.write_text("".join(f"{k}\n" for k, v in sorted(hsplit.items()) if v == split and not k.startswith("M")))
         written.append(p)
-    written.extend(sorted(texts.glob("*.txt")))
-    return AnnotationPaths(babel, index, texts, written)
+    return index, written

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..bodymodel import BodyModel, BodyModelRegistry
+from ..schema import NPZ, NPZ_SHAPE_FILE
 from .bodymodels import NOTICE, make_body_model_arrays
 from .motion import KINDS, make_motion
 
@@ -151,7 +152,7 @@ def make_archive(
             betas[10:] *= 0.3
             subj_dir = out / spec.name / subject
             subj_dir.mkdir(parents=True, exist_ok=True)
-            np.savez(subj_dir / "shape.npz", betas=betas, gender=np.array(gender))
+            np.savez(subj_dir / NPZ_SHAPE_FILE, **{NPZ.betas: betas, NPZ.gender: np.array(gender)})
             for i in range(1, per_subject + 1):
                 if target_frames is not None and total >= target_frames:
                     break
@@ -186,44 +187,44 @@ def _write_file(out: Path, spec: DatasetSpec, subject: str, name: str, kind: str
     arrays: dict[str, np.ndarray] = {}
     objects: dict[str, np.ndarray] = {}
     if spec.variant == "smplh_g":
-        suffix, fps_key = "_poses", "mocap_framerate"
-        arrays["poses"] = np.concatenate([m.root_orient, m.pose_body, hands], 1).astype(np.float64)
-        arrays["trans"] = m.trans.astype(np.float64)
-        arrays["betas"] = betas32
-        arrays["gender"] = g
+        suffix, fps_key = "_poses", NPZ.mocap_framerate
+        arrays[NPZ.poses] = np.concatenate([m.root_orient, m.pose_body, hands], 1).astype(np.float64)
+        arrays[NPZ.trans] = m.trans.astype(np.float64)
+        arrays[NPZ.betas] = betas32
+        arrays[NPZ.gender] = g
         arrays[fps_key] = np.array(spec.fps)
         dmpls = rng.normal(0.0, 0.3, (T, 8)) if rng.uniform() < 0.5 else np.zeros((T, 8))
-        arrays["dmpls"] = dmpls
+        arrays[NPZ.dmpls] = dmpls
     elif spec.variant == "smpl":
-        suffix, fps_key = "_poses", "mocap_framerate"
+        suffix, fps_key = "_poses", NPZ.mocap_framerate
         smpl_hands = np.zeros((T, 6), np.float32)
-        arrays["poses"] = np.concatenate([m.root_orient, m.pose_body, smpl_hands], 1).astype(np.float64)
-        arrays["trans"] = m.trans.astype(np.float64)
-        arrays["betas"] = betas32
-        arrays["gender"] = g
+        arrays[NPZ.poses] = np.concatenate([m.root_orient, m.pose_body, smpl_hands], 1).astype(np.float64)
+        arrays[NPZ.trans] = m.trans.astype(np.float64)
+        arrays[NPZ.betas] = betas32
+        arrays[NPZ.gender] = g
         arrays[fps_key] = np.array(spec.fps)
     else:
-        suffix, fps_key = "_stageii", "mocap_frame_rate"
+        suffix, fps_key = "_stageii", NPZ.mocap_frame_rate
         poses = np.concatenate([m.root_orient, m.pose_body, jaw, eyes, hands], 1).astype(np.float64)
         if spec.variant == "smplx_old165":
-            arrays["poses"] = poses
-            arrays["trans"] = m.trans.astype(np.float64)
-            arrays["betas"] = betas32
-            arrays["gender"] = g
+            arrays[NPZ.poses] = poses
+            arrays[NPZ.trans] = m.trans.astype(np.float64)
+            arrays[NPZ.betas] = betas32
+            arrays[NPZ.gender] = g
             arrays[fps_key] = np.array(spec.fps)
         else:
             if spec.variant == "smplx_stageii":
-                arrays["poses"] = poses
-            arrays.update(
-                root_orient=poses[:, :3], pose_body=poses[:, 3:66], pose_jaw=poses[:, 66:69],
-                pose_eye=poses[:, 69:75], pose_hand=poses[:, 75:165], trans=m.trans.astype(np.float64),
-                betas=betas32, num_betas=np.array(len(betas)), gender=g, surface_model_type=np.array("smplx"),
-                mocap_time_length=np.array((T - 1) / spec.fps),
-            )
+                arrays[NPZ.poses] = poses
+            arrays.update({
+                NPZ.root_orient: poses[:, :3], NPZ.pose_body: poses[:, 3:66], NPZ.pose_jaw: poses[:, 66:69],
+                NPZ.pose_eye: poses[:, 69:75], NPZ.pose_hand: poses[:, 75:165], NPZ.trans: m.trans.astype(np.float64),
+                NPZ.betas: betas32, NPZ.num_betas: np.array(len(betas)), NPZ.gender: g,
+                NPZ.surface_model_type: np.array("smplx"), NPZ.mocap_time_length: np.array((T - 1) / spec.fps),
+            })
             arrays[fps_key] = np.array(spec.fps)
-            arrays["markers_latent"] = rng.normal(0.0, 0.5, (53, 3))
-            objects["latent_labels"] = np.array([f"M{k:02d}" for k in range(53)], dtype=object)
-            objects["stageii_debug_details"] = np.array(
+            arrays[NPZ.markers_latent] = rng.normal(0.0, 0.5, (53, 3))
+            objects[NPZ.latent_labels] = np.array([f"M{k:02d}" for k in range(53)], dtype=object)
+            objects[NPZ.stageii_debug_details] = np.array(
                 {"notice": NOTICE, "stageii_errs": {"data": [0.0]}, "num_frames": T}, dtype=object)
     rel = f"{spec.name}/{subject}/{name}{suffix}.npz"
     path = out / rel

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..bodymodel import BodyModel, BodyModelRegistry
 from ..kinematics import Z_UP_TO_Y_UP
-from ..schema import SKELETONS
+from ..schema import NPZ, NPZ_SHAPE_FILE, SKELETONS
 from .bodymodels import NOTICE, make_body_model_arrays
 from .feet import FootGeometry, FootTake, make_take
 from .motion import _rx, _ry, _rz, matrix_to_rotvec
@@ -221,7 +221,7 @@ def make_mocap_archive(out_dir: str | Path, *, kinds=("walk", "run", "jump", "st
         geom = FootGeometry.from_rest(rest, sole, _J["left_ankle"], _J["left_foot"])
         sdir = out / DATASET / subject
         sdir.mkdir(parents=True, exist_ok=True)
-        np.savez(sdir / "shape.npz", betas=betas, gender=np.array(gender))
+        np.savez(sdir / NPZ_SHAPE_FILE, **{NPZ.betas: betas, NPZ.gender: np.array(gender)})
         for k_i, kind in enumerate(kinds):
             for fps in rates:
                 take = make_take(kind, fps, seconds=seconds, seed=seed * 1000 + s_i * 100 + k_i, geom=geom)
@@ -243,16 +243,16 @@ def _write(out: Path, subject: str, name: str, surface: str, gender: str, betas:
     hands = np.zeros((T, 90))
     if surface == "smplh":
         rel = f"{DATASET}/{subject}/{name}_poses.npz"
-        arrays = {"poses": np.concatenate([root_orient, pose_body, hands], 1).astype(np.float64),
-                  "trans": np.asarray(trans, np.float64), "betas": betas, "gender": np.array(gender),
-                  "mocap_framerate": np.array(float(fps)), "dmpls": np.zeros((T, 8))}
+        arrays = {NPZ.poses: np.concatenate([root_orient, pose_body, hands], 1).astype(np.float64),
+                  NPZ.trans: np.asarray(trans, np.float64), NPZ.betas: betas, NPZ.gender: np.array(gender),
+                  NPZ.mocap_framerate: np.array(float(fps)), NPZ.dmpls: np.zeros((T, 8))}
     else:
         rel = f"{DATASET}/{subject}/{name}_stageii.npz"
         poses = np.concatenate([root_orient, pose_body, np.zeros((T, 9)), hands], 1).astype(np.float64)
-        arrays = {"poses": poses, "root_orient": poses[:, :3], "pose_body": poses[:, 3:66],
-                  "pose_jaw": poses[:, 66:69], "pose_eye": poses[:, 69:75], "pose_hand": poses[:, 75:],
-                  "trans": np.asarray(trans, np.float64), "betas": betas, "num_betas": np.array(len(betas)),
-                  "gender": np.array(gender), "surface_model_type": np.array("smplx"),
-                  "mocap_frame_rate": np.array(float(fps)), "mocap_time_length": np.array((T - 1) / fps)}
+        arrays = {NPZ.poses: poses, NPZ.root_orient: poses[:, :3], NPZ.pose_body: poses[:, 3:66],
+                  NPZ.pose_jaw: poses[:, 66:69], NPZ.pose_eye: poses[:, 69:75], NPZ.pose_hand: poses[:, 75:],
+                  NPZ.trans: np.asarray(trans, np.float64), NPZ.betas: betas, NPZ.num_betas: np.array(len(betas)),
+                  NPZ.gender: np.array(gender), NPZ.surface_model_type: np.array("smplx"),
+                  NPZ.mocap_frame_rate: np.array(float(fps)), NPZ.mocap_time_length: np.array((T - 1) / fps)}
     np.savez(out / rel, **arrays, __synthetic__=np.array(NOTICE))
     return rel
