@@ -60,8 +60,8 @@ class Manifest:
         m = cls(**{k: v for k, v in data.items() if k in names})
         if m.joint_set not in schema.JOINT_SETS or len(m.joint_names) != len(schema.JOINT_SETS[m.joint_set]):
             raise StoreError(f"{where}: unknown joint set {m.joint_set!r} or wrong joint_names")
-        if m.frame not in ("z_up", "y_up"):
-            raise StoreError(f"{where}: frame must be z_up or y_up, got {m.frame!r}")
+        if m.frame not in schema.FRAMES:
+            raise StoreError(f"{where}: frame must be {' or '.join(schema.FRAMES)}, got {m.frame!r}")
         if m.num_sequences < 0 or m.num_frames < 0:
             raise StoreError(f"{where}: negative counts")
         return m
