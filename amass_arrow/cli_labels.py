@@ -35,7 +35,7 @@ def _labels_args(p):
         for name, help_ in source.inputs:
             q.add_argument(name, help=help_)
         q.add_argument("--dry-run", action="store_true", help="resolve and report, publish nothing")
-        q.add_argument("--show-unmatched", type=int, default=5, metavar="N", help="print the first N unmatched (default 5)")
+        q.add_argument("--show-unmatched", type=int, default=5, metavar="N", help="print the first N unmatched (default %(default)s)")
 
 
 @command("labels", "import BABEL / HumanML3D / file-name labels into a store", _EPILOG)(_labels_args)

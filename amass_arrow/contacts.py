@@ -168,18 +168,21 @@ def _running_min_ahead(h: np.ndarray, n: int) -> np.ndarray:
     return np.minimum(m, m[j])
 
 
-def local_floor(heights: np.ndarray, fps: float, floor_window: float) -> np.ndarray:
+def local_floor(heights: np.ndarray, fps: float, floor_window: float, jit: bool | None = None) -> np.ndarray:
     """Local floor (T, F) m of each joint: max(min over the last, min over the next `floor_window` s).
 
     heights: (T, F) up coordinates (m). A planted joint is its own floor; on stairs the floor steps
     with the foot (going up, the next seconds never go lower; going down, the last ones never did); at
     the top of a jump or a swing both sides reach back to the floor the foot left or lands on.
-    (No compiled twin: a numba deque loop measured ~2x slower than these few whole-array passes.)
+    jit: the compiled twin (kernels.local_floor, van Herk / Gil-Werman blocks; None = when numba is
+    installed); this doubling code is the reference, and both return exactly the same minima.
     """
     h = np.asarray(heights, np.float64)
     if h.shape[0] == 0:
         return h.copy()
     n = int(round(float(floor_window) * float(fps))) + 1
+    if h.ndim == 2 and (kernels.ENABLED if jit is None else jit):
+        return kernels.local_floor(h, n)
     ahead = _running_min_ahead(h, n)
     behind = _running_min_ahead(h[::-1], n)[::-1]
     return np.maximum(ahead, behind)

@@ -200,3 +200,34 @@ def mean_jerk_loop(x):  # pragma: no cover - compiled
     return total / ((T - 3) * J)
 
 
+
+
+@_jit
+def local_floor_loop(h, n, out):  # pragma: no cover - compiled
+    """out[t, f] = max(min h[t : t + n, f], min h[t - n + 1 : t + 1, f]) (windows cut at the ends), 1 <= n <= T.
+
+    Van Herk / Gil-Werman: per column a prefix minimum (g) and a suffix minimum (s) within blocks of n
+    frames; a window of n frames spans at most two blocks, so its minimum is one of s and g or both.
+    """
+    T, F = h.shape
+    g = np.empty(T)
+    s = np.empty(T)
+    for f in range(F):
+        pos = 0  # t % n, kept by counting (no division in the loops)
+        for t in range(T):
+            v = h[t, f]
+            g[t] = v if pos == 0 else min(g[t - 1], v)
+            pos = 0 if pos == n - 1 else pos + 1
+        pos = (T - 1) % n
+        for t in range(T - 1, -1, -1):
+            v = h[t, f]
+            s[t] = v if (pos == n - 1 or t == T - 1) else min(s[t + 1], v)
+            pos = n - 1 if pos == 0 else pos - 1
+        pos = 0
+        for t in range(T):
+            e = min(t + n - 1, T - 1)  # ahead: [t, e], in t's block when pos + (e - t) < n
+            ahead = s[t] if pos + (e - t) < n else min(s[t], g[e])
+            b = max(t - n + 1, 0)  # behind: [b, t], in t's block when t - b <= pos
+            behind = g[t] if t - b <= pos else min(s[b], g[t])
+            out[t, f] = max(ahead, behind)
+            pos = 0 if pos == n - 1 else pos + 1

@@ -72,6 +72,14 @@ def mean_jerk(x: np.ndarray, fps: float) -> float:
     return float(_loops().mean_jerk_loop(np.ascontiguousarray(x, np.float64)) * float(fps) ** 3)
 
 
+def local_floor(heights: np.ndarray, n: int) -> np.ndarray:
+    """Compiled contacts.local_floor for (T, F) heights and a window of `n` frames (exactly equal: minima only)."""
+    h = np.ascontiguousarray(heights, np.float64)
+    out = np.empty_like(h)
+    _loops().local_floor_loop(h, max(1, min(int(n), h.shape[0])), out)
+    return out
+
+
 def warm() -> bool:
     """Import numba and load every kernel for the argument types the build passes, now rather than on
     a worker's first file (the local pool's fork server calls this once; its workers inherit the code).
@@ -86,6 +94,7 @@ def warm() -> bool:
         aa = pose.reshape(4, 9)
         slerp_rows(aa, np.zeros(2, np.int64), np.full(2, 0.5), np.arange(2), np.empty((2, 9), pose.dtype))
     window_speed(x, 30.0, 1.0 / 30.0)
+    local_floor(x[..., 2], 2)
     peak_speed(x, 30.0)
     mean_jerk(x, 30.0)
     return True

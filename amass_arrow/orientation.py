@@ -73,9 +73,12 @@ def spine_directions(seq: Sequence, rest_joints: np.ndarray, parents, samples: i
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
 
-def _travel(x: np.ndarray) -> float:
-    """5th-95th percentile range (m) of a (T,) coordinate."""
-    return float(np.percentile(x, 95) - np.percentile(x, 5)) if len(x) else 0.0
+def _travel(x: np.ndarray) -> np.ndarray:
+    """(3,) 5th-95th percentile range (m) of each coordinate of (T, 3) positions (one partition pass)."""
+    if not len(x):
+        return np.zeros(x.shape[1:])
+    lo, hi = np.percentile(x, [5, 95], axis=0)
+    return hi - lo
 
 
 def decide(spine: np.ndarray, pelvis: np.ndarray, mode: str = "auto", min_upright: float = 0.5) -> Orientation:
@@ -87,8 +90,9 @@ def decide(spine: np.ndarray, pelvis: np.ndarray, mode: str = "auto", min_uprigh
     up_y = float(np.mean(spine[:, 1] > COS_45)) if len(spine) else 0.0
     pelvis = np.asarray(pelvis, np.float64)
     mean_y = float(spine.mean(axis=0)[1]) if len(spine) else 0.0
-    along_y = _travel(pelvis[:, 1])
-    across_y = float(np.hypot(_travel(pelvis[:, 0]), _travel(pelvis[:, 2])))
+    travel = _travel(pelvis)
+    along_y = float(travel[1])
+    across_y = float(np.hypot(travel[0], travel[2]))
     ev = f"spine +z {up_z:.2f}, +y {up_y:.2f} of frames; pelvis travel along y {along_y:.2f} m, across {across_y:.2f} m"
     if mode != "auto":
         frame, why = mode, f"forced by config ({ev})"

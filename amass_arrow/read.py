@@ -32,6 +32,7 @@ SPLIT_KEYS = {NPZ.root_orient: (FRM.root_orient, ROOT), NPZ.pose_body: (FRM.pose
               NPZ.pose_hand: (FRM.pose_hand, HAND), NPZ.pose_jaw: (FRM.pose_jaw, JAW), NPZ.pose_eye: (FRM.pose_eye, EYE)}
 GENDER_ALIASES = {"m": "male", "f": "female", "n": "neutral"}
 CHUNKED_BYTES = 0  # stored numeric members of at least this many bytes are read through a memory map (all of them)
+RELEASE_BYTES = 64 << 20  # members at least this large give their pages back chunk by chunk (peak RSS)
 CHUNK_BYTES = 4 << 20  # ... in row chunks of about this size (CRC and float32 conversion while in cache)
 
 
@@ -236,6 +237,7 @@ class _Arrays:
         crc = zlib.crc32(mm[start:data])
         rows = max(1, CHUNK_BYTES // max(1, row_bytes))
         page = mmap.PAGESIZE
+        big = info.file_size >= RELEASE_BYTES  # unmap as we go only where the mapping would weigh in RSS
         done = start - start % page
         for r0 in range(0, shape[0], rows):
             n = min(rows, shape[0] - r0)
@@ -253,7 +255,7 @@ class _Arrays:
             finally:
                 chunk.release()
             upto = (lo + n * row_bytes) // page * page
-            if upto > done:  # this process is done with these pages (the page cache keeps them)
+            if big and upto > done:  # this process is done with these pages (the page cache keeps them)
                 mm.madvise(mmap.MADV_DONTNEED, done, upto - done)
                 done = upto
         tail = data + shape[0] * row_bytes

@@ -97,3 +97,17 @@ def test_quality_kernels_equal_numpy(T):
         assert got == pytest.approx(ref, rel=1e-9)
 
 
+
+
+@pytest.mark.parametrize("T,fps,window", [(1, 30.0, 0.4), (5, 30.0, 0.4), (700, 120.0, 0.4), (700, 250.0, 0.5),
+                                          (64, 30.0, 10.0), (61, 120.0, 0.5)])
+def test_local_floor_kernel_equals_numpy(T, fps, window):
+    from amass_arrow.contacts import local_floor
+
+    rng = np.random.default_rng(5)
+    h = np.abs(np.cumsum(rng.normal(0, 0.01, (T, 4)), axis=0))
+    h[T // 2:] += 0.18  # a step up
+    np.testing.assert_array_equal(local_floor(h, fps, window, jit=True), local_floor(h, fps, window, jit=False))
+    feet = rng.normal(size=(T, 4, 3))  # a strided column, as the detectors pass it
+    np.testing.assert_array_equal(local_floor(feet[..., 2], fps, window, jit=True),
+                                  local_floor(feet[..., 2], fps, window, jit=False))

@@ -52,6 +52,7 @@ def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, mo
     # the memory-mapped row-chunked reader (every stored member), or np.load's own reader
     monkeypatch.setattr(read, "CHUNKED_BYTES", 0 if chunked else 1 << 62)
     monkeypatch.setattr(read, "CHUNK_BYTES", 1000)  # several chunks even for this short take
+    monkeypatch.setattr(read, "RELEASE_BYTES", 0)  # and each chunk's pages given back, as for hour-long takes
     a = _smplh(T=50)
     src = _write(tmp_path, "CMU/01/a_poses.npz", **a)
     same = _write(tmp_path, "CMU/02/b_poses.npz", **a)
@@ -63,6 +64,26 @@ def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, mo
     with pytest.raises(InputError) as e:
         read_sequence(_src(tmp_path, "CMU/01/a_poses.npz"))
     assert e.value.code == "corrupt" and "CRC" in e.value.message
+
+
+@pytest.mark.parametrize("dtype", ["<f8", ">f8", "<f4", "<i2"])
+def test_memory_mapped_reader_equals_np_load(tmp_path, monkeypatch, dtype):
+    """The chunked memory-map reader gives np.load's values (as float32), whatever the member's dtype."""
+    from amass_arrow import read
+
+    a = _smplh(T=301, poses=(RNG.normal(size=(301, 156)) * (100 if dtype == "<i2" else 0.1)).astype(dtype),
+               trans=RNG.normal(size=(301, 3)).astype(dtype))
+    src = _write(tmp_path, "CMU/01/m_poses.npz", **a)
+    monkeypatch.setattr(read, "CHUNKED_BYTES", 1 << 62)
+    ref = read_sequence(src)
+    monkeypatch.setattr(read, "CHUNKED_BYTES", 0)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 1000)
+    monkeypatch.setattr(read, "RELEASE_BYTES", 0)
+    got = read_sequence(src)
+    for k in ("root_orient", "pose_body", "pose_hand", "trans"):
+        assert getattr(got, k).dtype == np.float32
+        np.testing.assert_array_equal(getattr(got, k), getattr(ref, k))
+    np.testing.assert_array_equal(got.trans, a["trans"].astype(np.float32))
 
 
 @pytest.mark.parametrize("gender", [b"male", np.array(b"male"), np.array("male"), "Male ", "m"])

@@ -129,36 +129,50 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
     captions = read_captions(text_file)
     flags = ["mirrored"] if name.startswith("M") else []
     base = name[1:] if name.startswith("M") else name
+    source_split = splits.get(name) or splits.get(base)
     for seq_id in seq_ids:
         seq = index.rows[seq_id]
-        file_fps = seq[SEQ.fps_in_file] or seq[SEQ.source_fps]  # what HumanML3D's processing read
-        step = max(1, int(file_fps / HML_FPS))
-        n = math.ceil(int(seq[SEQ.source_frames]) / step)  # pose_data frames
-        trim = HEAD_TRIM.get(canonical_dataset(rel.split("/")[0]), 0)
-        length = max(0, n - trim)
-        lo, hi, _ = slice(a, b).indices(length)  # exactly python's data[a:b]
+        step, trim, length, lo, hi = _pose_data_clip(seq, rel.split("/")[0], a, b)
         if hi <= lo:
             res.report(name, "empty_clip", f"frames [{a}:{b}] of {length} pose_data frames after a {trim}-frame "
                        f"head trim select nothing", seq_id=seq_id, source_file=where)
             continue
         period = step / float(seq[SEQ.source_fps])  # store seconds per pose_data frame (after any fps override)
-        duration = index.length(seq_id)
-        for caption, _tokens, cs, ce in captions:
-            if cs == 0.0 and ce == 0.0:
-                f0, f1 = lo, hi
-            else:
-                f0 = lo + int(cs * HML_FPS)
-                f1 = min(lo + int(ce * HML_FPS), hi)
-                if f1 <= f0:
-                    res.report(name, "empty_caption_span", f"caption {caption!r}: {cs}-{ce} s selects no frame of "
-                               "the clip", seq_id=seq_id, source_file=where)
-                    continue
-            start, end = (trim + f0) * period, (trim + f1) * period
-            fl = list(flags)
-            if end > duration + CLIP_TOLERANCE:  # the store is shorter than HumanML3D's decimated copy
-                fl.append("clipped")
-                res.report(name, "clipped", f"caption {caption!r} ends at {end:.3f} s, after the store's "
-                           f"{duration:.3f} s", seq_id=seq_id, source_file=where, imported=True)
-            end = min(end, duration)
-            res.add(seq_id, start, end, kind=KIND_CLIP, source_ref=name, text=caption,
-                    source_split=splits.get(name) or splits.get(base), flags=fl)
+        _add_captions(res, seq_id, index.length(seq_id), captions, (lo, hi), trim, period,
+                      ref=name, where=where, flags=flags, source_split=source_split)
+
+
+def _pose_data_clip(seq: dict, dataset: str, a: int, b: int) -> tuple[int, int, int, int, int]:
+    """HumanML3D's clip `data[a:b]` of one store sequence (a SequenceIndex row), in pose_data frames:
+    (decimation step, head trim, length after the trim, first frame, end frame)."""
+    file_fps = seq[SEQ.fps_in_file] or seq[SEQ.source_fps]  # what HumanML3D's processing read
+    step = max(1, int(file_fps / HML_FPS))
+    n = math.ceil(int(seq[SEQ.source_frames]) / step)  # pose_data frames
+    trim = HEAD_TRIM.get(canonical_dataset(dataset), 0)
+    length = max(0, n - trim)
+    lo, hi, _ = slice(a, b).indices(length)  # exactly python's data[a:b]
+    return step, trim, length, lo, hi
+
+
+def _add_captions(res, seq_id: str, duration: float, captions, clip: tuple[int, int], trim: int, period: float, *,
+                  ref: str, where: str, flags: list[str], source_split) -> None:
+    """One segment per caption of a clip (pose_data frames `clip`), in store seconds, clipped to `duration`."""
+    lo, hi = clip
+    for caption, _tokens, cs, ce in captions:
+        if cs == 0.0 and ce == 0.0:
+            f0, f1 = lo, hi
+        else:
+            f0 = lo + int(cs * HML_FPS)
+            f1 = min(lo + int(ce * HML_FPS), hi)
+            if f1 <= f0:
+                res.report(ref, "empty_caption_span", f"caption {caption!r}: {cs}-{ce} s selects no frame of "
+                           "the clip", seq_id=seq_id, source_file=where)
+                continue
+        start, end = (trim + f0) * period, (trim + f1) * period
+        fl = list(flags)
+        if end > duration + CLIP_TOLERANCE:  # the store is shorter than HumanML3D's decimated copy
+            fl.append("clipped")
+            res.report(ref, "clipped", f"caption {caption!r} ends at {end:.3f} s, after the store's "
+                       f"{duration:.3f} s", seq_id=seq_id, source_file=where, imported=True)
+        end = min(end, duration)
+        res.add(seq_id, start, end, kind=KIND_CLIP, source_ref=ref, text=caption, source_split=source_split, flags=fl)
