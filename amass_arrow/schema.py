@@ -5,7 +5,7 @@ store path. Frames are Z-up metres unless `info.json` says `frame: "y_up"`.
 
 Store layout (relative to the store root)::
 
-    meta/info.json                         manifest (amass_arrow.store.Manifest)
+    meta/info.json                         manifest (amass_arrow.manifest.Manifest)
     sequences.parquet                      one row per sequence
     frames/dataset=<D>/subject=<S>/part-<hash>.parquet   one row per frame (hive, keys percent-encoded)
     rejects.parquet                        inputs that were not converted, with reasons
