@@ -386,7 +386,7 @@ class BodyModelRegistry:
     def fingerprint(self, surface_model: str, gender: str) -> str | None:
         """'smplh/male:<bytes>:<blake2b of the file>' for the file `get` would load; None when there is none.
 
-        A part's reuse key holds its own model's fingerprint only (see convert.part_key). Cached per
+        A part's reuse key holds its own model's fingerprint only (see parts.part_key). Cached per
         file path, size and mtime, so each model file is hashed once per process.
         """
         if surface_model not in SURFACE_MODELS:
