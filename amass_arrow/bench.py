@@ -230,49 +230,42 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = SMP
             "source_fps": frames / t_total, "fps": fps}
 
 
-def stage_profile(amass_root: Path, body_models: Path, max_files: int = 24, fps: float = 30.0) -> dict[str, Any]:
-    """CPU seconds per stage of the per-file path, in this process, over a sample of `max_files` files.
+def stage_profile(amass_root: Path, body_models: Path, max_files: int | None = None, fps: float = 30.0,
+                  warm_files: int = 24) -> dict[str, Any]:
+    """CPU seconds per stage of the per-file path, in this process: the workers' own task
+    (convert.convert_task) over every file (or `max_files` spread over the archive).
 
-    read (np.load + checks), motion.process's stages (motion.STAGE_SECONDS: body model, orientation,
-    resample, fk, contacts, quality, table) and write (Parquet encode + fsync + hash). The clock
-    starts after an untimed pass over the same files, so once-per-process costs (body models, the
+    Stages (motion.STAGE_SECONDS): read (zip + CRC + float32 + checks), motion.process's (body model,
+    orientation, resample, fk, contacts, quality, table), row (the sequences row and part name) and
+    write (Parquet encode + fsync + hash); `other` is the task's CPU outside them. The clock starts
+    after an untimed pass over `warm_files` files, so once-per-process costs (body models, the
     compiled kernels) are left out, as in a pool worker; the build rows' wall times include them.
     """
     import tempfile
 
-    from . import motion, schema
-    from .bodymodel import BodyModelRegistry
-    from .config import MotionConfig
+    from . import motion
+    from .config import BuildConfig, MotionConfig
+    from .convert import Settings, convert_task
     from .discover import discover
-    from .read import read_sequence
-    from .store import file_entry, write_parquet_atomic
 
-    cfg = MotionConfig(fps=fps)
-    files = [f for f in discover(amass_root).files]
-    files = files[:: max(1, len(files) // max_files)][:max_files]
-    reg = BodyModelRegistry(body_models)
-    for f in files:  # a warm-up pass, not timed: what a worker has done after its first files (models and
-        seq = read_sequence(f)  # their sole heights loaded, kernels loaded: the pool's fork server does that)
-        motion.process(seq, reg.get(seq.surface_model, seq.gender), cfg, cfg.joints)
-    del seq
-    motion.STAGE_SECONDS.clear()
-    secs = {"read": 0.0, "write": 0.0}
-    frames = 0
+    files = sorted(discover(amass_root).files, key=lambda f: -f.size)
+    if max_files:
+        files = files[:: max(1, len(files) // max_files)][:max_files]
+    cfg = BuildConfig(amass_root=str(amass_root), body_models=str(body_models), out="unused",
+                      motion=MotionConfig(fps=fps))
     with tempfile.TemporaryDirectory() as tmp:
-        for k, f in enumerate(files):
-            t0 = time.process_time()
-            seq = read_sequence(f)
-            secs["read"] += time.process_time() - t0
-            frames += seq.num_frames
-            model = reg.get(seq.surface_model, seq.gender)
-            out = motion.process(seq, model, cfg, cfg.joints)
-            t0 = time.process_time()
-            path = Path(tmp) / f"part-{k}.parquet"
-            write_parquet_atomic(out.frames, path, **schema.frame_write_options(out.frames.schema))
-            file_entry(path, out.frames.num_rows)
-            secs["write"] += time.process_time() - t0
-    secs.update(motion.STAGE_SECONDS)
-    total = sum(secs.values())
+        settings = Settings(cfg, cfg.motion.joints, "stage-profile", Path(tmp))
+        for f in files[:: max(1, len(files) // warm_files)]:  # models, their soles, the kernels
+            convert_task(f, settings)
+        motion.STAGE_SECONDS.clear()
+        frames = 0
+        t0 = time.process_time()
+        for f in files:
+            r = convert_task(f, settings)
+            frames += r["row"]["source_frames"] if "row" in r else 0
+        total = time.process_time() - t0
+    secs = dict(motion.STAGE_SECONDS)
+    secs["other"] = max(0.0, total - sum(secs.values()))
     return {"files": len(files), "source_frames": frames, "cpu_seconds": secs, "total": total,
             "per_million": {k: v / frames * 1e6 for k, v in secs.items()},
             "contacts_quality_share": (secs.get("contacts", 0.0) + secs.get("quality", 0.0)) / total if total else None}
@@ -570,7 +563,7 @@ def _format_findings(res: dict[str, Any]) -> list[str]:
     st = res["sizes"][0].get("stages")
     if st:
         pm = st["per_million"]
-        L.append(f"per-file path, CPU seconds per 1M source frames (1 process, {st['files']} files sampled): "
+        L.append(f"per-file path, CPU seconds per 1M source frames (the workers' task in 1 warm process, {st['files']} files): "
                  + ", ".join(f"{k} {v:.2f}" for k, v in pm.items()) + f"; total {sum(pm.values()):.2f}")
     if r.get("amass_projected_seconds"):
         ws = res["workers"]

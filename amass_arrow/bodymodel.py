@@ -89,17 +89,16 @@ class BodyModel:
     def sole_height(self, betas: np.ndarray) -> float:
         """Lowest rest-vertex height (m, the Y-up model frame) for betas (B,): where the soles are.
 
-        Only the Y column of the shaped mesh is computed, and the result is cached per betas
-        (a subject's sequences share them).
+        Only the Y column of the shaped mesh is computed, from the first n shape columns (n = the betas
+        given, 16 in AMASS, not the model's 300-400), and the result is cached per betas (a subject's
+        sequences share them).
         """
         betas = np.asarray(betas, dtype=np.float64).reshape(-1)
         n = min(betas.shape[0], self.num_shape_betas)
         key = betas[:n].tobytes()
         cache = self.__dict__.setdefault("_sole_cache", {})
         if key not in cache:
-            if "_shapedirs_y" not in self.__dict__:
-                self._shapedirs_y = np.ascontiguousarray(self.shapedirs[:, 1, :], dtype=np.float64)  # (V, S)
-            y = self.v_template[:, 1] + self._shapedirs_y[:, :n] @ betas[:n]
+            y = self.v_template[:, 1] + self.shapedirs[:, 1, :n].astype(np.float64) @ betas[:n]
             if len(cache) > 4096:
                 cache.clear()
             cache[key] = float(y.min())

@@ -227,6 +227,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _prestart_pool(sys.argv[1:] if argv is None else argv)
     _load_plugins()
     ap = parser()
     args = ap.parse_args(argv)
@@ -246,6 +247,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"amass-arrow {args.command}: interrupted; re-run to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _prestart_pool(argv: list[str]) -> None:
+    """For `build` on a local pool of several workers: start the pool's fork server before this
+    process's own imports, so its warm-up (executor/preload.py) overlaps them (~0.2 s of a build)."""
+    if argv[:1] != ["build"] or "-h" in argv or "--help" in argv:
+        return
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--workers", default="auto")
+    pre.add_argument("--executor", default="local")
+    known, _ = pre.parse_known_args(argv[1:])
+    if known.executor != "local" or known.workers.strip() == "1":
+        return
+    from .executor.warmstart import start_fork_server
+
+    start_fork_server()
 
 
 def _load_plugins() -> None:

@@ -52,18 +52,21 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
 
     Returns {'row': sequences row, 'file': manifest entry of the part} or {'reject': ...}.
     """
-    from .motion import process
+    from .motion import Laps, process
 
+    lap = Laps()  # CPU per stage (motion.STAGE_SECONDS; `make bench`'s stage profile)
     cfg = settings.cfg
     override = fps_override(cfg, src)
     registry = _registry(settings.body_models)
     try:
         seq = read_sequence(src, fps_override=override)
+        lap("read")
         try:
             model = registry.get(seq.surface_model, seq.gender)
         except BodyModelError as exc:  # a model the up-front check could not foresee (header unreadable)
             raise InputError(src.rel, "no_body_model", str(exc).splitlines()[0]) from None
-        out = process(seq, model, cfg.motion, settings.joint_set)
+        out = process(seq, model, cfg.motion, settings.joint_set)  # laps its own stages
+        lap.skip()
     except InputError as exc:
         return {"reject": _reject(src, exc.code, exc.message)}
     model_key = (settings.model_keys.get(f"{seq.surface_model}/{model.gender}")
@@ -76,7 +79,11 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     name = part_name(seq.seq_id, seq.content_hash, part_key(settings.key, model_key, override))
     rel = row[SEQ.part] = part_path(seq.dataset, seq.subject, name)
     del seq  # the source-rate arrays (hundreds of MB for an hour-long take) are not needed to write
-    return {"row": row, "file": _write_part(with_row(out.frames, row), rel, settings.staging)}
+    table = with_row(out.frames, row)
+    lap("row")
+    entry = _write_part(table, rel, settings.staging)
+    lap("write")
+    return {"row": row, "file": entry}
 
 
 def _source_fields(src: SourceFile, seq: Sequence, model: BodyModel) -> dict[str, Any]:

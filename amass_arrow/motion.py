@@ -48,12 +48,14 @@ from .sequence import Sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
 
-#: CPU seconds this process spent in each stage of `process` (read by `make bench`'s stage profile)
+#: CPU seconds this process spent in each stage of the per-file path: `process`'s stages, and read,
+#: row and write from convert.convert_one (read by `make bench`'s stage profile)
 STAGE_SECONDS: defaultdict[str, float] = defaultdict(float)
 
 
-class _Laps:
-    """`lap(stage)` adds the CPU time since the previous lap to STAGE_SECONDS[stage]."""
+class Laps:
+    """`lap(stage)` adds the CPU time since the previous lap to STAGE_SECONDS[stage]; `lap.skip()` restarts
+    the clock without charging a stage (for spans that keep their own laps)."""
 
     def __init__(self):
         self.t = time.process_time()
@@ -62,6 +64,9 @@ class _Laps:
         now = time.process_time()
         STAGE_SECONDS[stage] += now - self.t
         self.t = now
+
+    def skip(self) -> None:
+        self.t = time.process_time()
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     Raises InputError(code='joint_set_unavailable' | 'surface_model_mismatch' | 'no_frames').
     """
     idx = _check(seq, model, joint_set)
-    lap = _Laps()
+    lap = Laps()
     flags = list(seq.quality_flags)
     betas, truncated = _fit_betas(seq.betas, int(model.num_shape_betas))
     flags += ["betas_truncated"] if truncated else []

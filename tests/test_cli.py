@@ -76,3 +76,23 @@ def test_top_level(argv, capsys):
         assert e.value.code == 0 and "amass-arrow 0." in capsys.readouterr().out
     else:
         assert cli.main(argv) == 1 and "COMMAND" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, starts", [
+    (["build", "root", "--workers", "2"], True),
+    (["build", "root"], True),  # workers auto
+    (["build", "root", "--workers=4", "--executor", "local"], True),
+    (["build", "root", "--workers", "1"], False),
+    (["build", "root", "--executor", "ray"], False),
+    (["build", "--help"], False),
+    (["query", "store", "SELECT 1"], False),
+])
+def test_build_starts_the_pool_fork_server_before_its_imports(monkeypatch, argv, starts):
+    """`amass-arrow build` on a local pool starts the fork server first thing (its warm-up overlaps the CLI's imports)."""
+    from amass_arrow import cli
+    from amass_arrow.executor import warmstart
+
+    calls = []
+    monkeypatch.setattr(warmstart, "start_fork_server", lambda: calls.append(True))
+    cli._prestart_pool(argv)
+    assert bool(calls) is starts

@@ -93,3 +93,13 @@ def test_ray_build_equals_local_build_row_for_row(synthetic_root, tmp_path):
     assert differ == []  # every file the same, byte for byte (hashes in the manifest)
     assert info == info0  # the same manifest apart from the creation time
     assert {r["surface_model"] for r in seqs.to_pylist()} == {"smplh", "smplx"}
+
+
+def test_fork_server_start_imports_nothing_heavy():
+    """warmstart (what `amass-arrow build` imports first) pulls in neither numpy nor pyarrow."""
+    import subprocess
+    import sys
+
+    code = "import sys, amass_arrow.executor.warmstart; print(sorted({'numpy', 'pyarrow', 'numba'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from ..config import EXECUTORS
 from ..errors import ConfigError
 
 
@@ -45,6 +44,8 @@ def make_executor(kind: str, workers: int, address: str | None = None) -> Execut
         from .ray import RayExecutor
 
         return RayExecutor(workers, address)
+    from ..config import EXECUTORS
+
     raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {kind!r}")
 
 

@@ -11,14 +11,7 @@ from typing import Any
 
 from ..objectstore import storage_env
 from . import batches, run_batch
-
-#: one BLAS/OpenMP thread per worker: with N workers on N cores, each library's own thread pool
-#: only oversubscribes the CPU (measured: 2 workers 5.6 s -> 3.8 s for 1M source frames)
-THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-#: what the fork server imports (and warms) once, before it forks the workers
-PRELOAD = ["amass_arrow.executor.preload"]
+from .warmstart import PRELOAD, THREAD_ENV
 
 
 class LocalExecutor:
