@@ -271,6 +271,24 @@ def stage_profile(amass_root: Path, body_models: Path, max_files: int | None = N
             "contacts_quality_share": (secs.get("contacts", 0.0) + secs.get("quality", 0.0)) / total if total else None}
 
 
+def in_worker(fn: Callable[..., Any], *args: Any) -> Any:
+    """`fn(*args)` in a local pool worker: the environment a build's conversions run in (one BLAS
+    thread, pipeline and kernels preloaded by the fork server), not this process's."""
+    from .executor import make_executor
+
+    ex = make_executor("local", 2)
+    try:
+        [(_, result)] = list(ex.map(_call, [(fn, args)]))
+    finally:
+        ex.close()
+    return result
+
+
+def _call(item: tuple[Callable[..., Any], tuple]) -> Any:
+    fn, args = item
+    return fn(*args)
+
+
 def run_export(store: Path, out: Path) -> dict[str, Any]:
     """build_splits of the official split (configs/splits.yaml's definition) to a HF DatasetDict (unit frame)."""
     from .export.units import FRAME_UNIT
@@ -401,7 +419,7 @@ def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = DEFAULT_W
         r["ray_build"] = b
         log(f"  build {w} Ray workers {b['seconds']:.1f} s")
     if full:
-        r["stages"] = stage_profile(root, bm)
+        r["stages"] = in_worker(stage_profile, root, bm)
         log("  stage profile (CPU s per 1M source frames): " + ", ".join(
             f"{k} {v:.2f}" for k, v in r["stages"]["per_million"].items()))
         r["smplx"] = smplx_baseline(root, bm, smplx_sequences, smplx_seconds)

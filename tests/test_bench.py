@@ -105,3 +105,18 @@ def test_cli_registers_bench():
 
     _load_plugins()
     assert "bench" in COMMANDS
+
+
+def test_stage_profile_accounts_for_the_workers_task(result):
+    """The stage profile runs convert_task over every converted file: its stages sum to its total, whose
+    share by contacts + quality is the ratio the table checks."""
+    _out, res = result
+    first = res["sizes"][0]
+    st = first["stages"]
+    secs = st["cpu_seconds"]
+    assert {"read", "resample", "fk", "contacts", "quality", "table", "row", "write", "other"} <= set(secs)
+    assert sum(secs.values()) == pytest.approx(st["total"], rel=1e-9, abs=1e-9)
+    assert st["source_frames"] == first["source_frames"]  # every file, not a sample
+    share = (secs["contacts"] + secs["quality"]) / st["total"]
+    assert res["ratios"]["contacts_quality_share"] == pytest.approx(share)
+    assert 0 < share < 1
