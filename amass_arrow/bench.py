@@ -388,6 +388,9 @@ def _synth(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
     log(f"synthesizing ~{frames:,} source frames into {d} …")
     res = synth(d, seed=seed, target_frames=frames)
     done.write_text(stamp)
+    # Flush the new archive's gigabytes to disk now: left dirty, the builds' per-part fsyncs would
+    # wait for them (ext4 commits them with the journal), and the timings would measure the synthesis.
+    os.sync()
     return res.amass_root, res.body_models, res.seconds
 
 
