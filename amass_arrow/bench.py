@@ -207,6 +207,10 @@ def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = SMP
                 S = int(z["shapedirs"].shape[-1])
             cls = type("SMPLH_AMASS", (smplx.SMPLH,), {"SHAPE_SPACE_DIM": S})
             models[gender] = (cls(model_path=str(mp), ext="npz", num_betas=S, use_pca=False, flat_hand_mean=True), S)
+            with torch.no_grad():  # and its first forward pass (allocator, kernels): not timed either
+                z = torch.zeros(2, 156)
+                models[gender][0](betas=torch.zeros(2, S), global_orient=z[:, :3], body_pose=z[:, 3:66],
+                                  left_hand_pose=z[:, 66:111], right_hand_pose=z[:, 111:156], transl=z[:, :3])
         model, S = models[gender]
         t0 = time.perf_counter()
         with np.load(path, allow_pickle=False) as z:
