@@ -250,19 +250,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _prestart_pool(argv: list[str]) -> None:
-    """For `build` on a local pool of several workers: start the pool's fork server before this
-    process's own imports, so its warm-up (executor/preload.py) overlaps them (~0.2 s of a build)."""
+    """For `build`, before this process's own imports: one BLAS thread (its numeric work is small
+    matrices), and on a local pool of several workers the pool's fork server started, so its warm-up
+    (executor/preload.py) overlaps these imports (~0.2 s of a build)."""
     if argv[:1] != ["build"] or "-h" in argv or "--help" in argv:
         return
+    from .executor import warmstart
+
+    if "numpy" not in sys.modules:  # (a caller that imported numpy already keeps its threads)
+        warmstart.one_blas_thread()
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--workers", default="auto")
     pre.add_argument("--executor", default="local")
     known, _ = pre.parse_known_args(argv[1:])
     if known.executor != "local" or known.workers.strip() == "1":
         return
-    from .executor.warmstart import start_fork_server
-
-    start_fork_server()
+    warmstart.start_fork_server()
 
 
 def _load_plugins() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -96,3 +97,16 @@ def test_build_starts_the_pool_fork_server_before_its_imports(monkeypatch, argv,
     monkeypatch.setattr(warmstart, "start_fork_server", lambda: calls.append(True))
     cli._prestart_pool(argv)
     assert bool(calls) is starts
+
+
+def test_build_runs_one_blas_thread_when_it_sets_up_first():
+    """`amass-arrow build` (even with one worker) sets one BLAS thread before numpy is imported."""
+    import subprocess
+    import sys
+
+    code = ("import os; [os.environ.pop(k, None) for k in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')]; "
+            "from amass_arrow import cli; cli._prestart_pool(['build', 'root', '--workers', '1']); "
+            "print(os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('OMP_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
+    assert out == ["1", "1"]
