@@ -503,6 +503,7 @@ def ratios(res: dict[str, Any]) -> dict[str, float | None]:
         r["peak_rss_gb"] = max(r["peak_rss_gb"], peak(d) / 1e9)
         r["rss_growth"] = abs(peak(d) / peak(s) - 1.0)
         r["time_growth"] = d["builds"][ws[-1]]["seconds"] / bn["seconds"]
+        r["worker_speedup_2x"] = d["builds"][ws[0]]["seconds"] / d["builds"][ws[-1]]["seconds"] if len(ws) > 1 else None
         r["frames_growth"] = d["source_frames"] / s["source_frames"]
         r["build_vs_read_floor_2x"] = d["builds"][ws[-1]]["seconds"] / d["read_floor"]["seconds"]
     # all of AMASS SMPL+H G at the largest archive's throughput (N workers, this machine)
@@ -577,7 +578,9 @@ def _format_findings(res: dict[str, Any]) -> list[str]:
                  f"({(r['ray_overhead'] - 1) * 100:+.0f}%)")
     if r.get("time_growth") is not None:
         L.append(f"doubling: {r['frames_growth']:.2f}x frames -> {r['time_growth']:.2f}x build time, peak RSS "
-                 f"{'+' if True else ''}{r['rss_growth'] * 100:.0f}% (absolute change)")
+                 f"{r['rss_growth'] * 100:+.0f}% (absolute change)"
+                 + (f"; {res['workers'][-1]} workers vs 1 on the doubled archive: {r['worker_speedup_2x']:.2f}x"
+                    " (the fixed start-up weighs less)" if r.get("worker_speedup_2x") else ""))
     shares = [(k, w, b["other_cpu_share"]) for k, s in enumerate(res["sizes"]) for w, b in s["builds"].items()
               if b.get("other_cpu_share") is not None]
     busy = [x for x in shares if x[2] > BUSY_SHARE]

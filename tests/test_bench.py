@@ -120,3 +120,10 @@ def test_stage_profile_accounts_for_the_workers_task(result):
     share = (secs["contacts"] + secs["quality"]) / st["total"]
     assert res["ratios"]["contacts_quality_share"] == pytest.approx(share)
     assert 0 < share < 1
+
+
+def test_worker_speedup_on_the_doubled_archive_is_reported(result):
+    _out, res = result
+    d = res["sizes"][1]["builds"]
+    assert res["ratios"]["worker_speedup_2x"] == pytest.approx(d["1"]["seconds"] / d["2"]["seconds"])
+    assert f"on the doubled archive: {res['ratios']['worker_speedup_2x']:.2f}x" in bench.format_table(res)
