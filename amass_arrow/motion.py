@@ -130,19 +130,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     rs, fps = resample_sequence(seq, cfg.fps, cfg.resample)
     T = rs.num_frames
     lap("resample")
-
-    # floor and contacts, on the source frames (feet only: the chains pelvis -> toes)
-    names = schema.SKELETONS[model.surface_model][0]
-    foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
-    feet_src = _pose_joints(seq, rest, parents, foot_idx)  # (Ts, 4, 3) Z-up
-    lap("fk")
-    toe_off = toe_offset(model, betas, foot_idx)
-    floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off) if cfg.floor == "lowest_foot" else 0.0
-    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
-    # each store frame takes the flags of the source frame nearest in time
-    near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
-    c4 = c_src[near]  # (T, 4) in FOOT_ORDER
-    lap("contacts")
+    foot_idx, toe_off, floor, c4 = _floor_and_contacts(seq, model, betas, rest, parents, cfg, T, fps, lap)
 
     # FK at the store rate over only the stored joints and their ancestors
     joints = _pose_joints(rs, rest, parents, idx)  # (T, J, 3) Z-up
@@ -164,6 +152,26 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
                             duration=schema.duration_seconds(T, fps), floor_height=float(floor), orientation=orient,
                             metrics=metrics, quality_flags=flags)
     return Processed(frames=table, fields=fields)
+
+
+def _floor_and_contacts(seq: Sequence, model, betas: np.ndarray, rest: np.ndarray, parents: np.ndarray,
+                        cfg: MotionConfig, T: int, fps: float, lap: Laps) -> tuple[list[int], float, float, np.ndarray]:
+    """Floor and contacts, decided on the source frames from the feet only (the chains pelvis -> toes).
+
+    Returns (foot joint indices in FOOT_ORDER, toe offset m, floor height m, (T, 4) contacts at the
+    T store frames at `fps`: each takes the flags of the source frame nearest in time).
+    """
+    names = schema.SKELETONS[model.surface_model][0]
+    foot_idx = [names.index(schema.FOOT_JOINTS[k]) for k in _contacts.FOOT_ORDER]
+    feet_src = _pose_joints(seq, rest, parents, foot_idx)  # (Ts, 4, 3) Z-up
+    lap("fk")
+    toe_off = toe_offset(model, betas, foot_idx)
+    floor = _contacts.floor_height(feet_src[..., 2], toe_offset=toe_off) if cfg.floor == "lowest_foot" else 0.0
+    c_src = _contacts.detect(cfg.contacts, feet_src, seq.fps, 2, cfg.contact_params())
+    near = np.clip(np.rint(np.arange(T) / fps * float(seq.fps)).astype(np.int64), 0, seq.num_frames - 1)
+    c4 = c_src[near]  # (T, 4) in FOOT_ORDER
+    lap("contacts")
+    return foot_idx, toe_off, floor, c4
 
 
 def _check(seq: Sequence, model, joint_set: str) -> list[int]:
