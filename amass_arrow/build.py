@@ -13,6 +13,7 @@ import hashlib
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -165,11 +166,15 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         registry = BodyModelRegistry(cfg.body_models)
         previous = _previous(layout)
         executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
+        rest_dir = None
         try:
             plan = _plan(cfg, layout, disc, registry, previous, executor)
-            converted = _convert(plan, executor, progress)
+            rest, rest_dir = _rest_models(plan, registry, executor, layout)
+            converted = _convert(plan, executor, progress, rest)
         finally:
             executor.close()
+            if rest_dir is not None:
+                shutil.rmtree(rest_dir, ignore_errors=True)
         # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
         _check_replacement(layout, previous.source, plan.root, previous.rows, set(plan.rows), plan.other_archive,
                            allow=cfg.replace)
@@ -282,12 +287,32 @@ def _reuse(files: list[SourceFile], candidates: tuple[dict[str, dict[str, Any]],
     return rows, todo
 
 
-def _convert(plan: BuildPlan, executor: Executor, progress: bool) -> int:
-    """Convert `plan.todo` on the executor, landing rows, part entries and rejects in the plan; returns how many converted."""
+def _rest_models(plan: BuildPlan, registry: BodyModelRegistry, executor: Executor, layout) -> tuple[dict[str, str], Path | None]:
+    """The needed body models reduced for the workers (BodyModel.save_rest), written once by this process
+    while the local pool starts, so that each worker loads them in milliseconds instead of parsing
+    every model file itself. None for one worker (this process converts), Ray or object storage."""
+    from .executor.local import LocalExecutor
+
+    if not (isinstance(executor, LocalExecutor) and executor.workers > 1 and isinstance(plan.staging, Path) and plan.todo):
+        return {}, None
+    d = Path(tempfile.mkdtemp(prefix=".models-", dir=layout.side))
+    files = {}
+    for key in plan.models_used:
+        m, _, g = key.partition("/")
+        model = registry.get(m, g)
+        files[f"{m}/{model.gender}"] = str(model.save_rest(d / f"{m}_{model.gender}.npz"))
+    return files, d
+
+
+def _convert(plan: BuildPlan, executor: Executor, progress: bool, rest_models: dict[str, str] | None = None) -> int:
+    """Convert `plan.todo` on the executor, landing rows, part entries and rejects in the plan; returns how many converted.
+
+    rest_models: "model/gender" -> a RestModel file the workers load instead of the model file (_rest_models).
+    """
     from tqdm import tqdm
 
     staging = str(plan.staging) if isinstance(plan.staging, Tree) else plan.staging
-    settings = Settings(plan.cfg, plan.joint_set, plan.key, staging, plan.model_keys)
+    settings = Settings(plan.cfg, plan.joint_set, plan.key, staging, plan.model_keys, rest_models or {})
     converted = 0
     with tqdm(total=sum(f.size for f in plan.todo), unit="B", unit_scale=True, desc="converting", file=sys.stderr,
               disable=None if progress and plan.todo else True, smoothing=0.1) as bar:

@@ -35,6 +35,7 @@ class Settings:
     key: str  # the settings every part shares (see part_key)
     staging: Path | str  # a local folder, or an object-store prefix URL (s3://bucket/store/builds/<key>)
     model_keys: dict[str, str] = field(default_factory=dict)  # "smplh/male" -> BodyModelRegistry.fingerprint
+    rest_models: dict[str, str] = field(default_factory=dict)  # "smplh/male" -> RestModel file (build._rest_models)
 
     @property
     def body_models(self) -> str:
@@ -58,6 +59,8 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
     cfg = settings.cfg
     override = fps_override(cfg, src)
     registry = _registry(settings.body_models)
+    if settings.rest_models:
+        registry.use_rest(settings.rest_models)
     try:
         seq = read_sequence(src, fps_override=override)
         lap("read")

@@ -157,3 +157,25 @@ def test_sole_height_equals_lowest_rest_vertex(synthetic_root):
         assert bm.sole_height(betas) == expected
         assert bm.sole_height(betas) == expected  # cached
         assert bm.sole_height(betas * 0) == float(bm.v_template[:, 1].min())
+
+
+@pytest.mark.parametrize("surface_model", ["smpl", "smplh", "smplx"])
+def test_rest_model_gives_the_models_numbers_bit_for_bit(tmp_path, synthetic_root, surface_model):
+    """What a 2+ worker build hands its workers (BodyModel.save_rest -> RestModel) poses exactly as the model file."""
+    from amass_arrow.bodymodel import RestModel
+
+    reg = BodyModelRegistry(synthetic_root.body_models)
+    full = reg.get(surface_model, "female")
+    rest = RestModel.load(full.save_rest(tmp_path / "m.npz"))
+    assert (rest.surface_model, rest.gender, rest.path, rest.num_shape_betas) == \
+        (full.surface_model, full.gender, full.path, full.num_shape_betas)
+    np.testing.assert_array_equal(rest.parents, full.parents)
+    rng = np.random.default_rng(3)
+    for n in (10, 16, full.num_shape_betas + 5):
+        betas = rng.normal(size=n)
+        np.testing.assert_array_equal(rest.rest_joints(betas), full.rest_joints(betas))
+        assert rest.sole_height(betas) == full.sole_height(betas)
+    served = BodyModelRegistry(synthetic_root.body_models)
+    served.use_rest({f"{surface_model}/female": str(tmp_path / "m.npz")})
+    assert isinstance(served.get(surface_model, "female"), RestModel)
+    assert not isinstance(served.get(surface_model, "male"), RestModel)  # only what it was given

@@ -384,3 +384,11 @@ def test_memory_stays_bounded_for_one_hour_at_250fps(synthetic_root, tmp_path):
     frames, peak = json.loads(out.stdout.strip().splitlines()[-1])
     assert frames == int((T - 1) / 250.0 * 30) + 1  # 108000: the last source frame is at 3599.996 s
     assert peak < 2.5 * float32_bytes, f"peak RSS {peak / 1e9:.2f} GB for a {float32_bytes / 1e9:.2f} GB float32 take"
+
+
+def test_pool_build_cleans_up_the_workers_rest_models(archive, synthetic_root, tmp_path):
+    """A 2-worker build writes the reduced body models for its workers beside the store and removes them."""
+    out = tmp_path / "pool"
+    res = build(_cfg(archive, synthetic_root.body_models, out, workers=2), progress=False)
+    assert res.converted > 0
+    assert not list(StoreLayout(out).side.glob(".models-*"))
