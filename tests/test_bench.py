@@ -127,3 +127,11 @@ def test_worker_speedup_on_the_doubled_archive_is_reported(result):
     d = res["sizes"][1]["builds"]
     assert res["ratios"]["worker_speedup_2x"] == pytest.approx(d["1"]["seconds"] / d["2"]["seconds"])
     assert f"on the doubled archive: {res['ratios']['worker_speedup_2x']:.2f}x" in bench.format_table(res)
+
+
+def test_each_build_row_is_the_fastest_of_its_runs(result):
+    _out, res = result
+    for s in res["sizes"]:
+        for b in s["builds"].values():
+            assert len(b["runs"]) == bench.BUILD_RUNS and b["seconds"] == min(b["runs"])
+            assert b["source_fps"] == pytest.approx(b["source_frames"] / b["seconds"])
