@@ -51,13 +51,18 @@ def source_fingerprint(path: str | Path) -> str:
     each member's CRC-32 as it is read, so a changed array changes the fingerprint and a corrupted
     one fails the read. Files that are not zip archives fall back to hashing their bytes.
     """
-    h = hashlib.blake2b(digest_size=16)
     try:
         with zipfile.ZipFile(path) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                h.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\0".encode())
+            return zip_fingerprint(zf)
     except (zipfile.BadZipFile, EOFError, ValueError):
         return content_hash(path)
+
+
+def zip_fingerprint(zf: zipfile.ZipFile) -> str:
+    """source_fingerprint of an open archive (its directory is already parsed: nothing is read)."""
+    h = hashlib.blake2b(digest_size=16)
+    for info in sorted(zf.infolist(), key=lambda i: i.filename):
+        h.update(f"{info.filename}\0{info.file_size}\0{info.CRC:08x}\0".encode())
     return "zip-" + h.hexdigest()
 
 
@@ -66,16 +71,12 @@ def read_sequence(
 ) -> Sequence:
     """Read and validate one motion file. `fps_override` = (fps, reason) replaces the file's rate."""
     rel = src.rel
-    try:
-        digest = file_hash or source_fingerprint(src.path)
-    except OSError as exc:
-        raise InputError(rel, "unreadable", f"cannot read file: {exc.strerror or exc}") from None
     if src.size == 0:
         raise InputError(rel, "empty_file", "file is empty (0 bytes)")
     npz = _open(src.path, rel)
-    with npz:
+    with npz, _Arrays(npz, rel) as arrays:
+        digest = file_hash or zip_fingerprint(npz.zip)  # the archive the arrays are read from, read once
         keys = set(npz.files)
-        arrays = _Arrays(npz, rel)
         model, blocks = _pose_blocks(arrays, keys, rel, src)
         trans = arrays.numeric(NPZ.trans, ndim=2, width=3)
         _check_frames(rel, {**blocks, NPZ.trans: trans})
@@ -165,6 +166,15 @@ class _Arrays:
 
     def __init__(self, npz, rel: str):
         self.npz, self.rel = npz, rel
+        self._mm: mmap.mmap | None = None  # the archive's memory map, made on first use
+
+    def __enter__(self) -> _Arrays:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._mm is not None:
+            self._mm.close()
+            self._mm = None
 
     def raw(self, key: str) -> np.ndarray:
         try:
@@ -209,8 +219,9 @@ class _Arrays:
         if info is None or info.compress_type != zipfile.ZIP_STORED or info.file_size < CHUNKED_BYTES:
             return None
         try:
-            with open(zf.filename, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                return self._mapped_float32(mm, info, key)
+            if self._mm is None:  # one map of the archive np.load has open, for all its members
+                self._mm = mmap.mmap(zf.fp.fileno(), 0, access=mmap.ACCESS_READ)
+            return self._mapped_float32(self._mm, info, key)
         except (OSError, ValueError, struct.error) as exc:
             raise InputError(self.rel, "corrupt", f"key '{key}' cannot be read (truncated or damaged file: {exc})") from None
 
