@@ -32,7 +32,7 @@ SOURCE_FRAMES = ("auto", *FRAMES)
 
 @dataclass
 class QualityConfig:
-    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+    """Thresholds of the quality flags (amass_arrow.motion.quality.FLAG_RULES) and of the orientation check."""
 
     max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
     max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
@@ -97,7 +97,7 @@ class MotionConfig:
 
     def contact_params(self):
         """The default detector's thresholds as contacts.DefaultParams."""
-        from .contacts import DefaultParams
+        from amass_arrow.motion.contacts import DefaultParams
 
         return DefaultParams(speed=float(self.contact_speed), height=float(self.contact_height),
                              speed_exit=float(self.contact_speed_exit), height_exit=float(self.contact_height_exit),
@@ -106,7 +106,7 @@ class MotionConfig:
 
     def contact_info(self) -> dict:
         """What info.json records about contacts: the method and its thresholds (m/s, m, s)."""
-        from . import contacts
+        from .motion import contacts
 
         if self.contacts == "protomotions":
             return {"method": "protomotions", **contacts.PROTOMOTIONS}

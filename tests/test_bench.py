@@ -1,4 +1,4 @@
-"""amass_arrow.bench: the harness on a tiny archive (every figure in the JSON, ratios from figures, the table).
+"""amass_arrow.tools.bench: the harness on a tiny archive (every figure in the JSON, ratios from figures, the table).
 
 No timing asserts: speed claims are checked by `make bench` on the real machine, not in tests.
 """
@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("smplx")
 pytest.importorskip("datasets")
 
-from amass_arrow import bench  # noqa: E402
+from amass_arrow.tools import bench  # noqa: E402
 
 
 @pytest.fixture(scope="module")

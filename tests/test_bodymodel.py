@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from amass_arrow.bodymodel import BodyModelRegistry, find_model_file, load_body_model
 from amass_arrow.errors import BodyModelError
+from amass_arrow.motion.bodymodel import BodyModelRegistry, find_model_file, load_body_model
 from amass_arrow.schema import SKELETONS
 
 
@@ -146,7 +146,7 @@ def test_rest_joints_match_smplx(synthetic_root, surface_model, gender, num_beta
 
 
 def test_sole_height_equals_lowest_rest_vertex(synthetic_root):
-    from amass_arrow.bodymodel import BodyModelRegistry
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
 
     reg = BodyModelRegistry(synthetic_root.body_models)
     rng = np.random.default_rng(3)
@@ -162,7 +162,7 @@ def test_sole_height_equals_lowest_rest_vertex(synthetic_root):
 @pytest.mark.parametrize("surface_model", ["smpl", "smplh", "smplx"])
 def test_rest_model_gives_the_models_numbers_bit_for_bit(tmp_path, synthetic_root, surface_model):
     """What a 2+ worker build hands its workers (BodyModel.save_rest -> RestModel) poses exactly as the model file."""
-    from amass_arrow.bodymodel import RestModel
+    from amass_arrow.motion.bodymodel import RestModel
 
     reg = BodyModelRegistry(synthetic_root.body_models)
     full = reg.get(surface_model, "female")

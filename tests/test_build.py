@@ -19,11 +19,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from amass_arrow import schema
-from amass_arrow.build import build
+from amass_arrow.build.orchestrate import build
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import BodyModelError, StoreError, StoreLockedError
-from amass_arrow.store import Store, StoreLayout, WriteLock
-from amass_arrow.verify import verify
+from amass_arrow.store.layout import StoreLayout, WriteLock
+from amass_arrow.store.reader import Store
+from amass_arrow.store.verify import verify
 
 
 def _cfg(src, models, out, **kw):
@@ -193,7 +194,7 @@ def test_incremental_add_change_delete(built, archive, synthetic_root, tmp_path)
     res = build(_cfg(root, synthetic_root.body_models, out), progress=False)
     assert (res.converted, res.reused) == (2, res0.sequences - 2)
     ids = set(pq.read_table(out / "sequences.parquet")["seq_id"].to_pylist())
-    from amass_arrow.discover import seq_id_for
+    from amass_arrow.source.discover import seq_id_for
 
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     assert seq_id_for(rel(victim)) not in ids and seq_id_for(rel(added)) in ids
@@ -212,7 +213,7 @@ def test_sigkill_mid_build_then_resume_equals_clean_build(built, archive, synthe
     out0, _ = built
     out = tmp_path / "store"
     code = (
-        "import sys; from amass_arrow.build import build; from amass_arrow.config import load_build_config;"
+        "import sys; from amass_arrow.build.orchestrate import build; from amass_arrow.config import load_build_config;"
         f"build(load_build_config(None, amass_root={str(archive)!r}, body_models={str(synthetic_root.body_models)!r},"
         f" out={str(out)!r}, workers=1), progress=False)"
     )
@@ -253,7 +254,7 @@ def test_enospc_during_publish_keeps_previous_store(built, archive, synthetic_ro
     before = _frames(out)
     next(src.rglob("*_poses.npz")).unlink()  # force a new build
 
-    import amass_arrow.build as b
+    import amass_arrow.build.orchestrate as b
 
     real = b.write_parquet_atomic
 
@@ -373,7 +374,7 @@ def test_memory_stays_bounded_for_one_hour_at_250fps(synthetic_root, tmp_path):
     float32_bytes = poses.size * 4
     del poses, trans, t
     code = (
-        "import json; from amass_arrow.build import build; from amass_arrow.config import load_build_config;"
+        "import json; from amass_arrow.build.orchestrate import build; from amass_arrow.config import load_build_config;"
         f"r = build(load_build_config(None, amass_root={str(tmp_path / 'src')!r}, body_models={str(synthetic_root.body_models)!r},"
         f" out={str(tmp_path / 'store')!r}, workers=1), progress=False);"
         # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so it would include this pytest process

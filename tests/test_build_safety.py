@@ -14,12 +14,12 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from amass_arrow.bodymodel import BodyModelRegistry
-from amass_arrow.build import build
+from amass_arrow.build.orchestrate import build
 from amass_arrow.config import load_build_config
-from amass_arrow.discover import seq_id_for
 from amass_arrow.errors import StoreError
-from amass_arrow.store import Store
+from amass_arrow.motion.bodymodel import BodyModelRegistry
+from amass_arrow.source.discover import seq_id_for
+from amass_arrow.store.reader import Store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -210,7 +210,7 @@ def test_unknown_surface_model_type_is_a_reject_not_an_abort(synthetic_root, tmp
 def test_an_unexpected_error_in_one_file_is_a_reject(synthetic_root, tmp_path, monkeypatch):
     src = _copy(synthetic_root, tmp_path / "src", ["CMU"])
     victim = sorted(_archive_ids(src))[0]
-    import amass_arrow.motion as motion
+    import amass_arrow.motion.pipeline as motion
 
     real = motion.process
 

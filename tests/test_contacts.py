@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from amass_arrow import contacts as C
-from amass_arrow.contacts import contact_table, floor_height
-from amass_arrow.synthetic.feet import RATES, make_take
+from amass_arrow.motion import contacts as C
+from amass_arrow.motion.contacts import contact_table, floor_height
+from amass_arrow.tools.synthetic.feet import RATES, make_take
 
 
 def _stepping_feet(fps=30.0, seconds=4.0, lift=0.2, lift_t=(1.0, 1.5)):

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from amass_arrow.discover import canonical_dataset, discover, inventory, parse_rel, seq_id_for
 from amass_arrow.errors import InputError
+from amass_arrow.source.discover import canonical_dataset, discover, inventory, parse_rel, seq_id_for
 
 
 def _touch(root, rel, data=b"x"):

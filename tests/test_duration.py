@@ -10,9 +10,9 @@ import pytest
 
 from amass_arrow import schema
 from amass_arrow.labels import SequenceIndex
-from amass_arrow.splits import Definition, materialize
-from amass_arrow.sql import connect
-from amass_arrow.store import Store
+from amass_arrow.query.splits import Definition, materialize
+from amass_arrow.query.sql import connect
+from amass_arrow.store.reader import Store
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from amass_arrow.build import build
+from amass_arrow.build.executor import make_executor
+from amass_arrow.build.orchestrate import build
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import ConfigError
-from amass_arrow.executor import make_executor
-from amass_arrow.store import Store
+from amass_arrow.store.reader import Store
 
 DATASETS = ("BioMotionLab_NTroje", "CMU", "GRAB")  # SMPL+H and SMPL-X files
 
@@ -33,12 +33,12 @@ def _loaded(_item) -> tuple[bool, bool, int]:
     import os
     import sys
 
-    return "amass_arrow.motion" in sys.modules, "amass_arrow.jitloops" in sys.modules, os.getpid()
+    return "amass_arrow.motion.pipeline" in sys.modules, "amass_arrow.motion.jitloops" in sys.modules, os.getpid()
 
 
 def test_local_workers_start_with_the_pipeline_and_kernels_loaded():
     """The fork server imports the pipeline and loads the kernels once (executor/preload.py); workers inherit them."""
-    from amass_arrow import kernels
+    from amass_arrow.motion import kernels
 
     ex = make_executor("local", 2)
     try:
@@ -100,6 +100,6 @@ def test_fork_server_start_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = "import sys, amass_arrow.executor.warmstart; print(sorted({'numpy', 'pyarrow', 'numba'} & set(sys.modules)))"
+    code = "import sys, amass_arrow.build.executor.warmstart; print(sorted({'numpy', 'pyarrow', 'numba'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

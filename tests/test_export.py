@@ -14,7 +14,7 @@ import torch
 
 from amass_arrow.cli import main
 from amass_arrow.export.stats import RunningStats
-from amass_arrow.sql import connect
+from amass_arrow.query.sql import connect
 
 
 @pytest.fixture(scope="module")

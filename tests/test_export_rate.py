@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from amass_arrow.cli import main
-from amass_arrow.sql import connect
+from amass_arrow.query.sql import connect
 
 
 @pytest.fixture(scope="module")
 def decimated(synthetic_root, tmp_path_factory):
     """CMU (120 Hz -> 30, k=4), KIT (100 Hz -> 50, k=2), TotalCapture (60 Hz -> 30) decimated toward 30 fps."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
 
     out = tmp_path_factory.mktemp("decimate") / "store"
@@ -26,7 +26,7 @@ def decimated(synthetic_root, tmp_path_factory):
     return out
 
 
-pytestmark = pytest.mark.filterwarnings("ignore::amass_arrow.splits.SplitWarning")  # one-split test definitions
+pytestmark = pytest.mark.filterwarnings("ignore::amass_arrow.query.splits.SplitWarning")  # one-split test definitions
 
 
 def _split_sql(tmp_path):
@@ -73,7 +73,7 @@ def test_export_fps_that_does_not_divide_a_rate_fails(decimated, tmp_path, capsy
 def test_export_fps_on_a_none_store(synthetic_root, tmp_path):
     """resample 'none' keeps each file's rate (CMU 120, KIT 100, TotalCapture 60 Hz): --fps 20 keeps every
     6th, 5th and 3rd frame; --fps 40 (100 / 40 = 2.5) fails."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
 
     store = tmp_path / "store"

@@ -14,9 +14,9 @@ import yaml
 from amass_arrow import schema
 from amass_arrow.cli import main
 from amass_arrow.export import protomotions as pm
-from amass_arrow.kinematics import rodrigues
-from amass_arrow.sql import connect
-from amass_arrow.store import Store
+from amass_arrow.motion.kinematics import rodrigues
+from amass_arrow.query.sql import connect
+from amass_arrow.store.reader import Store
 
 
 def _rz(a):
@@ -137,7 +137,7 @@ def test_protomotions_layout_dtypes_keys(demo_store, exported):
 
 def test_protomotions_positions_and_rotations_agree_with_the_store(demo_store, exported):
     """Bodies the store has are its joints; every stored joint is its parent + parent rotation @ rest offset."""
-    from amass_arrow.bodymodel import load_body_model
+    from amass_arrow.motion.bodymodel import load_body_model
 
     d = torch.load(exported / "pm" / "amass_official" / "protomotions" / "validation.pt", weights_only=False)
     store = Store(demo_store)
@@ -189,7 +189,7 @@ def test_protomotions_shards_split_like_theirs(exported):
 
 def test_motion_yaml_round_trip(demo_store, exported, tmp_path):
     """Exported YAML -> import-motion-yaml -> a split definition that re-materializes the same rows."""
-    from amass_arrow.splits import Definition, materialize
+    from amass_arrow.query.splits import Definition, materialize
 
     folder = exported / "pm" / "amass_official" / "protomotions"
     doc = yaml.safe_load((folder / "validation.yaml").read_text())

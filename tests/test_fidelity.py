@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from amass_arrow.fidelity import foot_flags, format_table, main, score, table
-from amass_arrow.synthetic.feet import make_take
+from amass_arrow.tools.fidelity import foot_flags, format_table, main, score, table
+from amass_arrow.tools.synthetic.feet import make_take
 
 
 def test_foot_flags_or_ankle_and_toe():

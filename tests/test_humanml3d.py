@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from amass_arrow.bodymodel import BodyModelRegistry
 from amass_arrow.export import humanml3d as h
-from amass_arrow.kinematics import forward_kinematics
+from amass_arrow.motion.bodymodel import BodyModelRegistry
+from amass_arrow.motion.kinematics import forward_kinematics
 from amass_arrow.schema import SKELETONS
-from amass_arrow.synthetic import KINDS, make_motion
+from amass_arrow.tools.synthetic.motion import KINDS, make_motion
 
 # ---------------------------------------------------------------------------------------------------------------
 # A slow, literal transcription of EricGuo5513/HumanML3D's motion_representation.ipynb (process_file,
@@ -498,7 +498,7 @@ def test_export_layout_and_dtypes(exported):
 
 
 def test_export_features_are_the_store_joints_at_20fps(demo_store, exported):
-    from amass_arrow.sql import connect
+    from amass_arrow.query.sql import connect
 
     r = _index(exported)[0]
     con = connect(demo_store)

@@ -1,4 +1,4 @@
-"""amass_arrow.kernels (numba) against the numpy reference: FK and slerp agree within 1e-6 m / rad.
+"""amass_arrow.motion.kernels (numba) against the numpy reference: FK and slerp agree within 1e-6 m / rad.
 
 Skipped only where numba is not installed (`make test` installs it with the dev extras).
 """
@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("numba")
 
 from amass_arrow import schema  # noqa: E402
-from amass_arrow.kinematics import forward_kinematics  # noqa: E402
-from amass_arrow.resample import slerp_axis_angle, source_times, target_times  # noqa: E402
+from amass_arrow.motion.kinematics import forward_kinematics  # noqa: E402
+from amass_arrow.motion.resample import slerp_axis_angle, source_times, target_times  # noqa: E402
 
 
 @pytest.mark.parametrize("model", ["smpl", "smplh", "smplx"])
@@ -74,7 +74,7 @@ def test_slerp_kernel_equals_numpy(src_fps, dst_fps, dtype):
 
 @pytest.mark.parametrize("fps", [30.0, 59.99, 100.0, 120.0, 250.0])
 def test_window_speed_kernel_equals_numpy(fps):
-    from amass_arrow.contacts import window_speed
+    from amass_arrow.motion.contacts import window_speed
 
     rng = np.random.default_rng(3)
     x = np.cumsum(rng.normal(0, 0.01, (900, 4, 3)), axis=0)
@@ -86,7 +86,7 @@ def test_window_speed_kernel_equals_numpy(fps):
 
 @pytest.mark.parametrize("T", [2, 3, 4, 250])
 def test_quality_kernels_equal_numpy(T):
-    from amass_arrow.quality import jitter, peak_joint_speed
+    from amass_arrow.motion.quality import jitter, peak_joint_speed
 
     rng = np.random.default_rng(4)
     x = np.cumsum(rng.normal(0, 0.02, (T, 22, 3)), axis=0)
@@ -102,7 +102,7 @@ def test_quality_kernels_equal_numpy(T):
 @pytest.mark.parametrize("T,fps,window", [(1, 30.0, 0.4), (5, 30.0, 0.4), (700, 120.0, 0.4), (700, 250.0, 0.5),
                                           (64, 30.0, 10.0), (61, 120.0, 0.5)])
 def test_local_floor_kernel_equals_numpy(T, fps, window):
-    from amass_arrow.contacts import local_floor
+    from amass_arrow.motion.contacts import local_floor
 
     rng = np.random.default_rng(5)
     h = np.abs(np.cumsum(rng.normal(0, 0.01, (T, 4)), axis=0))

@@ -12,8 +12,8 @@ from scipy.spatial.transform import Rotation
 
 from amass_arrow import schema
 from amass_arrow.config import MotionConfig
-from amass_arrow.kinematics import forward_kinematics, rodrigues, to_frame
-from amass_arrow.sequence import Sequence
+from amass_arrow.motion.kinematics import forward_kinematics, rodrigues, to_frame
+from amass_arrow.source.sequence import Sequence
 
 
 @settings(max_examples=30, deadline=None)
@@ -104,7 +104,7 @@ def body_model_root(synthetic_root) -> Path:
 
 @pytest.mark.parametrize("surface_model,gender,num_betas", CASES)
 def test_fk_equals_smplx_joints(body_model_root, surface_model, gender, num_betas):
-    from amass_arrow.bodymodel import find_model_file, load_body_model
+    from amass_arrow.motion.bodymodel import find_model_file, load_body_model
 
     path = find_model_file(body_model_root, surface_model, gender)
     path = path.with_suffix(".npz")
@@ -124,7 +124,7 @@ def test_fk_equals_smplx_joints(body_model_root, surface_model, gender, num_beta
 
     # motion.process (no floor fix, no resampling) stores those joints, in either frame, and
     # FK of its stored parameters reproduces them
-    from amass_arrow.motion import process
+    from amass_arrow.motion.pipeline import process
 
     blocks = {"root_orient": pose[:, 0], "pose_body": pose[:, 1:22].reshape(T, -1), "trans": trans}
     if surface_model == "smpl":

@@ -17,8 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from amass_arrow import schema
+from amass_arrow.io.atomic import write_parquet_atomic, write_text_atomic
 from amass_arrow.labels import babel, filename, humanml3d, write_labels
-from amass_arrow.store import Manifest, Store, StoreLayout, write_parquet_atomic, write_text_atomic
+from amass_arrow.store.layout import StoreLayout
+from amass_arrow.store.manifest import Manifest
+from amass_arrow.store.reader import Store
 
 FPS = 30.0
 # (dataset folder, canonical, subject, name, source fps, source frames, store frames at 30 fps)
@@ -313,7 +316,7 @@ def test_filename_import(store):
 # ---------------------------------------------------------------- writing + SQL
 def connect(path):
     try:
-        from amass_arrow.sql import connect as sql_connect
+        from amass_arrow.query.sql import connect as sql_connect
     except ImportError:  # sql.py not there yet: the same views by hand
         import duckdb
 
@@ -408,7 +411,7 @@ def synthetic_files():
 
 
 def test_synthetic_annotations_import_cleanly(store, tmp_path):
-    from amass_arrow.synthetic.annotations import make_annotations
+    from amass_arrow.tools.synthetic.annotations import make_annotations
 
     files = synthetic_files()
     paths = make_annotations(tmp_path / "ann", files, seed=3)
@@ -446,9 +449,9 @@ def test_synthetic_annotations_import_cleanly(store, tmp_path):
 @pytest.fixture(scope="module")
 def synthetic_labelled_store(synthetic_root, tmp_path_factory):
     """The session's synthetic archive, built, with its generated BABEL + HumanML3D files imported."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
-    from amass_arrow.synthetic.annotations import make_annotations
+    from amass_arrow.tools.synthetic.annotations import make_annotations
 
     d = tmp_path_factory.mktemp("labelled")
     paths = make_annotations(d / "annotations", synthetic_root.files, seed=0)
@@ -494,7 +497,7 @@ def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled
     """official split + sql/slices/captions.sql -> HF slice export: one row per caption, `text` = the caption."""
     import datasets
 
-    from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, build_splits
 
     store, _, _ = synthetic_labelled_store
     cfg = SplitsConfig(

@@ -10,19 +10,19 @@ import pytest
 
 from amass_arrow import schema
 from amass_arrow.config import MotionConfig
-from amass_arrow.discover import discover
-from amass_arrow.kinematics import forward_kinematics
-from amass_arrow.motion import process
-from amass_arrow.read import read_sequence
-from amass_arrow.synthetic.feet import make_take
-from amass_arrow.synthetic.mocap import _J, make_mocap_archive
+from amass_arrow.motion.kinematics import forward_kinematics
+from amass_arrow.motion.pipeline import process
+from amass_arrow.source.discover import discover
+from amass_arrow.source.read import read_sequence
+from amass_arrow.tools.synthetic.feet import make_take
+from amass_arrow.tools.synthetic.mocap import _J, make_mocap_archive
 
 FEET = [_J["left_ankle"], _J["right_ankle"], _J["left_foot"], _J["right_foot"]]
 
 
 @pytest.fixture(scope="module")
 def archive(synthetic_root, tmp_path_factory):
-    from amass_arrow.bodymodel import BodyModelRegistry
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
 
     root = tmp_path_factory.mktemp("mocap") / "amass"
     files = make_mocap_archive(root, kinds=("walk", "run", "jump", "stairs"), rates=(60.0, 250.0), seconds=4.0,
@@ -102,10 +102,10 @@ def test_parity_modes_lose_stances_on_mocap_like_runs(archive):
 
 
 def test_build_records_the_method_and_protomotions_parity(archive, tmp_path, synthetic_root):
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
-    from amass_arrow.contacts import protomotions_contacts
-    from amass_arrow.store import Store
+    from amass_arrow.motion.contacts import protomotions_contacts
+    from amass_arrow.store.reader import Store
 
     root = archive[0]
     for method in ("default", "protomotions"):

@@ -9,16 +9,16 @@ import pytest
 from amass_arrow import schema
 from amass_arrow.config import MotionConfig
 from amass_arrow.errors import InputError
-from amass_arrow.motion import process
-from amass_arrow.resample import source_times, target_times
-from amass_arrow.sequence import Sequence
+from amass_arrow.motion.pipeline import process
+from amass_arrow.motion.resample import source_times, target_times
+from amass_arrow.source.sequence import Sequence
 
 SRC_FPS = 120.0
 
 
 @pytest.fixture(scope="module")
 def models(synthetic_root):
-    from amass_arrow.bodymodel import BodyModelRegistry
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
 
     return BodyModelRegistry(synthetic_root.body_models)
 
@@ -38,7 +38,7 @@ def _sequence(motion, surface_model="smplh", betas=None, lift=0.0) -> Sequence:
 
 @pytest.fixture(scope="module")
 def motions(models):
-    from amass_arrow.synthetic.motion import make_motion
+    from amass_arrow.tools.synthetic.motion import make_motion
 
     model = models.get("smplh", "male")
     betas = np.random.default_rng(5).normal(size=16).astype(np.float32) * 0.8
@@ -140,7 +140,7 @@ def test_joint_set_unavailable(motions):
 
 def test_contact_columns_are_placed_by_name(motions, monkeypatch):
     """Each contact column holds its own joint's flags (a swap of any two boolean columns fails here)."""
-    from amass_arrow import contacts
+    from amass_arrow.motion import contacts
 
     model, betas, ms = motions
     seq = _sequence(ms["walk"], betas=betas)

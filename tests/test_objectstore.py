@@ -19,14 +19,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from amass_arrow import schema
-from amass_arrow.build import build
+from amass_arrow.build.orchestrate import build
 from amass_arrow.cli import main
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import StoreLockedError
-from amass_arrow.objectstore import ObjectLayout
-from amass_arrow.sql import connect, scan
-from amass_arrow.store import Store
-from amass_arrow.verify import verify
+from amass_arrow.query.sql import connect, scan
+from amass_arrow.store.reader import Store
+from amass_arrow.store.remote import ObjectLayout
+from amass_arrow.store.verify import verify
 
 DATASETS = ("CMU", "KIT", "SFU")
 BUCKET = "amass-test"
@@ -179,7 +179,7 @@ def test_s3_build_killed_resumes_verifies_and_queries_with_pruning(s3, s3_archiv
     import numpy as np
     import torch
 
-    from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, SplitWarning, build_splits
+    from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, SplitWarning, build_splits
 
     out = tmp_path / "splits"
     cfg = SplitsConfig(definitions=[Definition()], exports=[ExportSpec(kind="torch", unit="frame")])

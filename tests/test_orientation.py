@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from amass_arrow import orientation, schema
+from amass_arrow import schema
+from amass_arrow.motion import orientation
 
 FPS = 60.0
 Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # (x, y, z) -> (x, z, -y)
@@ -14,7 +15,7 @@ Z_TO_Y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # (x, y
 
 @pytest.fixture(scope="module")
 def subject(synthetic_root):
-    from amass_arrow.bodymodel import BodyModelRegistry
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
 
     model = BodyModelRegistry(synthetic_root.body_models).get("smplh", "male")
     betas = np.random.default_rng(11).normal(size=16).astype(np.float32) * 0.5
@@ -40,12 +41,12 @@ def _write(path, motion, betas, root, trans):
 
 
 def _build(root, body_models, out, **kw):
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
 
     cfg = load_build_config(None, amass_root=str(root), body_models=str(body_models), out=str(out), workers=1, **kw)
     build(cfg, progress=False)
-    from amass_arrow.store import Store
+    from amass_arrow.store.reader import Store
 
     return Store(out)
 
@@ -60,7 +61,7 @@ def _row(store, seq_id):
 
 
 def test_y_up_file_is_stood_upright_and_says_so(synthetic_root, subject, tmp_path):
-    from amass_arrow.synthetic.motion import make_motion
+    from amass_arrow.tools.synthetic.motion import make_motion
 
     model, betas = subject
     m = make_motion("walk", model, betas, fps=FPS, seconds=4.0, seed=2)
@@ -90,7 +91,7 @@ def test_y_up_file_is_stood_upright_and_says_so(synthetic_root, subject, tmp_pat
 
 
 def _sequence(motion, betas, root, trans):
-    from amass_arrow.sequence import Sequence
+    from amass_arrow.source.sequence import Sequence
 
     T = motion.num_frames
     return Sequence(seq_id="SYN/s1/x", dataset="SYN", subject="s1", name="x", source_path="SYN/s1/x_poses.npz",
@@ -103,8 +104,8 @@ def _sequence(motion, betas, root, trans):
 def test_body_lying_down_all_take_is_flagged(subject, case):
     """Z-up takes whose body never stands: kept in Z-up (not a clean Y-up export) and flagged lying_down."""
     from amass_arrow.config import MotionConfig
-    from amass_arrow.motion import process
-    from amass_arrow.synthetic.motion import make_motion
+    from amass_arrow.motion.pipeline import process
+    from amass_arrow.tools.synthetic.motion import make_motion
 
     model, betas = subject
     p0 = np.asarray(model.rest_joints(betas.astype(np.float64)), np.float64)[0]
@@ -152,8 +153,8 @@ def test_decide_on_hand_made_evidence():
 @pytest.fixture(scope="module")
 def mocap_store(synthetic_root, tmp_path_factory):
     """The mocap-like world (every motion kind at 60 fps; walks, runs and sits also written Y-up), built."""
-    from amass_arrow.synthetic.feet import KINDS
-    from amass_arrow.synthetic.mocap import make_mocap_archive
+    from amass_arrow.tools.synthetic.feet import KINDS
+    from amass_arrow.tools.synthetic.mocap import make_mocap_archive
 
     root = tmp_path_factory.mktemp("mocap") / "amass"
     files = make_mocap_archive(root, kinds=KINDS, rates=(60.0,), seconds=3.0, y_up=("walk", "run", "sit"),

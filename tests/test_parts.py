@@ -1,4 +1,4 @@
-"""amass_arrow.parts: part names, paths and the sequences row a part carries in its metadata."""
+"""amass_arrow.build.parts: part names, paths and the sequences row a part carries in its metadata."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from amass_arrow import schema
-from amass_arrow.parts import part_key, part_name, part_path, row_of, with_row
+from amass_arrow.build.parts import part_key, part_name, part_path, row_of, with_row
 
 
 def test_row_rides_in_the_part_metadata():

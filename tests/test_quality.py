@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from amass_arrow import quality
 from amass_arrow.config import QualityConfig
+from amass_arrow.motion import quality
 
 FPS = 30.0
 
@@ -127,7 +127,7 @@ def test_manifest_records_every_threshold_and_rule():
 
 def test_stored_flags_appear_once_each(demo_store):
     """Issue 10 item 6: `dmpls_all_zero` was listed twice (read's flags were added by process and again by convert)."""
-    from amass_arrow.store import Store
+    from amass_arrow.store.reader import Store
 
     rows = Store(demo_store).sequences().to_pylist()
     flagged = [r for r in rows if "dmpls_all_zero" in r["quality_flags"]]
@@ -141,7 +141,7 @@ def test_sequences_carry_typed_metric_columns(demo_store, synthetic_root):
     import pyarrow as pa
 
     from amass_arrow.schema import QUALITY_COLUMNS
-    from amass_arrow.store import Store
+    from amass_arrow.store.reader import Store
 
     seqs = Store(demo_store).sequences()
     for c in QUALITY_COLUMNS:
@@ -157,7 +157,7 @@ def test_sequences_carry_typed_metric_columns(demo_store, synthetic_root):
 
 def _flagged_connection(demo_store, extra: dict[str, list[str]]):
     """connect(demo_store) whose `sequences` view adds `extra[seq_id]` flags (the shipped SQL reads the view)."""
-    from amass_arrow.sql import connect
+    from amass_arrow.query.sql import connect
 
     con = connect(demo_store)
     con.execute("CREATE TEMP TABLE seqs_orig AS SELECT * FROM sequences")
@@ -173,7 +173,7 @@ def _flagged_connection(demo_store, extra: dict[str, list[str]]):
 def test_drop_flagged_slice_drops_exactly_the_flagged_takes(demo_store):
     from pathlib import Path
 
-    from amass_arrow.splits import Definition, materialize
+    from amass_arrow.query.splits import Definition, materialize
 
     repo = Path(__file__).resolve().parent.parent
     ids = sorted(r[0] for r in _flagged_connection(demo_store, {}).sql("SELECT seq_id FROM sequences").fetchall())
@@ -194,7 +194,7 @@ def test_drop_flagged_slice_drops_exactly_the_flagged_takes(demo_store):
 def test_clean_walks_example_selects_unflagged_walks(demo_store, synthetic_root):
     from pathlib import Path
 
-    from amass_arrow.sql import run_sql_file
+    from amass_arrow.query.sql import run_sql_file
 
     repo = Path(__file__).resolve().parent.parent
     kinds = {f.seq_id: f.motion for f in synthetic_root.files}

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from amass_arrow.discover import discover
 from amass_arrow.errors import InputError
-from amass_arrow.read import peek, read_sequence
+from amass_arrow.source.discover import discover
+from amass_arrow.source.read import peek, read_sequence
 
 RNG = np.random.default_rng(0)
 
@@ -46,8 +46,8 @@ def test_smplh_poses_split(tmp_path):
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["np.load", "chunked"])
 def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, monkeypatch, chunked):
-    from amass_arrow import read
-    from amass_arrow.read import source_fingerprint
+    from amass_arrow.source import read
+    from amass_arrow.source.read import source_fingerprint
 
     # the memory-mapped row-chunked reader (every stored member), or np.load's own reader
     monkeypatch.setattr(read, "CHUNKED_BYTES", 0 if chunked else 1 << 62)
@@ -69,7 +69,7 @@ def test_fingerprint_follows_content_and_flipped_bytes_fail_the_crc(tmp_path, mo
 @pytest.mark.parametrize("dtype", ["<f8", ">f8", "<f4", "<i2"])
 def test_memory_mapped_reader_equals_np_load(tmp_path, monkeypatch, dtype):
     """The chunked memory-map reader gives np.load's values (as float32), whatever the member's dtype."""
-    from amass_arrow import read
+    from amass_arrow.source import read
 
     a = _smplh(T=301, poses=(RNG.normal(size=(301, 156)) * (100 if dtype == "<i2" else 0.1)).astype(dtype),
                trans=RNG.normal(size=(301, 3)).astype(dtype))

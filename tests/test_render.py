@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from amass_arrow.config import MotionConfig
-from amass_arrow.motion import process
-from amass_arrow.render import GIF_PX, PANEL_PX, STRIP_POSES, joint_set_parents, render
+from amass_arrow.motion.pipeline import process
+from amass_arrow.tools.render import GIF_PX, PANEL_PX, STRIP_POSES, joint_set_parents, render
 
 pytest.importorskip("matplotlib")
 
@@ -20,9 +20,9 @@ def _red(img: Image.Image) -> int:
 
 @pytest.fixture(scope="module")
 def walk_frames(synthetic_root):
-    from amass_arrow.bodymodel import BodyModelRegistry
-    from amass_arrow.sequence import Sequence
-    from amass_arrow.synthetic.motion import make_motion
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
+    from amass_arrow.source.sequence import Sequence
+    from amass_arrow.tools.synthetic.motion import make_motion
 
     model = BodyModelRegistry(synthetic_root.body_models).get("smplh", "male")
     betas = np.zeros(16, np.float32)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amass_arrow.report import worst_takes
+from amass_arrow.tools.report import worst_takes
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -90,9 +90,9 @@ def _loaded_images(chromium: str, page: Path, tmp: Path) -> list[tuple[int, int,
 @pytest.fixture(scope="module")
 def store_with_rejects(synthetic_root, tmp_path_factory):
     """A small store: one synthetic take per motion kind plus three broken files (two reject reasons)."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
-    from amass_arrow.store import Store
+    from amass_arrow.store.reader import Store
 
     root = tmp_path_factory.mktemp("report") / "amass"
     kinds = {}
@@ -154,7 +154,7 @@ def test_report_page_is_self_contained_and_every_image_loads(report_page, chromi
 
 
 def test_report_numbers_are_the_stores(report_page, store_with_rejects):
-    from amass_arrow.store import Store
+    from amass_arrow.store.reader import Store
 
     text = report_page.read_text(encoding="utf-8")
     store = Store(store_with_rejects)

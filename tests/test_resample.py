@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation, Slerp
 
-from amass_arrow.kinematics import rodrigues
-from amass_arrow.resample import (
+from amass_arrow.motion.kinematics import rodrigues
+from amass_arrow.motion.resample import (
     decimation,
     lerp,
     matrix_to_quat,
@@ -21,7 +21,7 @@ from amass_arrow.resample import (
     source_times,
     target_times,
 )
-from amass_arrow.sequence import Sequence
+from amass_arrow.source.sequence import Sequence
 
 FPS = st.sampled_from([24.0, 25.0, 30.0, 50.0, 59.99, 60.0, 100.0, 120.0, 120.00004578, 250.0])
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from amass_arrow import schema
-from amass_arrow.sequence import Sequence
+from amass_arrow.source.sequence import Sequence
 
 
 @pytest.mark.parametrize("model", ["smpl", "smplh", "smplx"])

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from amass_arrow.errors import SplitError, SQLError
-from amass_arrow.splits import Definition, SplitWarning, load_splits_config, materialize, report
-from amass_arrow.sql import connect
+from amass_arrow.query.splits import Definition, SplitWarning, load_splits_config, materialize, report
+from amass_arrow.query.sql import connect
 
 REPO = Path(__file__).resolve().parent.parent
 SPLIT_FILES = sorted((REPO / "sql" / "splits").glob("*.sql"))

@@ -1,4 +1,4 @@
-"""amass_arrow.sql: views, partition pruning, hive keys as strings, polars scan, query CLI."""
+"""amass_arrow.query.sql: views, partition pruning, hive keys as strings, polars scan, query CLI."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 import amass_arrow
 from amass_arrow.cli import main
 from amass_arrow.errors import SQLError
-from amass_arrow.sql import connect, query, run_sql
-from amass_arrow.store import Store
+from amass_arrow.query.sql import connect, query, run_sql
+from amass_arrow.store.reader import Store
 
 
 def test_views_types_and_info(demo_store):
@@ -73,7 +73,7 @@ def test_sql_error_names_file_and_line(demo_store, tmp_path):
     f = tmp_path / "bad.sql"
     f.write_text("-- header\nSET VARIABLE x = 1;\n\nSELECT seq_id,\n       no_such_column\nFROM sequences;\n")
     with pytest.raises(SQLError, match=r"bad\.sql:5: .*no_such_column"):
-        from amass_arrow.sql import run_sql_file
+        from amass_arrow.query.sql import run_sql_file
 
         run_sql_file(con, f)
     with pytest.raises(SQLError, match=r"<sql>:1: Parser Error"):

@@ -3,11 +3,13 @@ import hashlib
 import numpy as np
 import pytest
 
-from amass_arrow.bodymodel import BodyModelRegistry
-from amass_arrow.kinematics import forward_kinematics
+from amass_arrow.motion.bodymodel import BodyModelRegistry
+from amass_arrow.motion.kinematics import forward_kinematics
 from amass_arrow.schema import SKELETONS
-from amass_arrow.synthetic import KINDS, NOTICE, VARIANTS, make_motion, synth
-from amass_arrow.synthetic.motion import TOES
+from amass_arrow.tools.synthetic import synth
+from amass_arrow.tools.synthetic.archive import VARIANTS
+from amass_arrow.tools.synthetic.bodymodels import NOTICE
+from amass_arrow.tools.synthetic.motion import KINDS, TOES, make_motion
 
 
 def _world_joints(m, bm, betas):
@@ -163,8 +165,8 @@ def test_body_model_files_are_labelled_and_smplx_layout(synthetic_root):
 
 def test_every_gait_is_humanly_fast_from_the_first_frame(synthetic_root):
     """Root speeds stay human (a run started in flight once launched the pelvis at 45 m/s from the floor)."""
-    from amass_arrow.bodymodel import BodyModelRegistry
-    from amass_arrow.synthetic.motion import make_motion
+    from amass_arrow.motion.bodymodel import BodyModelRegistry
+    from amass_arrow.tools.synthetic.motion import make_motion
 
     bm = BodyModelRegistry(synthetic_root.body_models).get("smplh", "male")
     # runs spend 30% of a cycle in flight: 40 seeds start in every phase

@@ -7,8 +7,8 @@ import shutil
 import pytest
 
 from amass_arrow.errors import SplitError
-from amass_arrow.splits import Definition, materialize
-from amass_arrow.sql import connect
+from amass_arrow.query.splits import Definition, materialize
+from amass_arrow.query.sql import connect
 
 TAKE_NAME = "HDM_bk_01-01_01_120"
 
@@ -16,7 +16,7 @@ TAKE_NAME = "HDM_bk_01-01_01_120"
 @pytest.fixture(scope="module")
 def twice_store(synthetic_root, tmp_path_factory):
     """A store of MPI_HDM05/bk/<take>_poses.npz, the same file under the SMPL-X folder name HDM05, and CMU/01."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
 
     src = synthetic_root.amass_root
@@ -56,7 +56,7 @@ def test_two_copies_of_a_take_in_two_splits_is_leakage(con, tmp_path):
     assert rows.num_rows == con.sql("SELECT count(*) FROM sequences").fetchall()[0][0]
 
 
-@pytest.mark.filterwarnings("ignore::amass_arrow.splits.SplitWarning")  # 3 sequences: a split may be empty
+@pytest.mark.filterwarnings("ignore::amass_arrow.query.splits.SplitWarning")  # 3 sequences: a split may be empty
 @pytest.mark.parametrize("seed", range(8))
 def test_random_split_keeps_a_take_together(con, seed):
     t = materialize(con, Definition(name="random", sql="sql/splits/random_sequences.sql",

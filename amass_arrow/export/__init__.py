@@ -1,4 +1,4 @@
-"""Exporters: a checked split table (amass_arrow.splits) -> files a trainer loads.
+"""Exporters: a checked split table (amass_arrow.query.splits) -> files a trainer loads.
 
 `run_export` looks `ExportSpec.kind` up in the registry (amass_arrow.export.registry: one module per
 format), writes `stats.json` (train split, per-feature mean/std, float64, when the exporter fed it)
