@@ -175,7 +175,7 @@ def test_drop_flagged_slice_drops_exactly_the_flagged_takes(demo_store):
 
     from amass_arrow.query.splits import Definition, materialize
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     ids = sorted(r[0] for r in _flagged_connection(demo_store, {}).sql("SELECT seq_id FROM sequences").fetchall())
     bad = {ids[0]: ["foot_skating"], ids[3]: ["lying_down", "jitter"], ids[5]: ["dmpls_all_zero"]}
     con = _flagged_connection(demo_store, bad)
@@ -196,7 +196,7 @@ def test_clean_walks_example_selects_unflagged_walks(demo_store, synthetic_root)
 
     from amass_arrow.query.sql import run_sql_file
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     kinds = {f.seq_id: f.motion for f in synthetic_root.files}
     walks = sorted(s for s, k in kinds.items() if k == "walk")
     assert len(walks) >= 3

@@ -10,7 +10,7 @@ from amass_arrow.errors import SplitError, SQLError
 from amass_arrow.query.splits import Definition, SplitWarning, load_splits_config, materialize, report
 from amass_arrow.query.sql import connect
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SPLIT_FILES = sorted((REPO / "sql" / "splits").glob("*.sql"))
 SLICE_FILES = sorted((REPO / "sql" / "slices").glob("*.sql"))
 

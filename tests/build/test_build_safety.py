@@ -21,7 +21,7 @@ from amass_arrow.motion.bodymodel import BodyModelRegistry
 from amass_arrow.source.discover import seq_id_for
 from amass_arrow.store.reader import Store
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _cfg(src, models, out, **kw):

@@ -353,7 +353,7 @@ def test_write_labels_publishes_tables_and_unmatched(labelled_store):
 
 
 def run_example(con, name):
-    text = (Path(__file__).parents[1] / "sql" / "examples" / name).read_text()
+    text = (Path(__file__).parents[2] / "sql" / "examples" / name).read_text()
     cur = con.cursor()
     res = cur.execute(text)
     cols = [d[0] for d in res.description]
@@ -362,7 +362,7 @@ def run_example(con, name):
 
 def test_sql_examples_all_run_and_return_rows(labelled_store):
     con = connect(labelled_store)
-    files = sorted(p.name for p in (Path(__file__).parents[1] / "sql" / "examples").glob("*.sql"))
+    files = sorted(p.name for p in (Path(__file__).parents[2] / "sql" / "examples").glob("*.sql"))
     assert {"walking_frames_with_contacts.sql", "captioned_segments_2_10s.sql", "babel_split.sql"} <= set(files)
     for f in files:
         assert run_example(con, f), f
