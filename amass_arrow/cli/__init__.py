@@ -269,15 +269,13 @@ def _prestart_pool(argv: list[str]) -> None:
 
 
 def _load_plugins() -> None:
-    """Import the modules whose commands live beside their library code (cli_* modules)."""
+    """Import the command groups: every module of this package registers its commands on COMMANDS."""
     import importlib
     import pkgutil
 
-    from amass_arrow import __path__ as pkg_path
-
-    for mod in pkgutil.iter_modules(pkg_path):
-        if mod.name.startswith("cli_"):
-            importlib.import_module(f"{__package__}.{mod.name}")
+    for mod in pkgutil.iter_modules(__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{mod.name}")
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m amass_arrow.cli`: use the imported module

@@ -386,7 +386,7 @@ def _generator_hash() -> str:
     """Hash of the synthetic generator's source files."""
     import hashlib
 
-    from . import synthetic
+    from amass_arrow.tools import synthetic
 
     h = hashlib.blake2b(digest_size=8)
     for f in sorted(Path(synthetic.__file__).parent.glob("*.py")):
@@ -395,7 +395,7 @@ def _generator_hash() -> str:
 
 
 def _synth(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
-    from .synthetic import synth
+    from amass_arrow.tools.synthetic import synth
 
     d = out / f"synth-{frames}"
     done = d / ".done"
