@@ -6,7 +6,7 @@ from . import command
 
 
 def _bench_args(p):
-    from amass_arrow.tools.bench import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
+    from amass_arrow.tools.bench.targets import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
 
     p.add_argument("--out", default="bench-out", help="working folder: synthetic archives, stores, exports, bench.json")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"approximate source frames (default {DEFAULT_FRAMES:,})")
