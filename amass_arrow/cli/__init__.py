@@ -252,10 +252,10 @@ def main(argv: list[str] | None = None) -> int:
 def _prestart_pool(argv: list[str]) -> None:
     """For `build`, before this process's own imports: one BLAS thread (its numeric work is small
     matrices), and on a local pool of several workers the pool's fork server started, so its warm-up
-    (executor/preload.py) overlaps these imports (~0.2 s of a build)."""
+    (build/preload.py) overlaps these imports (~0.2 s of a build)."""
     if argv[:1] != ["build"] or "-h" in argv or "--help" in argv:
         return
-    from amass_arrow.build.executor import warmstart
+    from amass_arrow.build import warmstart
 
     if "numpy" not in sys.modules:  # (a caller that imported numpy already keeps its threads)
         warmstart.one_blas_thread()
@@ -276,9 +276,3 @@ def _load_plugins() -> None:
     for mod in pkgutil.iter_modules(__path__):
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m amass_arrow.cli`: use the imported module
-    from . import main as _main  # so cli_* plugins register on the same COMMANDS
-
-    sys.exit(_main())

@@ -30,46 +30,54 @@ loops only over the F joint columns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable
 
 import numpy as np
 
+from amass_arrow.config import CONTACT_METHODS, HUMANML3D, PROTOMOTIONS, DefaultParams  # noqa: F401 - HUMANML3D, PROTOMOTIONS: read here by their users
 from amass_arrow.schema import FOOT_JOINTS
 
 from . import kernels
-from .resample import decimation
 
 FLOOR_PERCENTILE = 5.0
 #: order of the joints the detectors take and of their output columns
 FOOT_ORDER = tuple(FOOT_JOINTS)  # left_ankle, right_ankle, left_toe, right_toe
-METHODS = ("default", "protomotions", "humanml3d")
+#: contact methods: the modules of motion/contact_methods/ (config.CONTACT_METHODS reads their names from the files)
+METHODS = CONTACT_METHODS
+_REGISTERED: dict[str, Callable[..., np.ndarray]] = {}
 
 
-@dataclass(frozen=True)
-class DefaultParams:
-    """Thresholds of the default detector; the defaults live in config.MotionConfig (contact_*)."""
+def register(name: str):
+    """Decorator: `fn(joints (T, F, 3), fps, up_axis, params) -> (T, F) bool` is the contact method `name`."""
 
-    speed: float  # m/s over `window`: enter a contact below this ...
-    height: float  # m above the local floor: ... and below this
-    speed_exit: float  # m/s: stay in contact while slower than this ...
-    height_exit: float  # m: ... and lower than this
-    window: float  # s: speed = displacement over this centred window / window
-    floor_window: float  # s: local floor = max(min height over the past, over the next) this long
-    min_gap: float  # s: shorter breaks inside a contact are closed
-    min_contact: float  # s: shorter contacts are dropped
+    def deco(fn):
+        _REGISTERED[name] = fn
+        return fn
 
-    @classmethod
-    def defaults(cls) -> DefaultParams:
-        from amass_arrow.config import MotionConfig
-
-        return MotionConfig().contact_params()
+    return deco
 
 
-#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (their default
-#: --humanoid-type smpl; 0.017 for smplx), thresholds, velocity horizon (frames)
-PROTOMOTIONS = {"fps": 30.0, "speed": 0.15, "height": 0.10, "height_offset": 0.015, "horizon": 3}
-#: HumanML3D: 20 fps by int(fps / 20) stepping; squared displacement per frame < 0.002 m^2
-HUMANML3D = {"fps": 20.0, "sq_displacement": 0.002}
+def method(name: str) -> Callable[..., np.ndarray]:
+    """The contact method `name` (its module motion/contact_methods/<name>.py is imported on first use)."""
+    if name not in METHODS:
+        raise ValueError(f"unknown contact method {name!r}; use one of {', '.join(METHODS)}")
+    if name not in _REGISTERED:
+        importlib.import_module(f"{__package__}.contact_methods.{name}")
+    return _REGISTERED[name]
+
+
+def detect(method_name: str, joints: np.ndarray, fps: float, up_axis: int | str = "z_up",
+           params: DefaultParams | None = None) -> np.ndarray:
+    """(T, F) bool contact flags of (T, F, 3) foot joints at `fps` by the method named (one of METHODS)."""
+    return method(method_name)(joints, fps, up_axis, params)
+
+
+def __getattr__(name: str):
+    """`contacts.<method>_contacts`: each method's function by its name (loaded on first use)."""
+    if name.endswith("_contacts") and name[: -len("_contacts")] in METHODS:
+        return method(name[: -len("_contacts")])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def floor_height(foot_heights: np.ndarray, toe_offset: float = 0.0, percentile: float = FLOOR_PERCENTILE) -> float:
@@ -241,27 +249,6 @@ def hysteresis(strong: np.ndarray, weak: np.ndarray, min_gap: int, min_len: int)
     return np.ascontiguousarray(col.reshape(F, L)[:, :T].T)
 
 
-def default_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up",
-                     params: DefaultParams | None = None) -> np.ndarray:
-    """Contact flags (T, F) bool of (T, F, 3) foot-joint positions (m) at `fps` Hz: the default method.
-
-    See the module docstring; `params` holds every threshold (MotionConfig's defaults when None). Heights are
-    taken along `up_axis` ('z_up' | 'y_up' | index) above each joint's local floor, so no global floor
-    is needed.
-    """
-    p = params or DefaultParams.defaults()
-    x = _check_feet(joints)
-    if x.shape[0] == 0:
-        return np.zeros(x.shape[:2], bool)
-    v = window_speed(x, fps, p.window)
-    h = x[..., up_index(up_axis)]
-    above = h - local_floor(h, fps, p.floor_window)
-    strong = (v < p.speed) & (above < p.height)
-    weak = (v < p.speed_exit) & (above < p.height_exit)
-    gap = int(np.ceil(p.min_gap * fps - 1e-9))
-    return hysteresis(strong, weak, gap, int(np.ceil(p.min_contact * fps - 1e-9)))
-
-
 def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.ndarray:
     """ProtoMotions' compute_cartesian_velocity (pose_lib.py): (T, F, 3) m/s.
 
@@ -286,73 +273,6 @@ def multi_horizon_velocity(x: np.ndarray, fps: float, horizon: int = 3) -> np.nd
     c = np.stack(cands)  # (H, T, F, 3)
     best = np.linalg.norm(c, axis=-1).argmin(axis=0)  # (T, F)
     return np.take_along_axis(c, best[None, ..., None], axis=0)[0]
-
-
-def protomotions_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
-    """ProtoMotions' contact labels (parity), returned at the source frames (T, F) bool.
-
-    Read in NVlabs/ProtoMotions (2026-12): data/scripts/convert_amass_to_proto.py (divisor downsampling:
-    output fps = the smallest divisor of round(fps) >= 30, every k-th frame, as resample.decimation;
-    `motion.fix_height(height_offset=0.015)` for smpl, 0.017 smplx, then
-    contact_detection.compute_contact_labels_from_pos_and_vel(vel_thres=0.15, height_thresh=0.1)),
-    simulator_state.RobotState.fix_height (shift so the lowest body over ALL frames sits at the offset),
-    pose_lib.compute_cartesian_velocity(velocity_max_horizon=3). A joint is in contact when
-    |velocity| < 0.15 m/s and height < 0.10 m, at the output rate. Differences left: their lowest body
-    is taken over all bodies of their MJCF skeleton (here: over the given foot joints, which hold the
-    lowest one in practice) and their body positions come from a fixed skeleton, not the subject's
-    betas. Each source frame takes the flags of the nearest output frame, so a store decimated to 30
-    fps gets exactly theirs.
-    """
-    x = _check_feet(joints)
-    T = x.shape[0]
-    if T == 0:
-        return np.zeros((0, x.shape[1]), bool)
-    k, out_fps = decimation(fps, PROTOMOTIONS["fps"])  # their divisor rule (resample.py)
-    d = x[::k]
-    up = up_index(up_axis)
-    h = d[..., up] - d[..., up].min() + PROTOMOTIONS["height_offset"]
-    v = np.linalg.norm(multi_horizon_velocity(d, out_fps, PROTOMOTIONS["horizon"]), axis=-1)
-    flags = (v < PROTOMOTIONS["speed"]) & (h < PROTOMOTIONS["height"])
-    near = np.clip(np.rint(np.arange(T) / k).astype(np.int64), 0, flags.shape[0] - 1)
-    return flags[near]
-
-
-def humanml3d_contacts(joints: np.ndarray, fps: float, up_axis: int | str = "z_up") -> np.ndarray:
-    """HumanML3D's foot contacts (parity), returned at the source frames (T, F) bool.
-
-    Read in EricGuo5513/HumanML3D (2026-12): raw_pose_processing.ipynb keeps every
-    int(fps / 20)-th frame (250 fps -> every 12th, i.e. 20.8 fps: their quirk, kept);
-    motion_representation.ipynb foot_detect(positions, 0.002): frame t of the output is in contact
-    when the squared displacement to frame t + 1, summed over x, y, z, is < 0.002 m^2 (~0.89 m/s at
-    20 fps); the height test is commented out. Their output has one row less; the last frame repeats
-    the one before. Left: their joints are first retargeted to a reference skeleton (displacements
-    scale by the leg-length ratio), not done here (export/humanml3d.py does it, for its 263-dim features).
-    `up_axis` is unused (no height test).
-    """
-    x = _check_feet(joints)
-    T = x.shape[0]
-    if T == 0:
-        return np.zeros((0, x.shape[1]), bool)
-    k = max(1, int(float(fps) / HUMANML3D["fps"]))
-    d = x[::k]
-    if d.shape[0] < 2:
-        return np.zeros(x.shape[:2], bool)
-    flags = (((d[1:] - d[:-1]) ** 2).sum(axis=-1) < HUMANML3D["sq_displacement"])
-    flags = np.concatenate([flags, flags[-1:]], axis=0)
-    near = np.clip(np.rint(np.arange(T) / k).astype(np.int64), 0, flags.shape[0] - 1)
-    return flags[near]
-
-
-def detect(method: str, joints: np.ndarray, fps: float, up_axis: int | str = "z_up",
-           params: DefaultParams | None = None) -> np.ndarray:
-    """(T, F) bool contact flags of (T, F, 3) foot joints at `fps` by `method` (one of METHODS)."""
-    if method == "default":
-        return default_contacts(joints, fps, up_axis, params)
-    if method == "protomotions":
-        return protomotions_contacts(joints, fps, up_axis)
-    if method == "humanml3d":
-        return humanml3d_contacts(joints, fps, up_axis)
-    raise ValueError(f"unknown contact method {method!r}; use one of {', '.join(METHODS)}")
 
 
 def contact_table(flags: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ def _loaded(_item) -> tuple[bool, bool, int]:
 
 
 def test_local_workers_start_with_the_pipeline_and_kernels_loaded():
-    """The fork server imports the pipeline and loads the kernels once (executor/preload.py); workers inherit them."""
+    """The fork server imports the pipeline and loads the kernels once (build/preload.py); workers inherit them."""
     from amass_arrow.motion import kernels
 
     ex = make_executor("local", 2)
@@ -100,6 +100,6 @@ def test_fork_server_start_imports_nothing_heavy():
     import subprocess
     import sys
 
-    code = "import sys, amass_arrow.build.executor.warmstart; print(sorted({'numpy', 'pyarrow', 'numba'} & set(sys.modules)))"
+    code = "import sys, amass_arrow.build.warmstart; print(sorted({'numpy', 'pyarrow', 'numba'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"

@@ -7,14 +7,19 @@ publishes. The same function runs under every executor, so the output does not d
     local   worker processes on this machine (`executor/local.py`; in-process for one worker)
     ray     tasks on a Ray cluster, or a local Ray started for the build (`executor/ray.py`, extra `amass-arrow[ray]`)
 
+An executor is one module here whose class is decorated `@register("<module name>")`; `config.EXECUTORS`
+lists the modules' names (read from the files), and `make_executor` imports the one asked for.
+
 Workers keep per-process state (body models) in caches of the task functions, not in executor globals.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from amass_arrow.config import EXECUTORS
 from amass_arrow.errors import ConfigError
 
 
@@ -32,21 +37,26 @@ class Executor(Protocol):
         ...
 
 
+_REGISTERED: dict[str, Callable[..., Executor]] = {}
+
+
+def register(name: str):
+    """Class decorator: `cls(workers, address)` is the executor `name` (its module's name)."""
+
+    def deco(cls):
+        _REGISTERED[name] = cls
+        return cls
+
+    return deco
+
+
 def make_executor(kind: str, workers: int, address: str | None = None) -> Executor:
     """The executor named `kind` with `workers` parallel tasks; `address` is a Ray cluster ('auto' = the running one)."""
-    if kind == "local":
-        if address:
-            raise ConfigError("--address is for --executor ray")
-        from .local import LocalExecutor
-
-        return LocalExecutor(workers)
-    if kind == "ray":
-        from .ray import RayExecutor
-
-        return RayExecutor(workers, address)
-    from amass_arrow.config import EXECUTORS
-
-    raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {kind!r}")
+    if kind not in EXECUTORS:
+        raise ConfigError(f"executor must be one of {', '.join(EXECUTORS)}; got {kind!r}")
+    if kind not in _REGISTERED:
+        importlib.import_module(f"{__name__}.{kind}")
+    return _REGISTERED[kind](workers, address)
 
 
 def run_batch(fn: Callable[..., Any], items: list[Any], args: tuple[Any, ...]) -> list[Any]:

@@ -9,21 +9,25 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+from amass_arrow.build.warmstart import PRELOAD, THREAD_ENV
+from amass_arrow.errors import ConfigError
 from amass_arrow.store.remote import storage_env
 
-from . import batches, run_batch
-from .warmstart import PRELOAD, THREAD_ENV
+from . import batches, register, run_batch
 
 
+@register("local")
 class LocalExecutor:
     """`workers` forkserver processes; none (the calling process) for one worker.
 
     The workers start as soon as the executor exists (a background thread asks for them), so the fork
-    server's imports and kernel loading (executor/preload.py, once for all workers) overlap the caller's
+    server's imports and kernel loading (build/preload.py, once for all workers) overlap the caller's
     planning instead of delaying the first task.
     """
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, address: str | None = None):
+        if address:
+            raise ConfigError("--address is for --executor ray")
         self.workers = int(workers)
         self.pool: ProcessPoolExecutor | None = None
         self.saved_env: dict[str, str | None] = {}

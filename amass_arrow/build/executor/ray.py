@@ -14,7 +14,7 @@ from typing import Any
 
 from amass_arrow.errors import ConfigError
 
-from . import batches, run_batch
+from . import batches, register, run_batch
 
 
 def _ray():
@@ -25,6 +25,7 @@ def _ray():
     return ray
 
 
+@register("ray")
 class RayExecutor:
     """Ray tasks of one CPU each; at most `2 * workers` in flight so results stream back as they finish."""
 
