@@ -83,8 +83,10 @@ bench-fk: $(VENV)/.installed
 fidelity: $(VENV)/.installed
 	$(PY) -m amass_arrow.tools.fidelity --store
 
+# ruff, and the house's layering (pyproject's [tool.importlinter]: no stage imports one above it, no cycles)
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(DEMO) bench-out .pytest_cache

@@ -25,8 +25,10 @@ from .schema import FRAMES, JOINT_SETS
 
 def plugin_names(*folder: str, first: str) -> tuple[str, ...]:
     """Names of the plugins in a package folder under amass_arrow/ (one module = one plugin, named by its file),
-    read from the file names so that configuration imports none of them; `first` (the default) leads."""
-    names = sorted(p.stem for p in Path(__file__).parent.joinpath(*folder).glob("*.py") if not p.stem.startswith("_"))
+    read from the file names so that configuration imports none of them: `first` (the default), then the others
+    in reverse name order (the order the CLI help and the fidelity table have always shown)."""
+    names = sorted((p.stem for p in Path(__file__).parent.joinpath(*folder).glob("*.py") if not p.stem.startswith("_")),
+                   reverse=True)
     return tuple(sorted(names, key=lambda n: n != first))
 
 

@@ -36,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 
 from amass_arrow.config import CONTACT_METHODS, HUMANML3D, PROTOMOTIONS, DefaultParams  # noqa: F401 - HUMANML3D, PROTOMOTIONS: read here by their users
+from amass_arrow.motion.resample import decimation  # noqa: F401 - the divisor rule the parity methods share
 from amass_arrow.schema import FOOT_JOINTS
 
 from . import kernels

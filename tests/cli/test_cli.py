@@ -91,7 +91,7 @@ def test_top_level(argv, capsys):
 def test_build_starts_the_pool_fork_server_before_its_imports(monkeypatch, argv, starts):
     """`amass-arrow build` on a local pool starts the fork server first thing (its warm-up overlaps the CLI's imports)."""
     from amass_arrow import cli
-    from amass_arrow.build.executor import warmstart
+    from amass_arrow.build import warmstart
 
     calls = []
     monkeypatch.setattr(warmstart, "start_fork_server", lambda: calls.append(True))
