@@ -45,6 +45,10 @@ class SplitError(AmassArrowError):
     """A split definition is invalid (leakage, bad columns)."""
 
 
+class ExportError(AmassArrowError):
+    """An export cannot be written where asked (a folder that is not ours, no space left)."""
+
+
 class LabelError(AmassArrowError):
     """An annotation file cannot be imported."""
 

@@ -33,6 +33,7 @@ import pyarrow as pa
 from . import schema
 from .config import from_dict, load_yaml
 from .errors import ConfigError, SplitError
+from .export import check_export_target, check_folder_name, export_plan, run_export
 from .resources import find
 from .schema import FRM, SPL
 
@@ -86,6 +87,8 @@ class ExportSpec:
         if self.kind not in names():
             raise ConfigError(f"{where}.kind must be one of {', '.join(names())}; got {self.kind!r}")
         e = get(self.kind)
+        if self.name is not None:
+            check_folder_name(self.name, f"{where}.name")
         if self.unit is None:
             self.unit = e.units[0]
         if self.unit not in e.units:
@@ -126,6 +129,7 @@ def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
     exps = [from_dict(ExportSpec, e, f"{path}: exports[{k}]").validate(f"{path}: exports[{k}]")
             for k, e in enumerate(data.get("exports") or [])]
     names = [d.name for d in defs]
+    _check_definition_names(defs, str(path))
     if len(set(names)) != len(names):
         raise ConfigError(f"{path}: definition names must be unique, got {names}")
     for e in exps:
@@ -133,6 +137,12 @@ def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
         if missing:
             raise ConfigError(f"{path}: export {e.folder} names unknown definition(s) {', '.join(sorted(missing))}")
     return SplitsConfig(definitions=defs or [Definition()], exports=exps)
+
+
+def _check_definition_names(defs: list[Definition], where: str) -> None:
+    """Definition names are folders under OUT: plain names only (ConfigError)."""
+    for k, d in enumerate(defs):
+        check_folder_name(d.name, f"{where}: definitions[{k}].name")
 
 
 def resolve_sql_path(path: str | Path, base: Path | None = None) -> Path:
@@ -294,18 +304,21 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     """Materialize and check every definition first, then write rows, reports and every export under OUT/<definition>/."""
     import pyarrow.parquet as pq
 
-    from .export import export_plan, run_export
     from .sql import connect
     from .store import Store
 
     st = store if isinstance(store, Store) else Store(store)
     out = Path(out)
+    _check_definition_names(config.definitions, "build-splits")
+    for e in config.exports:
+        e.validate("build-splits export")
     con = connect(st)
     tables = [materialize(con, d, base) for d in config.definitions]  # all checks before any write
     for t in tables:  # an export rate the store cannot deliver fails here, before anything is written
         for e in config.exports:
             if not e.definitions or t.name in e.definitions:
                 export_plan(st.info.fps, t.rows, e.fps)
+                check_export_target(out / t.name / e.folder)  # a folder that is not an export of ours: refused now
     res = SplitsResult()
     for t in tables:
         d = out / t.name
