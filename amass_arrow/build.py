@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,8 +31,8 @@ from .atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, w
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .convert import Settings, convert_task, peek_task
-from .discover import SourceFile, discover
-from .errors import AmassArrowError, ConfigError, InputError, StoreError
+from .discover import SourceFile, discover, misplaced_root
+from .errors import AmassArrowError, BuildError, ConfigError, InputError, StoreError
 from .executor import Executor, make_executor
 from .layout import StoreLayout, WriteLock
 from .manifest import Manifest
@@ -41,6 +42,10 @@ from .quality import manifest as quality_manifest
 from .read import source_fingerprint
 from .schema import REJ, SEQ, SURFACE_MODELS
 from .store import Store
+
+
+class LayoutWarning(UserWarning):
+    """The archive root looks wrong (built anyway with --force)."""
 
 
 @dataclass
@@ -56,6 +61,19 @@ class BuildResult:
     changed: bool
     elapsed: float = 0.0
     source_frames: int = 0
+
+    def failure(self) -> str | None:
+        """Why this build must not count as a success (the CLI exits non-zero), or None.
+
+        Files rejected `internal_error` (a bug, not bad data; e.g. kernels that failed to load): their count
+        and the first one's file and place. The rest of the store is published.
+        """
+        internal = [r for r in self.rejects if r[REJ.reason] == "internal_error"]
+        if not internal:
+            return None
+        first = internal[0]
+        return (f"{len(internal)} file(s) failed with internal_error (a bug, not bad data; the other files are "
+                f"published); the first: {first[REJ.source_path]}: {first[REJ.message]}")
 
     def summary(self) -> str:
         """A plain-text summary table: per dataset, then rejects by reason."""
@@ -163,6 +181,11 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         disc = discover(cfg.amass_root, cfg.datasets or None)
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
+        wrong_root = misplaced_root(cfg.amass_root, disc)
+        if wrong_root and not cfg.force:
+            raise ConfigError(wrong_root)
+        if wrong_root:
+            warnings.warn(wrong_root, LayoutWarning, stacklevel=2)
         registry = BodyModelRegistry(cfg.body_models)
         previous = _previous(layout)
         executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
@@ -178,6 +201,8 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
         _check_replacement(layout, previous.source, plan.root, previous.rows, set(plan.rows), plan.other_archive,
                            allow=cfg.replace)
+        if not plan.rows:
+            raise BuildError(_nothing_converted(plan.rejects))
         try:
             manifest, changed = (_finish_objects if isinstance(plan.staging, Tree) else _finish)(plan)
         except OSError as exc:
@@ -189,6 +214,15 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
                        sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
                        manifest.datasets, changed, time.perf_counter() - t0, src_frames)
+
+
+def _nothing_converted(rejects: list[dict[str, Any]]) -> str:
+    """The error of a build that would publish no sequence: how many files, why, and the first one."""
+    by = Counter(r[REJ.reason] for r in rejects)
+    first = min(rejects, key=_reject_order) if rejects else None
+    return (f"no file converted: all {len(rejects)} rejected ({', '.join(f'{k} {n}' for k, n in sorted(by.items()))}); "
+            + (f"the first: {first[REJ.source_path]}: {first[REJ.message]}; " if first else "")
+            + "nothing was published (the store, if any, is unchanged)")
 
 
 @dataclass

@@ -33,6 +33,10 @@ class StoreError(AmassArrowError):
     """The store is missing, locked, of another format version, or corrupt."""
 
 
+class BuildError(AmassArrowError):
+    """A build converted nothing, or some files failed with internal errors (the rest is published)."""
+
+
 class StoreLockedError(StoreError):
     """Another live process holds the store's write lock."""
 
