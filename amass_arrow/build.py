@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, schema
+from .amend import LabelsDroppedWarning, carry_labels, changed_timelines
 from .atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
@@ -503,11 +504,21 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
     manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
-    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
-        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
-        old = Store(layout.path).info
+    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild ...
+        old_store = Store(layout.path)
+        old = old_store.info
         manifest.labels = old.labels
+        # ... except those of sequences whose timeline changed: their seconds no longer hold
+        rewrite, dropped = carry_labels(lambda rel: pq.read_table(current / rel), manifest.labels, old.files,
+                                        changed_timelines(old_store.sequences(), ordered), str(layout.path))
+        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR,
+                  skip={rel[len(schema.LABELS_DIR) + 1:] for rel in rewrite})
         manifest.files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
+        for rel, table in rewrite.items():
+            write_parquet_atomic(table, staging / rel)
+            manifest.files[rel] = file_entry(staging / rel, table.num_rows)
+        if dropped:
+            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
     layout.publish(staging, build_id)
     return manifest, True
@@ -593,13 +604,22 @@ def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
     manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
     current = layout.current()
-    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
+    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild ...
         old = Manifest.from_dict(pointer["info"])
+        manifest.labels = old.labels
+        # ... except those of sequences whose timeline changed: their seconds no longer hold
+        rewrite, dropped = carry_labels(current.read_table, manifest.labels, old.files,
+                                        changed_timelines(current.read_table(schema.SEQUENCES_PATH), ordered),
+                                        layout.url)
         for rel in (k for k in old.files if k.startswith(schema.LABELS_DIR + "/")):
+            if rel in rewrite:
+                manifest.files[rel] = staging.write_parquet(rewrite[rel], rel)
+                continue
             if current.url != staging.url:
                 staging.copy_in(current, rel)
             manifest.files[rel] = old.files[rel]
-        manifest.labels = old.labels
+        if dropped:
+            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     info = manifest.to_json()
     staging.write_bytes(schema.INFO_PATH, info.encode())
     keep = set(manifest.files) | (set(entries) if current is not None and current.url == staging.url else set())
