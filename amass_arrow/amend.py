@@ -19,6 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import schema
+from .atomic import file_entry, link_tree, write_parquet_atomic, write_text_atomic
+from .errors import StoreError
+from .layout import StoreLayout, WriteLock
 from .schema import LAB, SEQ
 
 #: the sequence fields that fix where a label's store seconds fall (labels.SequenceIndex reads them)
@@ -86,9 +89,6 @@ def carry_labels(read: Callable[[str], pa.Table], labels: dict[str, dict[str, An
         return rewrite, None
     return rewrite, ("labels dropped: the rebuild changed these sequences' timelines (fps override, store fps or "
                      "frame count), so their label seconds no longer hold. " + " | ".join(lines))
-from .atomic import file_entry, link_tree, write_parquet_atomic, write_text_atomic
-from .errors import StoreError
-from .layout import StoreLayout, WriteLock
 
 
 def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[str, Any]] | None = None,
