@@ -22,6 +22,7 @@ are one take, see schema.TAKE_SQL) raise `SplitError`; an empty train/validation
 
 from __future__ import annotations
 
+import errno
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from typing import Any
 import pyarrow as pa
 
 from . import schema
+from .atomic import write_parquet_atomic, write_text_atomic
 from .config import from_dict, load_yaml
-from .errors import ConfigError, SplitError
+from .errors import ConfigError, ExportError, SplitError
 from .export import check_export_target, check_folder_name, export_plan, run_export
 from .resources import find
 from .schema import FRM, SPL
@@ -302,8 +304,6 @@ class SplitsResult:
 def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | None = None,
                  progress: bool = True, log=print) -> SplitsResult:
     """Materialize and check every definition first, then write rows, reports and every export under OUT/<definition>/."""
-    import pyarrow.parquet as pq
-
     from .sql import connect
     from .store import Store
 
@@ -323,10 +323,16 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     for t in tables:
         d = out / t.name
         d.mkdir(parents=True, exist_ok=True)
-        pq.write_table(t.rows, d / schema.SPLIT_ROWS_FILE)
         rep = report(t)
         res.reports[t.name] = rep
-        (d / "report.json").write_text(json.dumps(rep, indent=2))
+        try:  # atomic: a kill or a full disk never leaves half a file
+            write_parquet_atomic(t.rows, d / schema.SPLIT_ROWS_FILE)
+            write_text_atomic(json.dumps(rep, indent=2), d / "report.json")
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                raise ExportError(f"{d}: no space left while writing the split rows; the previous files are intact. "
+                                  f"Free space and re-run") from None
+            raise
         log(format_report(t.name, rep))
         for e in config.exports:
             if e.definitions and t.name not in e.definitions:

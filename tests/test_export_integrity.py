@@ -184,3 +184,23 @@ def test_a_killed_export_leaves_the_previous_one_or_none_and_a_rerun_completes(d
         now = _snapshot(folder)
         assert sorted(now) == sorted(fresh) and now["provenance.json"] == fresh["provenance.json"], point
         assert _leftovers(out / "d") == [], point
+
+
+def test_split_rows_out_of_space_keep_the_previous_file(demo_store, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    few_sql, out = _sql(tmp_path, "few", FEW), tmp_path / "out"
+    _export(demo_store, out, few_sql, ["torch"])
+    rows = out / "d" / "split_rows.parquet"
+    before = pq.read_table(rows)
+
+    def half(table, where, **kw):  # the disk fills in the middle of the file
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise OSError(errno.ENOSPC, "No space left on device", str(where))
+
+    monkeypatch.setattr(pq, "write_table", half)
+    with pytest.raises(ExportError, match="no space left while writing the split rows"):
+        _export(demo_store, out, few_sql, ["torch"])
+    monkeypatch.undo()
+    assert pq.read_table(rows).equals(before)
+    assert sorted(p.name for p in (out / "d").iterdir()) == ["report.json", "split_rows.parquet", "torch_frame"]
