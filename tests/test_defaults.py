@@ -21,7 +21,7 @@ def _subparser(name: str):
 
 
 def test_export_flags_default_to_the_export_spec():
-    from amass_arrow.query.splits import DEFAULT_COLUMNS, ExportSpec
+    from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec
 
     args = _subparser("export").parse_args(["STORE", "--sql", "x.sql", "--out", "o"])
     d = ExportSpec()

@@ -8,6 +8,7 @@ rejects row with a reason code, never a failed build (unless the store itself ca
 from __future__ import annotations
 
 import functools
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,17 @@ def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
     except StoreError:  # the store cannot be written: the whole build stops
         raise
     except Exception as exc:  # noqa: BLE001 - one odd file never stops a build; the reject names the error
-        return {"reject": _reject(src, "internal_error", f"{type(exc).__name__}: {exc} (please report this file's layout)")}
+        return {"reject": _reject(src, "internal_error", f"{type(exc).__name__}: {exc} at {_place(exc)} "
+                                                         f"(please report this file's layout)")}
+
+
+def _place(exc: BaseException) -> str:
+    """Where `exc` was raised: 'module.py:line in function' of the innermost frame."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if not tb:
+        return "an unknown place"
+    f = tb[-1]
+    return f"{Path(f.filename).name}:{f.lineno} in {f.name}"
 
 
 def peek_task(src: SourceFile) -> tuple[str, str] | None:

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,13 +28,14 @@ import pyarrow.parquet as pq
 
 from amass_arrow import __version__, schema
 from amass_arrow.config import BuildConfig
-from amass_arrow.errors import AmassArrowError, ConfigError, InputError, StoreError
+from amass_arrow.errors import AmassArrowError, BuildError, ConfigError, InputError, StoreError
 from amass_arrow.io.atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
 from amass_arrow.motion.bodymodel import BodyModelRegistry
 from amass_arrow.motion.quality import manifest as quality_manifest
 from amass_arrow.schema import REJ, SEQ, SURFACE_MODELS
-from amass_arrow.source.discover import SourceFile, discover
+from amass_arrow.source.discover import SourceFile, discover, misplaced_root
 from amass_arrow.source.read import source_fingerprint
+from amass_arrow.store.amend import LabelsDroppedWarning, carry_labels, changed_timelines
 from amass_arrow.store.layout import StoreLayout, WriteLock
 from amass_arrow.store.manifest import Manifest
 from amass_arrow.store.reader import Store
@@ -42,6 +44,10 @@ from amass_arrow.store.remote import ObjectLayout, Tree, is_url
 from .convert import Settings, convert_task, peek_task
 from .executor import Executor, make_executor
 from .parts import fps_override, part_key, part_name, row_of, settings_key
+
+
+class LayoutWarning(UserWarning):
+    """The archive root looks wrong (built anyway with --force)."""
 
 
 @dataclass
@@ -57,6 +63,19 @@ class BuildResult:
     changed: bool
     elapsed: float = 0.0
     source_frames: int = 0
+
+    def failure(self) -> str | None:
+        """Why this build must not count as a success (the CLI exits non-zero), or None.
+
+        Files rejected `internal_error` (a bug, not bad data; e.g. kernels that failed to load): their count
+        and the first one's file and place. The rest of the store is published.
+        """
+        internal = [r for r in self.rejects if r[REJ.reason] == "internal_error"]
+        if not internal:
+            return None
+        first = internal[0]
+        return (f"{len(internal)} file(s) failed with internal_error (a bug, not bad data; the other files are "
+                f"published); the first: {first[REJ.source_path]}: {first[REJ.message]}")
 
     def summary(self) -> str:
         """A plain-text summary table: per dataset, then rejects by reason."""
@@ -164,6 +183,11 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         disc = discover(cfg.amass_root, cfg.datasets or None)
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
+        wrong_root = misplaced_root(cfg.amass_root, disc)
+        if wrong_root and not cfg.force:
+            raise ConfigError(wrong_root)
+        if wrong_root:
+            warnings.warn(wrong_root, LayoutWarning, stacklevel=2)
         registry = BodyModelRegistry(cfg.body_models)
         previous = _previous(layout)
         executor = make_executor(cfg.executor, cfg.worker_count(), cfg.address)
@@ -179,6 +203,8 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         # again with what was converted: files that now fail count as removed (staging is kept for a re-run)
         _check_replacement(layout, previous.source, plan.root, previous.rows, set(plan.rows), plan.other_archive,
                            allow=cfg.replace)
+        if not plan.rows:
+            raise BuildError(_nothing_converted(plan.rejects))
         try:
             manifest, changed = (_finish_objects if isinstance(plan.staging, Tree) else _finish)(plan)
         except OSError as exc:
@@ -190,6 +216,15 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
                        sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
                        manifest.datasets, changed, time.perf_counter() - t0, src_frames)
+
+
+def _nothing_converted(rejects: list[dict[str, Any]]) -> str:
+    """The error of a build that would publish no sequence: how many files, why, and the first one."""
+    by = Counter(r[REJ.reason] for r in rejects)
+    first = min(rejects, key=_reject_order) if rejects else None
+    return (f"no file converted: all {len(rejects)} rejected ({', '.join(f'{k} {n}' for k, n in sorted(by.items()))}); "
+            + (f"the first: {first[REJ.source_path]}: {first[REJ.message]}; " if first else "")
+            + "nothing was published (the store, if any, is unchanged)")
 
 
 @dataclass
@@ -470,11 +505,21 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
     files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
     files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
     manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
-    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
-        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
-        old = Store(layout.path).info
+    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild ...
+        old_store = Store(layout.path)
+        old = old_store.info
         manifest.labels = old.labels
+        # ... except those of sequences whose timeline changed: their seconds no longer hold
+        rewrite, dropped = carry_labels(lambda rel: pq.read_table(current / rel), manifest.labels, old.files,
+                                        changed_timelines(old_store.sequences(), ordered), str(layout.path))
+        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR,
+                  skip={rel[len(schema.LABELS_DIR) + 1:] for rel in rewrite})
         manifest.files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
+        for rel, table in rewrite.items():
+            write_parquet_atomic(table, staging / rel)
+            manifest.files[rel] = file_entry(staging / rel, table.num_rows)
+        if dropped:
+            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
     layout.publish(staging, build_id)
     return manifest, True
@@ -560,13 +605,22 @@ def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
     manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
     current = layout.current()
-    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild
+    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild ...
         old = Manifest.from_dict(pointer["info"])
+        manifest.labels = old.labels
+        # ... except those of sequences whose timeline changed: their seconds no longer hold
+        rewrite, dropped = carry_labels(current.read_table, manifest.labels, old.files,
+                                        changed_timelines(current.read_table(schema.SEQUENCES_PATH), ordered),
+                                        layout.url)
         for rel in (k for k in old.files if k.startswith(schema.LABELS_DIR + "/")):
+            if rel in rewrite:
+                manifest.files[rel] = staging.write_parquet(rewrite[rel], rel)
+                continue
             if current.url != staging.url:
                 staging.copy_in(current, rel)
             manifest.files[rel] = old.files[rel]
-        manifest.labels = old.labels
+        if dropped:
+            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     info = manifest.to_json()
     staging.write_bytes(schema.INFO_PATH, info.encode())
     keep = set(manifest.files) | (set(entries) if current is not None and current.url == staging.url else set())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from amass_arrow.errors import AmassArrowError
+from amass_arrow.errors import AmassArrowError, BuildError
 
 COMMANDS: dict[str, tuple[callable, callable]] = {}  # name -> (add_arguments, run)
 
@@ -121,6 +121,9 @@ def _build(args):
     res = build(cfg, progress=not args.quiet)
     print(res.summary())
     print(f"store: {res.store}  (build {res.build_id}, {res.elapsed:.1f} s)")
+    failure = res.failure()
+    if failure:
+        raise BuildError(failure)
 
 
 # ---------------------------------------------------------------- info / inventory

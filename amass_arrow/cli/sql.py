@@ -115,7 +115,7 @@ def _build_splits_args(p):
 @command("build-splits", "run split definitions (sql/splits, sql/slices), check them for leakage, and export each",
          "example:\n  amass-arrow build-splits demo/store --config configs/splits.yaml --out demo/splits")(_build_splits_args)
 def _build_splits(args):
-    from amass_arrow.query.splits import build_splits, load_splits_config
+    from amass_arrow.export.splits import build_splits, load_splits_config
     from amass_arrow.resources import find
 
     cfg_path = find(args.config, what="config file") if args.config else None  # configs/splits.yaml works anywhere
@@ -132,8 +132,8 @@ def _export_args(p):
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
     from amass_arrow.export.registry import load_all, option_fields
+    from amass_arrow.export.splits import ExportSpec
     from amass_arrow.export.units import UNITS
-    from amass_arrow.query.splits import ExportSpec
 
     reg = load_all()
     d = ExportSpec()  # every default is the config's (splits.ExportSpec)
@@ -156,7 +156,8 @@ def _export_args(p):
          "examples:\n  amass-arrow export demo/store --sql sql/splits/amass_official.sql --kind hf --unit window --out out/hf\n"
          "  amass-arrow export demo/store --sql sql/splits/random_sequences.sql --param seed=3 --kind torch --out out/pt")(_export_args)
 def _export(args):
-    from amass_arrow.query.splits import DEFAULT_COLUMNS, Definition, ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.query.splits import Definition
 
     params = parse_params(args.param) or {}
     if isinstance(params, list):

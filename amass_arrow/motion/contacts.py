@@ -132,7 +132,7 @@ def window_speed(joints: np.ndarray, fps: float, window: float, jit: bool | None
     T = x.shape[0]
     if T < 2:
         return np.zeros(x.shape[:2])
-    if kernels.ENABLED if jit is None else jit:  # compiled twin (amass_arrow.motion.kernels); this code is the reference
+    if kernels.enabled() if jit is None else jit:  # compiled twin (amass_arrow.motion.kernels); this code is the reference
         return kernels.window_speed(x, fps, window)
     half = 0.5 * float(window) * float(fps)
     a = int(np.floor(half))
@@ -191,7 +191,7 @@ def local_floor(heights: np.ndarray, fps: float, floor_window: float, jit: bool 
     if h.shape[0] == 0:
         return h.copy()
     n = int(round(float(floor_window) * float(fps))) + 1
-    if h.ndim == 2 and (kernels.ENABLED if jit is None else jit):
+    if h.ndim == 2 and (kernels.enabled() if jit is None else jit):
         return kernels.local_floor(h, n)
     ahead = _running_min_ahead(h, n)
     behind = _running_min_ahead(h[::-1], n)[::-1]

@@ -8,17 +8,44 @@ AMASS_ARROW_JIT=0 in the environment, `ENABLED` is False and every caller takes 
 The compiled loops live in `jitloops.py`, imported on a kernel's first call (numba is not imported
 before); they are compiled once and cached on disk (numba `cache=True`), so a process pays only the
 cache load (~0.5 s), and the local pool's workers not even that: its fork server runs `warm()`.
+
+Callers ask `enabled()`: the first time, it loads every kernel (`warm`); when they cannot load (numba
+cannot write its cache: a read-only install and an unwritable HOME), ENABLED turns False and one
+KernelWarning says so: the numpy path gives the same values, slower. A conversion never fails for it.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 
 import numpy as np
 
-#: numba installed (the extra) and not switched off with AMASS_ARROW_JIT=0; decided without importing numba
+#: numba installed (the extra) and not switched off with AMASS_ARROW_JIT=0; decided without importing numba.
+#: Set to False by enabled() when the compiled loops fail to load.
 ENABLED = importlib.util.find_spec("numba") is not None and os.environ.get("AMASS_ARROW_JIT", "1") != "0"
+_CHECKED = False
+
+
+class KernelWarning(UserWarning):
+    """The compiled kernels could not be loaded; the numpy path runs instead."""
+
+
+def enabled() -> bool:
+    """ENABLED, once the compiled loops are known to load (the first call runs `warm`); on a failure, False
+    from then on in this process, with one KernelWarning."""
+    global ENABLED, _CHECKED
+    if ENABLED and not _CHECKED:
+        _CHECKED = True
+        try:
+            warm()
+        except Exception as exc:  # noqa: BLE001 - numba raises several types (cache locator, compile, import)
+            ENABLED = False
+            warnings.warn(f"compiled kernels unavailable ({type(exc).__name__}: {exc}); using the numpy path (same "
+                          f"values, slower). Set NUMBA_CACHE_DIR to a writable folder, or AMASS_ARROW_JIT=0 to choose "
+                          f"numpy without this warning", KernelWarning, stacklevel=2)
+    return ENABLED
 
 
 def _loops():

@@ -79,7 +79,7 @@ def forward_kinematics(
     jit: use the compiled kernel (amass_arrow.motion.kernels, float64 throughout); None = when numba is
     installed. This numpy code is the reference; both agree within 1e-6 m (tests/test_kernels.py).
     """
-    if kernels.ENABLED if jit is None else jit:
+    if kernels.enabled() if jit is None else jit:
         pose = np.asarray(pose)
         dt = np.float32 if pose.dtype == np.float32 else np.float64
         return kernels.forward_kinematics(pose, rest_joints, parents, trans, dt if out_dtype is None else out_dtype,

@@ -70,7 +70,7 @@ def peak_joint_speed(joints: np.ndarray, fps: float, jit: bool | None = None) ->
     joints = np.asarray(joints, np.float64)
     if joints.shape[0] < 2:
         return None
-    if kernels.ENABLED if jit is None else jit:
+    if kernels.enabled() if jit is None else jit:
         return kernels.peak_speed(joints, fps)
     # np.gradient's differences (central inside, one-sided at the ends), squared and maxed before the one sqrt
     T = joints.shape[0]
@@ -94,7 +94,7 @@ def jitter(joints: np.ndarray, fps: float, jit: bool | None = None) -> float | N
     x = np.asarray(joints, np.float64)
     if x.shape[0] < 4:
         return None
-    if kernels.ENABLED if jit is None else jit:
+    if kernels.enabled() if jit is None else jit:
         return kernels.mean_jerk(x, fps)
     d3 = x[3:] - x[:-3]  # x[t+3] - x[t] + 3 (x[t+1] - x[t+2]), with two temporaries
     e = x[1:-2] - x[2:-1]

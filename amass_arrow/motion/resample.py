@@ -198,7 +198,7 @@ def slerp_axis_angle(aa: np.ndarray, src_times: np.ndarray, dst_times: np.ndarra
     out = np.empty((len(w),) + aa.shape[1:], dtype=aa.dtype)
     rows, frames, rest = _exact_rows(i, w)
     out[rows] = aa[frames]  # on a source frame: copy it (bit for bit; 120->30 fps is all copies)
-    if len(rest) and (kernels.ENABLED if jit is None else jit):
+    if len(rest) and (kernels.enabled() if jit is None else jit):
         kernels.slerp_rows(aa, i[rest], w[rest], rest, out)
         return out
     for s in range(0, len(rest), SLERP_CHUNK):  # chunks bound the float64 temporaries

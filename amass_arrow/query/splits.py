@@ -7,22 +7,12 @@ anything is written: unknown sequences, bad columns, and leakage (overlapping fr
 two splits; a take is canonical dataset/subject/name, so the SMPL+H and SMPL-X copies of a motion
 are one take, see schema.TAKE_SQL) raise `SplitError`; an empty train/validation/test split warns.
 
-`configs/splits.yaml` (typed by `SplitsConfig`; every default is in the dataclasses below)::
-
-    definitions:
-      - name: official
-        sql: sql/splits/amass_official.sql
-        slices: [sql/slices/trim_heads.sql]
-        params: {}            # DuckDB variables, read in SQL with getvariable('name')
-    exports:
-      - {kind: hf, unit: frame}
-      - {kind: hf, unit: window, window: 60, stride: 30}
-      - {kind: torch}
+The splits config (`configs/splits.yaml`: definitions x exporters) and `build-splits` live in
+`export/splits.py`, above the exporters they run.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,13 +21,11 @@ from typing import Any
 import pyarrow as pa
 
 from amass_arrow import schema
-from amass_arrow.config import from_dict, load_yaml
-from amass_arrow.errors import ConfigError, SplitError
+from amass_arrow.errors import SplitError
 from amass_arrow.resources import find
-from amass_arrow.schema import FRM, SPL
+from amass_arrow.schema import SPL
 
 SPLITS = ("train", "validation", "test")
-DEFAULT_COLUMNS = [FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.trans, FRM.joints, schema.CONTACTS_FEATURE]
 
 
 #: optional string columns a split/slice may yield; slice and window exports carry them per row
@@ -58,89 +46,11 @@ class Definition:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class ExportSpec:
-    """One exporter run for each definition it names (all when `definitions` is empty)."""
-
-    kind: str = "hf"  # a registered exporter (amass_arrow.export.registry): hf | torch | ...
-    unit: str | None = None  # frame | slice | window (fixed length); None = the exporter's first unit
-    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
-    window: int = 60  # frames per window (unit=window), at the export fps
-    stride: int = 30  # frames between window starts (unit=window), at the export fps
-    fps: float | None = None  # export rate; must divide the store fps (every k-th frame); None = store fps
-    stats: bool = True  # write stats.json (train split, per feature mean/std)
-    definitions: list[str] = field(default_factory=list)
-    name: str | None = None  # output folder; default '<kind>_<unit>' ('<kind>' for single-unit exporters)
-    options: dict[str, Any] = field(default_factory=dict)  # the exporter's own options (its Options dataclass)
-
-    @property
-    def folder(self) -> str:
-        from amass_arrow.export.registry import get
-
-        e = get(self.kind)
-        return self.name or e.folder(self.unit or e.units[0])
-
-    def validate(self, where: str) -> ExportSpec:
-        from amass_arrow.export.registry import get, names
-
-        if self.kind not in names():
-            raise ConfigError(f"{where}.kind must be one of {', '.join(names())}; got {self.kind!r}")
-        e = get(self.kind)
-        if self.unit is None:
-            self.unit = e.units[0]
-        if self.unit not in e.units:
-            raise ConfigError(f"{where}.unit must be one of {', '.join(e.units)} for {self.kind}; got {self.unit!r}")
-        e.options(self.options, f"{where}.options")
-        if int(self.window) < 1 or int(self.stride) < 1:
-            raise ConfigError(f"{where}: window and stride must be >= 1 frames")
-        from amass_arrow.export.frames import FEATURES
-
-        bad = [c for c in self.columns if c not in FEATURES]
-        if bad:
-            raise ConfigError(f"{where}.columns: unknown {', '.join(bad)}; known: {', '.join(FEATURES)}")
-        return self
-
-
-@dataclass
-class SplitsConfig:
-    """What `build-splits` builds: definitions x exporters."""
-
-    definitions: list[Definition] = field(default_factory=lambda: [Definition()])
-    exports: list[ExportSpec] = field(default_factory=lambda: [ExportSpec()])
-
-
-def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
-    """Read a splits YAML (unknown keys rejected); no path = the defaults above.
-
-    A relative path that is not in the current folder is looked up in the shipped files
-    (`configs/splits.yaml` works from any folder).
-    """
-    if path is None:
-        return SplitsConfig()
-    path = find(path, what="config file")
-    data = load_yaml(path)
-    unknown = sorted(set(data) - {"definitions", "exports"})
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known: definitions, exports")
-    defs = [from_dict(Definition, d, f"{path}: definitions[{k}]") for k, d in enumerate(data.get("definitions") or [])]
-    exps = [from_dict(ExportSpec, e, f"{path}: exports[{k}]").validate(f"{path}: exports[{k}]")
-            for k, e in enumerate(data.get("exports") or [])]
-    names = [d.name for d in defs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{path}: definition names must be unique, got {names}")
-    for e in exps:
-        missing = set(e.definitions) - set(names)
-        if missing:
-            raise ConfigError(f"{path}: export {e.folder} names unknown definition(s) {', '.join(sorted(missing))}")
-    return SplitsConfig(definitions=defs or [Definition()], exports=exps)
-
-
 def resolve_sql_path(path: str | Path, base: Path | None = None) -> Path:
     """An absolute path, else relative to the cwd, then `base` (the config's folder and its parent), then the shipped files."""
     return find(path, [base, base.parent] if base else [], what="SQL file")
 
 
-# ---------------------------------------------------------------- materializing
 @dataclass
 class SplitTable:
     """Checked rows of one definition: a pa.Table with the split-row columns (schema.SPL), plus provenance."""
@@ -280,47 +190,3 @@ def format_report(name: str, rep: dict[str, Any]) -> str:
         for ds, d in r["datasets"].items():
             lines.append(f"  {'':<12}{ds:<24}{d['rows']:>8}{d['sequences']:>10}{d['frames']:>10}{d['hours']:>9.3f}")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- build-splits
-@dataclass
-class SplitsResult:
-    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # definition -> report
-    outputs: list[tuple[str, str, Path]] = field(default_factory=list)  # (definition, exporter folder, path)
-
-
-def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | None = None,
-                 progress: bool = True, log=print) -> SplitsResult:
-    """Materialize and check every definition first, then write rows, reports and every export under OUT/<definition>/."""
-    import pyarrow.parquet as pq
-
-    from amass_arrow.export import export_plan, run_export
-    from amass_arrow.store.reader import Store
-
-    from .sql import connect
-
-    st = store if isinstance(store, Store) else Store(store)
-    out = Path(out)
-    con = connect(st)
-    tables = [materialize(con, d, base) for d in config.definitions]  # all checks before any write
-    for t in tables:  # an export rate the store cannot deliver fails here, before anything is written
-        for e in config.exports:
-            if not e.definitions or t.name in e.definitions:
-                export_plan(st.info.fps, t.rows, e.fps)
-    res = SplitsResult()
-    for t in tables:
-        d = out / t.name
-        d.mkdir(parents=True, exist_ok=True)
-        pq.write_table(t.rows, d / schema.SPLIT_ROWS_FILE)
-        rep = report(t)
-        res.reports[t.name] = rep
-        (d / "report.json").write_text(json.dumps(rep, indent=2))
-        log(format_report(t.name, rep))
-        for e in config.exports:
-            if e.definitions and t.name not in e.definitions:
-                continue
-            path = run_export(con, st, t, e, d / e.folder, progress=progress)
-            res.outputs.append((t.name, e.folder, path))
-            log(f"{e.kind} ({e.unit}) {t.name}: {path}")
-    con.close()
-    return res

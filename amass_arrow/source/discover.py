@@ -33,6 +33,14 @@ SMPLH_TO_SMPLX = {
 }
 SMPLX_TO_SMPLH = {v: k for k, v in SMPLH_TO_SMPLX.items()}
 SMPLX_ONLY = ("CNRS", "GRAB", "SOMA", "WEIZMANN")
+#: AMASS's dataset folders (either download's names): a root whose folders are none of these while their
+#: sub-folders are is the folder above the AMASS root (misplaced_root)
+KNOWN_DATASETS = frozenset((
+    "ACCAD", "BMLhandball", "BMLmovi", "CMU", "DanceDB", "EKUT", "HUMAN4D", "HumanEva", "KIT", "MOYO", "SFU",
+    "TotalCapture", *SMPLH_TO_SMPLX, *SMPLX_TO_SMPLH, *SMPLX_ONLY,
+))
+#: how many folder names a misplaced-root message lists
+LIST_NAMES = 5
 
 
 def canonical_dataset(name: str) -> str:
@@ -164,6 +172,29 @@ def _dedupe(files: list[SourceFile], problems: list[InputError]) -> Discovery:
             continue
         unique.append(f)
     return Discovery(unique, problems)
+
+
+def misplaced_root(root: str | Path, disc: Discovery) -> str | None:
+    """A message when `root` looks like the folder above an AMASS root, else None.
+
+    That is: some dataset folders are no known AMASS dataset while their sub-folders (read as subjects) are
+    (AMASS_ROOT one level too high turns `smplh2/ACCAD/...` into dataset `smplh2`, subject `ACCAD`).
+    """
+    subjects: dict[str, set[str]] = {}
+    for f in disc.files:
+        subjects.setdefault(f.dataset, set()).add(f.subject)
+    wrong = {d: sorted(s & KNOWN_DATASETS) for d, s in sorted(subjects.items()) if d not in KNOWN_DATASETS}
+    wrong = {d: s for d, s in wrong.items() if s}
+    if not wrong:
+        return None
+    d, inner = next(iter(wrong.items()))
+    folders = ", ".join(list(wrong)[:LIST_NAMES]) + (" ..." if len(wrong) > LIST_NAMES else "")
+    base = str(root).rstrip("/")
+    return (f"{base}: looks like the folder above the AMASS root: its folder(s) {folders} are no AMASS dataset, but "
+            f"hold dataset folders ({', '.join(inner[:LIST_NAMES])}{' ...' if len(inner) > LIST_NAMES else ''}); "
+            f"expected layout ROOT/<dataset>/<subject>/<name>_poses.npz (or _stageii.npz), e.g. "
+            f"ROOT/ACCAD/Female1General_c3d/A1 - Stand_poses.npz. Use the root {base}/{d} "
+            f"(one build per download), or pass --force to build these folders as they are")
 
 
 def inventory(disc: Discovery) -> dict[str, dict[str, int]]:

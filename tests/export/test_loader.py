@@ -8,8 +8,9 @@ import pytest
 torch = pytest.importorskip("torch")
 datasets = pytest.importorskip("datasets")
 
+from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits  # noqa: E402
 from amass_arrow.loader import FrameLoader, load_matrix, torch_dataset  # noqa: E402
-from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, build_splits  # noqa: E402
+from amass_arrow.query.splits import Definition  # noqa: E402
 
 COLUMNS = ["root_orient", "pose_body", "pose_hand", "trans", "joints", "contacts"]
 

@@ -10,8 +10,8 @@ import pytest
 
 from amass_arrow.errors import ConfigError
 from amass_arrow.export import registry
+from amass_arrow.export.splits import ExportSpec
 from amass_arrow.export.units import assemble, iter_slices
-from amass_arrow.query.splits import ExportSpec
 
 
 def _chunk(lengths=(5, 3, 7)):
@@ -72,7 +72,8 @@ def test_options_are_typed():
 
 def test_a_new_exporter_is_one_class(demo_store, tmp_path):
     """Registering a class makes it a valid kind for ExportSpec and build_splits; it sees slices of the split."""
-    from amass_arrow.query.splits import Definition, SplitsConfig, build_splits
+    from amass_arrow.export.splits import SplitsConfig, build_splits
+    from amass_arrow.query.splits import Definition
 
     @registry.register
     class Count(registry.Exporter):

@@ -497,7 +497,8 @@ def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled
     """official split + sql/slices/captions.sql -> HF slice export: one row per caption, `text` = the caption."""
     import datasets
 
-    from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.query.splits import Definition
 
     store, _, _ = synthetic_labelled_store
     cfg = SplitsConfig(

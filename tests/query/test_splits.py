@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from amass_arrow.errors import SplitError, SQLError
-from amass_arrow.query.splits import Definition, SplitWarning, load_splits_config, materialize, report
+from amass_arrow.export.splits import load_splits_config
+from amass_arrow.query.splits import Definition, SplitWarning, materialize, report
 from amass_arrow.query.sql import connect
 
 REPO = Path(__file__).resolve().parents[2]

@@ -179,7 +179,8 @@ def test_s3_build_killed_resumes_verifies_and_queries_with_pruning(s3, s3_archiv
     import numpy as np
     import torch
 
-    from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, SplitWarning, build_splits
+    from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits
+    from amass_arrow.query.splits import Definition, SplitWarning
 
     out = tmp_path / "splits"
     cfg = SplitsConfig(definitions=[Definition()], exports=[ExportSpec(kind="torch", unit="frame")])

@@ -262,8 +262,9 @@ def _call(item: tuple[Callable[..., Any], tuple]) -> Any:
 
 def run_export(store: Path, out: Path) -> dict[str, Any]:
     """build_splits of the official split (configs/splits.yaml's definition) to a HF DatasetDict (unit frame)."""
+    from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits, load_splits_config
     from amass_arrow.export.units import FRAME_UNIT
-    from amass_arrow.query.splits import Definition, ExportSpec, SplitsConfig, build_splits, load_splits_config
+    from amass_arrow.query.splits import Definition
     from amass_arrow.resources import shipped
 
     cfg_path = shipped("configs/splits.yaml")
