@@ -86,7 +86,7 @@ fidelity: $(VENV)/.installed
 # ruff, and the house's layering (pyproject's [tool.importlinter]: no stage imports one above it, no cycles)
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(DEMO) bench-out .pytest_cache
