@@ -1,0 +1,123 @@
+"""Issue 21: unlucky inputs and unlucky ends. Odd files in the archive are rejected (never hang, never stop
+the build), a killed build leaves no process behind, and each command's failure is one line, exit 2."""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from amass_arrow.build import build
+from amass_arrow.config import load_build_config
+from amass_arrow.discover import discover
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _small_archive(synthetic_root, dest: Path, n: int = 2) -> list[str]:
+    """The first `n` CMU files of the synthetic archive copied under dest/CMU/01; returns their file names."""
+    src = sorted((Path(synthetic_root.amass_root) / "CMU").rglob("*_poses.npz"))[:n]
+    (dest / "CMU" / "01").mkdir(parents=True)
+    for f in src:
+        shutil.copy(f, dest / "CMU" / "01" / f.name)
+    return [f.name for f in src]
+
+
+def _build(root, models, out, workers=1):
+    cfg = load_build_config(None, amass_root=str(root), body_models=str(models), out=str(out), workers=workers)
+    return build(cfg, progress=False)
+
+
+# ---------------------------------------------------------------- items 2, 3: odd files are rejected
+def test_named_pipe_is_rejected_not_read(synthetic_root, tmp_path):
+    root = tmp_path / "amass"
+    names = _small_archive(synthetic_root, root)
+    os.mkfifo(root / "CMU" / "01" / "pipe_poses.npz")  # opening it for reading would block forever
+    disc = discover(root)
+    assert sorted(f.rel for f in disc.files) == sorted(f"CMU/01/{n}" for n in names)
+    assert [(p.path, p.code) for p in disc.problems] == [("CMU/01/pipe_poses.npz", "not_a_file")]
+
+
+def test_file_name_not_utf8_is_rejected_and_the_build_publishes(synthetic_root, tmp_path):
+    root = tmp_path / "amass"
+    names = _small_archive(synthetic_root, root)
+    bad = os.fsencode(root / "CMU" / "01") + b"/walk\xff_poses.npz"
+    shutil.copy(root / "CMU" / "01" / names[0], bad)
+    res = _build(root, synthetic_root.body_models, tmp_path / "store", workers=2)
+    store = tmp_path / "store"
+    seqs = sorted(pq.read_table(store / "sequences.parquet")["seq_id"].to_pylist())
+    assert seqs == sorted(f"CMU/01/{n[:-len('_poses.npz')]}" for n in names)
+    rej = pq.read_table(store / "rejects.parquet").to_pylist()
+    assert [(r["source_path"], r["reason"]) for r in rej] == [("CMU/01/walk\\xff_poses.npz", "bad_filename")]
+    assert res.converted == len(names)
+
+
+# ---------------------------------------------------------------- item 4: workers die with their build
+_KILL_SCRIPT = """
+import sys
+from amass_arrow.executor import warmstart
+warmstart.PRELOAD.append("hold_worker")  # the fork server's conversions report and block (tests/hold_worker.py)
+from amass_arrow.build import build
+from amass_arrow.config import load_build_config
+build(load_build_config(None, amass_root=sys.argv[1], body_models=sys.argv[2], out=sys.argv[3], workers=2), progress=False)
+"""
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    """True once process `pid` has ended (waits on a pidfd, at most `timeout` seconds)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="needs Linux pidfd_open to wait on non-child processes")
+def test_kill_9_of_a_multi_worker_build_leaves_no_process(synthetic_root, tmp_path):
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root, n=4)
+    fifo = tmp_path / "workers.fifo"
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    keep = os.open(fifo, os.O_WRONLY)  # no EOF between the workers' writes
+    env = {**os.environ, "AMASS_ARROW_TEST_FIFO": str(fifo),
+           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(root), str(synthetic_root.body_models),
+                             str(tmp_path / "store")], env=env, stderr=subprocess.PIPE)
+    pids: set[int] = set()
+    try:
+        buf = b""
+        while buf.count(b"\n") < 2:  # both workers hold a conversion
+            ready = select.select([rfd], [], [], 120)[0]
+            assert ready, f"the build's workers never started: {proc.poll()=}"
+            buf += os.read(rfd, 4096)
+        lines = [ln.split() for ln in buf.decode().splitlines()]
+        workers = {int(w) for w, _ in lines}
+        server = {int(s) for _, s in lines}
+        assert len(workers) == 2 and len(server) == 1 and proc.pid not in workers | server
+        pids = workers | server
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        alive = [p for p in sorted(pids) if not _gone(p, 30)]
+        assert alive == [], f"processes outlived their killed build: {alive}"
+    finally:
+        os.close(rfd)
+        os.close(keep)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for p in pids:  # what this test started and the fix failed to end
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
