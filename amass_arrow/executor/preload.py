@@ -4,6 +4,13 @@ and the compiled kernels (kernels.warm) load there, and every worker is forked w
 instead of importing and loading them itself (about 1 s of CPU a worker; `make bench` build rows).
 """
 
+import os
+
+from .warmstart import OWNER_ENV, die_with_parent
+
+if os.environ.get(OWNER_ENV):  # in the fork server: die with the build that started it
+    die_with_parent(int(os.environ.pop(OWNER_ENV)))
+
 from .. import convert, kernels, motion  # noqa: F401 - imported for their side effect: loaded once, inherited by the workers
 
 try:
