@@ -121,3 +121,51 @@ def test_kill_9_of_a_multi_worker_build_leaves_no_process(synthetic_root, tmp_pa
                 os.kill(p, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+# ---------------------------------------------------------------- item 5: no leaked temporary folders
+def test_disk_full_writing_reduced_body_models_leaves_no_folder(synthetic_root, tmp_path, monkeypatch):
+    import errno
+
+    from amass_arrow import bodymodel
+    from amass_arrow.errors import StoreError
+
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root, n=3)
+
+    def full(self, path):
+        Path(path).write_bytes(b"half")  # a partial file, as a full disk leaves it
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(bodymodel.BodyModel, "save_rest", full)
+    with pytest.raises(StoreError, match="No space left on device"):
+        _build(root, synthetic_root.body_models, tmp_path / "store", workers=2)
+    side = tmp_path / ".store.amass-arrow"
+    assert sorted(p.name for p in side.glob(".models-*")) == []
+
+
+def test_stale_reduced_model_folder_of_a_killed_build_is_removed(synthetic_root, tmp_path):
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+    stale = tmp_path / ".store.amass-arrow" / ".models-killed"
+    stale.mkdir(parents=True)
+    (stale / "smplh_male.npz").write_bytes(b"x" * 1000)
+    _build(root, synthetic_root.body_models, tmp_path / "store")
+    assert not stale.exists()
+    assert len(pq.read_table(tmp_path / "store" / "sequences.parquet")) == 2
+
+
+# ---------------------------------------------------------------- item 7: --out symlinked elsewhere
+def test_out_symlink_to_an_ordinary_folder_is_refused(synthetic_root, tmp_path):
+    from amass_arrow.errors import StoreError
+
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+    mine = tmp_path / "my_results"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    (tmp_path / "store").symlink_to(mine)
+    with pytest.raises(StoreError, match="not an amass-arrow store link"):
+        _build(root, synthetic_root.body_models, tmp_path / "store")
+    assert os.readlink(tmp_path / "store") == str(mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
