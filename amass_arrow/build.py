@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import os
 import platform
 import shutil
 import sys
@@ -239,7 +240,8 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     entries = {} if cfg.force else dict(prev.entries)
     needs = _needed_models(disc.files, previous, registry, executor)
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
-    models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
+    # absolute paths only (an export run from another folder reads them); workers load the models
+    models_used = {f"{m}/{g}": os.path.abspath(registry.resolve(m, g)[0]) for m, g in sorted(needs)}
     model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
     key = settings_key(cfg, joint_set)
     staging = layout.staging(key)

@@ -169,3 +169,26 @@ def test_out_symlink_to_an_ordinary_folder_is_refused(synthetic_root, tmp_path):
         _build(root, synthetic_root.body_models, tmp_path / "store")
     assert os.readlink(tmp_path / "store") == str(mine)
     assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+
+
+# ---------------------------------------------------------------- item 8: body-model paths in info.json
+def test_body_model_paths_are_absolute_so_an_export_elsewhere_finds_them(synthetic_root, tmp_path, monkeypatch):
+    import json
+
+    from amass_arrow.cli import main
+
+    work = tmp_path / "work"
+    _small_archive(synthetic_root, work / "amass")
+    shutil.copytree(synthetic_root.body_models, work / "models")
+    monkeypatch.chdir(work)
+    _build("amass", "models", "store")  # relative paths, as a user types them
+    used = json.loads((work / "store" / "meta" / "info.json").read_text())["body_models"]
+    assert used and all(Path(p).is_absolute() and Path(p).is_file() for p in used.values()), used
+    assert all(Path(p).parent.parent == work / "models" for p in used.values())
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    rc = main(["export", str(work / "store"), "--sql", "sql/splits/amass_official.sql", "--kind", "protomotions",
+               "--out", str(tmp_path / "pm")])
+    assert rc == 0 and (tmp_path / "pm" / "amass_official" / "protomotions" / "train.pt").is_file()
