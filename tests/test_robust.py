@@ -192,3 +192,57 @@ def test_body_model_paths_are_absolute_so_an_export_elsewhere_finds_them(synthet
     rc = main(["export", str(work / "store"), "--sql", "sql/splits/amass_official.sql", "--kind", "protomotions",
                "--out", str(tmp_path / "pm")])
     assert rc == 0 and (tmp_path / "pm" / "amass_official" / "protomotions" / "train.pt").is_file()
+
+
+# ---------------------------------------------------------------- items 9, 10: shards and empty splits
+@pytest.fixture(scope="module")
+def train_only_store(synthetic_root, tmp_path_factory):
+    """A store of two CMU takes: the official split's validation and test are empty."""
+    d = tmp_path_factory.mktemp("train_only")
+    _small_archive(synthetic_root, d / "amass")
+    _build(d / "amass", synthetic_root.body_models, d / "store")
+    return d / "store"
+
+
+def _export(store, kind, out, *extra):
+    from amass_arrow.cli import main
+
+    return main(["export", str(store), "--sql", "sql/splits/amass_official.sql", "--kind", kind, "--out", str(out),
+                 "--quiet", *extra])
+
+
+def test_protomotions_shards_above_the_motions_are_refused(train_only_store, tmp_path, capsys):
+    rc = _export(train_only_store, "protomotions", tmp_path / "pm", "--shards", "3")
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1
+    assert "train (2 motions)" in err and "--shards 2" in err
+    assert not (tmp_path / "pm" / "amass_official" / "protomotions").exists()
+    assert _export(train_only_store, "protomotions", tmp_path / "pm2", "--shards", "2") == 0
+    import torch
+
+    for rank in (0, 1):
+        d = torch.load(tmp_path / "pm2" / "amass_official" / "protomotions" / f"train_{rank}.pt", weights_only=False)
+        assert len(d["motion_lengths"]) == 1
+
+
+def test_empty_splits_are_written_with_the_features_of_the_others(train_only_store, tmp_path):
+    import datasets
+    import torch
+
+    assert _export(train_only_store, "hf", tmp_path / "hf") == 0
+    dd = datasets.load_from_disk(str(tmp_path / "hf" / "amass_official" / "hf_frame"))
+    assert sorted(dd) == ["test", "train", "validation"]
+    assert (dd["train"].num_rows > 0, dd["validation"].num_rows, dd["test"].num_rows) == (True, 0, 0)
+    assert dd["test"].features == dd["train"].features
+
+    assert _export(train_only_store, "torch", tmp_path / "pt") == 0
+    d = tmp_path / "pt" / "amass_official" / "torch_frame"
+    train = torch.load(d / "train.pt", weights_only=False)
+    test = torch.load(d / "test.pt", weights_only=False)
+    assert sorted(test) == sorted(train)
+    for k, v in train.items():
+        if isinstance(v, torch.Tensor) and k != "betas":
+            assert test[k].shape == (0, *v.shape[1:]) and test[k].dtype == v.dtype, k
+    pm = tmp_path / "pm" / "amass_official" / "protomotions"
+    assert _export(train_only_store, "protomotions", tmp_path / "pm") == 0
+    assert sorted(p.name for p in pm.glob("*.pt")) == ["train.pt"]  # an empty MotionLib cannot be loaded
