@@ -246,3 +246,44 @@ def test_empty_splits_are_written_with_the_features_of_the_others(train_only_sto
     pm = tmp_path / "pm" / "amass_official" / "protomotions"
     assert _export(train_only_store, "protomotions", tmp_path / "pm") == 0
     assert sorted(p.name for p in pm.glob("*.pt")) == ["train.pt"]  # an empty MotionLib cannot be loaded
+
+
+# ---------------------------------------------------------------- item 11: format version
+def test_format_version_bumped_and_an_older_store_is_refused_with_the_command_that_rebuilds_it(
+        synthetic_root, tmp_path, capsys):
+    import json
+    import shlex
+
+    from amass_arrow import schema
+    from amass_arrow.cli import main
+    from amass_arrow.errors import StoreError
+    from amass_arrow.store import Store
+
+    assert schema.FORMAT_VERSION >= 2  # version 1 stores exist with two different sequences schemas
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+    store = tmp_path / "store"
+    _build(root, synthetic_root.body_models, store)
+    assert Store(store).info.format_version == schema.FORMAT_VERSION  # this version's stores stay readable
+
+    info = store / "meta" / "info.json"
+    data = json.loads(info.read_text())
+    data["format_version"] = 1
+    os.chmod(info, 0o644)
+    info.write_text(json.dumps(data))  # what a store from before the bump says
+    old_build = store.resolve().parent / "built-by-version-1"  # older code gave its builds other ids
+    store.resolve().rename(old_build)
+    store.unlink()
+    store.symlink_to(os.path.relpath(old_build, tmp_path))
+    with pytest.raises(StoreError, match="store format version 1") as exc:
+        Store(store)
+    cmd = str(exc.value).split("rebuild it with: ", 1)[1]
+    assert shlex.split(cmd)[:7] == ["amass-arrow", "build", str(root), "--body-models",
+                                    str(synthetic_root.body_models), "--out", str(store)]
+    assert main(["info", str(store)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and cmd in err
+
+    assert main(shlex.split(cmd)[1:] + ["--workers", "1", "--quiet"]) == 0  # the printed command, as given
+    rebuilt = Store(store)
+    assert rebuilt.info.format_version == schema.FORMAT_VERSION and rebuilt.info.num_sequences == 2
