@@ -287,3 +287,59 @@ def test_format_version_bumped_and_an_older_store_is_refused_with_the_command_th
     assert main(shlex.split(cmd)[1:] + ["--workers", "1", "--quiet"]) == 0  # the printed command, as given
     rebuilt = Store(store)
     assert rebuilt.info.format_version == schema.FORMAT_VERSION and rebuilt.info.num_sequences == 2
+
+
+# ---------------------------------------------------------------- item 6: render streams GIF frames
+def test_render_streams_gif_frames_to_the_file(synthetic_root, tmp_path, monkeypatch):
+    """Each frame is on disk before the next is drawn (memory does not grow with the take), and the GIF
+    reads back with every frame."""
+    import numpy as np
+    from PIL import Image
+
+    from amass_arrow import render as rmod
+
+    sizes: list[int] = []
+    add = rmod.GifStream.add
+
+    def watched(self, rgb):
+        add(self, rgb)
+        sizes.append(os.path.getsize(self.tmp))  # bytes written once this frame was added
+
+    monkeypatch.setattr(rmod.GifStream, "add", watched)
+    t = np.linspace(0, 1, 20)
+    joints = np.zeros((20, 22, 3))
+    joints[..., 2] = np.linspace(0.0, 1.6, 22)[None, :]
+    joints[..., 0] = t[:, None]
+    contacts = np.zeros((20, 4), bool)
+    contacts[::2, 0] = True
+    out = rmod.render({"joints": joints, "contacts": contacts}, tmp_path / "w.gif", fps=30.0, joint_set="body22")
+    assert len(sizes) == 20 and all(b > a for a, b in zip(sizes, sizes[1:]))  # the file grew frame by frame
+    img = Image.open(out)
+    assert img.n_frames == 20 and img.size == rmod.GIF_PX and img.info["loop"] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.gif"]
+
+
+# ---------------------------------------------------------------- item 1: one line, exit 2
+def _one_line_exit_2(capsys, argv, *needles):
+    from amass_arrow.cli import main
+
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+def test_render_to_an_unknown_suffix_is_one_line(train_only_store, tmp_path, capsys):
+    _one_line_exit_2(capsys, ["render", str(train_only_store), "CMU/01/01_01", "-o", str(tmp_path / "x.mp4")],
+                     "x.mp4", ".gif")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_report_into_an_existing_folder_is_one_line_and_leaves_nothing(train_only_store, tmp_path, capsys):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    _one_line_exit_2(capsys, ["report", str(train_only_store), "-o", str(folder), "--worst", "0"], str(folder), "report.html")
+    assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
