@@ -343,3 +343,120 @@ def test_report_into_an_existing_folder_is_one_line_and_leaves_nothing(train_onl
     folder.mkdir()
     _one_line_exit_2(capsys, ["report", str(train_only_store), "-o", str(folder), "--worst", "0"], str(folder), "report.html")
     assert list(folder.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["reports"]
+
+
+def test_disk_full_during_conversion_is_one_line(synthetic_root, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from amass_arrow import convert
+
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+
+    def full(table, rel, staging):
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(staging) / rel))
+
+    monkeypatch.setattr(convert, "_write_part", full)
+    _one_line_exit_2(capsys, ["build", str(root), "--body-models", str(synthetic_root.body_models),
+                              "--out", str(tmp_path / "store"), "--workers", "1", "--quiet"],
+                     "No space left on device", "free space and re-run")
+    assert not (tmp_path / "store").exists()  # nothing published
+
+
+def test_export_into_a_path_that_cannot_be_a_folder_is_one_line(train_only_store, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")  # --out below a regular file: the OS refuses (as root too, unlike chmod)
+    _one_line_exit_2(capsys, ["export", str(train_only_store), "--sql", "sql/splits/amass_official.sql", "--kind", "torch",
+                              "--out", str(blocker / "out"), "--quiet"], str(blocker))
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; the NotADirectory test covers the CLI path")
+def test_export_into_a_read_only_folder_is_one_line(train_only_store, tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        _one_line_exit_2(capsys, ["export", str(train_only_store), "--sql", "sql/splits/amass_official.sql", "--kind",
+                                  "torch", "--out", str(ro / "out"), "--quiet"], "Permission denied")
+    finally:
+        ro.chmod(0o755)
+
+
+def test_labels_import_on_a_store_it_cannot_write_is_one_line(synthetic_root, tmp_path, monkeypatch, capsys):
+    from amass_arrow import amend
+    from amass_arrow.store import Store
+
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+    _build(root, synthetic_root.body_models, tmp_path / "store")
+    before = Store(tmp_path / "store").info.build_id
+
+    def denied(src, dst, *a, **k):
+        raise PermissionError(13, "Permission denied", str(dst))
+
+    monkeypatch.setattr(amend, "link_tree", denied)  # what a store owned by someone else answers
+    _one_line_exit_2(capsys, ["labels", "import", "filename", str(tmp_path / "store")], "Permission denied")
+    assert Store(tmp_path / "store").info.build_id == before
+
+
+def test_query_on_a_store_where_every_file_was_rejected(synthetic_root, tmp_path, capsys):
+    """frames is an empty view with the store's columns, so rejects (and sequences) can still be read."""
+    import pyarrow as pa
+
+    from amass_arrow import schema
+    from amass_arrow.amend import amend
+    from amass_arrow.cli import main
+    from amass_arrow.sql import connect, scan
+    from amass_arrow.store import Store
+
+    root = tmp_path / "amass"
+    _small_archive(synthetic_root, root)
+    store = tmp_path / "store"
+    _build(root, synthetic_root.body_models, store)
+    st = Store(store)
+    rejects = pa.Table.from_pylist([{"source_path": "CMU/01/x_poses.npz", "dataset": "CMU", "subject": "01",
+                                     "reason": "invalid_data", "message": "broken", "content_hash": None}],
+                                   schema=schema.REJECT_SCHEMA)
+    # the store an all-rejected build published: no frame files, no sequences, the rejects
+    amend(store, {schema.SEQUENCES_PATH: st.sequences().slice(0, 0), schema.REJECTS_PATH: rejects},
+          remove={r for r in st.info.files if r.startswith(schema.FRAMES_DIR + "/")})
+    assert not list((store / schema.FRAMES_DIR).rglob("*.parquet"))
+
+    con = connect(store)
+    assert con.execute("SELECT count(*) FROM frames").fetchone() == (0,)
+    cols = [r[0] for r in con.execute("DESCRIBE frames").fetchall()]
+    assert cols[:3] == ["seq_id", "frame", "t"] and {"joints", "dataset", "subject"} <= set(cols)
+    assert con.execute("SELECT reason FROM rejects").fetchall() == [("invalid_data",)]
+    assert scan(store)["frames"].collect().height == 0
+    assert main(["query", str(store), "SELECT count(*) AS n FROM frames WHERE dataset = 'CMU'", "--format", "json"]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"n": 0}
+
+
+def test_ray_worker_crash_is_one_line(monkeypatch):
+    ray = pytest.importorskip("ray")
+    from types import SimpleNamespace
+
+    from amass_arrow.errors import AmassArrowError, StoreError
+    from amass_arrow.executor.ray import RayExecutor
+
+    def crashed(ref):
+        raise ray.exceptions.WorkerCrashedError()
+
+    ex = RayExecutor.__new__(RayExecutor)  # no cluster: Ray's answers are scripted
+    ex.ray = SimpleNamespace(exceptions=ray.exceptions, put=lambda x: x, get=crashed,
+                             wait=lambda refs, num_returns: (refs[:1], refs[1:]))
+    ex.workers, ex.owned = 2, False
+    ex.task = SimpleNamespace(remote=lambda fn, chunk, args: object())
+    with pytest.raises(AmassArrowError) as exc:
+        list(ex.map(len, ["a", "b"]))
+    msg = str(exc.value)
+    assert "\n" not in msg and "WorkerCrashedError" in msg and "re-run the build" in msg
+
+    def store_full(ref):  # the task's own deliberate error comes back as itself
+        raise ray.exceptions.RayTaskError("convert_task", "tb", StoreError("disk full")).as_instanceof_cause()
+
+    ex.ray.get = store_full
+    with pytest.raises(StoreError, match="disk full"):
+        list(ex.map(len, ["a"]))
