@@ -218,3 +218,14 @@ def test_lock_lease_other_host_blocks_until_it_expires(s3):
         assert (mine["host"], mine["pid"]) == (socket.gethostname(), os.getpid()) and mine["expires"] > time.time()
     with pytest.raises(client.exceptions.NoSuchKey):  # released on exit
         client.get_object(Bucket=BUCKET, Key="locked/_lock")
+
+
+def test_report_on_an_s3_store(s3, s3_archive, synthetic_root, tmp_path, capsys):
+    """`amass-arrow report s3://…` writes the page (it raised AttributeError on the store's path and rejects)."""
+    url = f"s3://{BUCKET}/report-store"
+    build(_cfg(s3_archive, synthetic_root.body_models, url, workers=1), progress=False)
+    out = tmp_path / "report.html"
+    assert main(["report", url, "-o", str(out), "--worst", "1"]) == 0, capsys.readouterr().err
+    page = out.read_text()
+    assert url in page and all(f">{d}<" in page for d in DATASETS)
+    assert "<img" in page  # the worst takes drawn from the bucket's frames
