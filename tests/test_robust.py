@@ -460,3 +460,27 @@ def test_ray_worker_crash_is_one_line(monkeypatch):
     ex.ray.get = store_full
     with pytest.raises(StoreError, match="disk full"):
         list(ex.map(len, ["a"]))
+
+
+# ---------------------------------------------------------------- item 12: tests never change the machine
+def test_no_test_installs_software():
+    import re
+
+    words = ["a" + "pt-get", "a" + "pt", "s" + "udo", "d" + "pkg"]  # spelled apart: this line must not match
+    installer = re.compile("[\"'](?:%s)[\"']" % "|".join(words))
+    hits = [f"{p.name}:{n}" for p in sorted(TESTS.glob("*.py"))
+            for n, line in enumerate(p.read_text().splitlines(), 1) if installer.search(line)]
+    assert hits == [], f"tests that would run a package installer: {hits}"
+    ci = (TESTS.parent / ".ci" / "run").read_text()
+    assert ci.index("apt-get install -y -qq chromium") < ci.index("make test")  # CI installs it instead
+
+
+def test_report_check_without_a_browser_skips_with_the_reason(tmp_path, monkeypatch):
+    import subprocess
+
+    import test_report
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser (and no installer) on PATH
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"ran {a}"))
+    exe, why = test_report.chromium_or_reason()
+    assert exe is None and "on PATH" in why and "chromium" in why
