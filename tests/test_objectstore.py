@@ -190,6 +190,9 @@ def test_s3_build_killed_resumes_verifies_and_queries_with_pruning(s3, s3_archiv
     for pt in sorted((out / "official" / "torch_frame").glob("*.pt")):
         d = torch.load(pt, mmap=True)
         exported += d["frame"].shape[0]
+        if not d["seq_ids"]:  # the empty test split is written too, empty (issue 21 item 10)
+            assert pt.stem == "test" and d["frame"].shape == (0,)
+            continue
         first = d["seq_ids"][0]
         mask = (d["seq_index"] == 0).numpy()
         ref = store.read_sequence_frames(first, ["joints"]).to_pydict()
