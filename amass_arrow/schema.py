@@ -20,7 +20,10 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
-FORMAT_VERSION = 1
+#: bumped whenever the store contract changes (a column, a path, a meaning). 2: sequences gained the orientation
+#: evidence and quality-metric columns; info.json records absolute body-model paths. Older stores are
+#: refused with the command that rebuilds them (manifest.Manifest.from_dict).
+FORMAT_VERSION = 2
 
 # ---------------------------------------------------------------- paths
 INFO_PATH = "meta/info.json"

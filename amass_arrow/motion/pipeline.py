@@ -44,8 +44,8 @@ from amass_arrow.source.sequence import Sequence
 from . import contacts as _contacts
 from . import orientation as _orientation
 from . import quality as _quality
-from .paper_metrics import take_skating_ratio
 from .kinematics import Z_UP_TO_Y_UP, forward_kinematics, rodrigues, to_frame
+from .paper_metrics import take_skating_ratio
 from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
