@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .resources import find
 from .schema import FRAMES, JOINT_SETS
 
 
@@ -175,7 +176,6 @@ class BuildConfig:
         self.motion.validate()
         return self
 
-
     def worker_count(self) -> int:
         """`workers` as a number: 'auto' = the CPUs this process may run on (os.sched_getaffinity)."""
         return parse_workers(self.workers)
@@ -242,8 +242,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 def load_build_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:
     """Config file values, then non-None `overrides` (CLI flags; `motion_<key>` sets motion.<key>)."""
     if path:
-        from .resources import find
-
         path = find(path, what="config file")  # configs/build.yaml resolves from any folder (shipped copy)
     data = load_yaml(path) if path else {}
     data = data.get("build", data)

@@ -17,6 +17,7 @@ from amass_arrow import schema
 from amass_arrow.config import BuildConfig
 from amass_arrow.errors import BodyModelError, InputError, StoreError
 from amass_arrow.io.atomic import file_entry, write_parquet_atomic
+from amass_arrow.motion import pipeline
 from amass_arrow.motion.bodymodel import BodyModel, BodyModelRegistry
 from amass_arrow.motion.quality import merge_flags
 from amass_arrow.schema import REJ, SEQ
@@ -55,9 +56,7 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
 
     Returns {'row': sequences row, 'file': manifest entry of the part} or {'reject': ...}.
     """
-    from amass_arrow.motion.pipeline import Laps, process
-
-    lap = Laps()  # CPU per stage (motion.STAGE_SECONDS; `make bench`'s stage profile)
+    lap = pipeline.Laps()  # CPU per stage (motion.STAGE_SECONDS; `make bench`'s stage profile)
     cfg = settings.cfg
     override = fps_override(cfg, src)
     registry = _registry(settings.body_models)
@@ -70,7 +69,7 @@ def convert_one(src: SourceFile, settings: Settings) -> dict[str, Any]:
             model = registry.get(seq.surface_model, seq.gender)
         except BodyModelError as exc:  # a model the up-front check could not foresee (header unreadable)
             raise InputError(src.rel, "no_body_model", str(exc).splitlines()[0]) from None
-        out = process(seq, model, cfg.motion, settings.joint_set)  # laps its own stages
+        out = pipeline.process(seq, model, cfg.motion, settings.joint_set)  # laps its own stages (looked up per call)
         lap.skip()
     except InputError as exc:
         return {"reject": _reject(src, exc.code, exc.message)}

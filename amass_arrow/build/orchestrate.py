@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from amass_arrow import __version__, schema
+from amass_arrow.build.executor.local import LocalExecutor
 from amass_arrow.config import BuildConfig
 from amass_arrow.errors import AmassArrowError, BuildError, ConfigError, InputError, StoreError
 from amass_arrow.io.atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
@@ -335,8 +336,6 @@ def _rest_models(plan: BuildPlan, registry: BodyModelRegistry, executor: Executo
     """The needed body models reduced for the workers (BodyModel.save_rest), written once by this process
     while the local pool starts, so that each worker loads them in milliseconds instead of parsing
     every model file itself. None for one worker (this process converts), Ray or object storage."""
-    from amass_arrow.build.executor.local import LocalExecutor
-
     if not (isinstance(executor, LocalExecutor) and executor.workers > 1 and isinstance(plan.staging, Path) and plan.todo):
         return {}, None
     d = Path(tempfile.mkdtemp(prefix=MODELS_PREFIX, dir=layout.side))

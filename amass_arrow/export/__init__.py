@@ -22,6 +22,9 @@ from typing import Any
 
 from .. import schema
 from ..errors import ConfigError, ExportError
+from .frames import rows_table_name
+from .registry import ExportContext, get
+from .stats import FeatureStats
 
 #: the file every export carries (run_export writes it last into the fresh folder); it marks the folder as ours
 MARK = "provenance.json"
@@ -181,10 +184,6 @@ def export_plan(store_fps: float | None, rows, fps: float | None) -> tuple[int |
 
 
 def run_export(con, store, split_table, spec, out: Path, *, progress: bool = True) -> Path:
-    from .frames import rows_table_name
-    from .registry import ExportContext, get
-    from .stats import FeatureStats
-
     exporter = get(spec.kind)
     spec.validate("export")
     step, fps, rows = export_plan(store.info.fps, split_table.rows, spec.fps)

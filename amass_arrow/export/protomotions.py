@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
 from amass_arrow.motion.contacts import PROTOMOTIONS
 from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP, global_rotations
 from amass_arrow.motion.resample import matrix_to_quat, quat_to_aa
@@ -323,8 +324,6 @@ class _Bodies:
 
     def _rest(self, seq_id: str) -> np.ndarray:
         """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up), cached per sequence."""
-        from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
-
         if seq_id in self._rests:
             return self._rests[seq_id]
         s = self.seq(seq_id)

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from amass_arrow.errors import BodyModelError
+from amass_arrow.io.atomic import content_hash
 from amass_arrow.schema import GENDERS, SKELETONS, SURFACE_MODELS
 
 #: SMPL-X files keep 300 shape + 100 expression columns in `shapedirs` (smplx.SMPLX's
@@ -469,8 +470,6 @@ class BodyModelRegistry:
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
         if key not in self._fingerprints:
-            from amass_arrow.io.atomic import content_hash
-
             self._fingerprints[key] = f"{st.st_size}:{content_hash(path)}"
         return f"{surface_model}/{used}:{self._fingerprints[key]}"
 

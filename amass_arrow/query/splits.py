@@ -25,6 +25,8 @@ from amass_arrow.errors import SplitError
 from amass_arrow.resources import find
 from amass_arrow.schema import SPL
 
+from .sql import run_sql, set_params
+
 SPLITS = ("train", "validation", "test")
 
 
@@ -112,8 +114,6 @@ def _load_rows(con, rel, where: str) -> None:
 
 def materialize(con, definition: Definition, base: Path | None = None) -> SplitTable:
     """Run a definition on `con` (from `sql.connect`) and check it; raises SplitError/SQLError."""
-    from .sql import run_sql, set_params  # duckdb: imported when used, not by the CLI's argument parser
-
     texts: dict[str, str] = {}
     set_params(con, definition.params)
     for f in [definition.sql] + list(definition.slices):

@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from amass_arrow.errors import require
+from amass_arrow.motion.bodymodel import load_body_model
 from amass_arrow.motion.kinematics import forward_kinematics
+from amass_arrow.tools.synthetic.bodymodels import make_body_models
 
 
 def _best(fn, repeats: int) -> float:
@@ -33,8 +35,6 @@ def run(frames: int = 2000, repeats: int = 3, seed: int = 0) -> dict[str, float]
     """Time both on `frames` frames; returns {ours_fps, ours32_fps, smplx_fps, ratio, max_diff_m}."""
     smplx = require("smplx", "smplx")
     torch = require("torch", "torch")
-    from amass_arrow.motion.bodymodel import load_body_model
-    from amass_arrow.tools.synthetic.bodymodels import make_body_models
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,8 +16,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from amass_arrow import schema
+from amass_arrow.config import MotionConfig
+from amass_arrow.motion.bodymodel import BodyModelRegistry
 from amass_arrow.motion.contacts import METHODS, DefaultParams, detect
+from amass_arrow.motion.pipeline import process
+from amass_arrow.source.discover import discover
+from amass_arrow.source.read import read_sequence
+from amass_arrow.tools.synthetic.bodymodels import make_body_models
 from amass_arrow.tools.synthetic.feet import KINDS, RATES, FootTake, make_take
+from amass_arrow.tools.synthetic.mocap import make_mocap_archive
 
 
 @dataclass
@@ -86,15 +94,6 @@ def store_table(kinds=("walk", "run", "jump", "stairs"), rates=RATES, methods=ME
     (motion.process, default MotionConfig but `contacts`), compared with the ground truth at those instants."""
     import tempfile
     from pathlib import Path
-
-    from amass_arrow import schema
-    from amass_arrow.config import MotionConfig
-    from amass_arrow.motion.bodymodel import BodyModelRegistry
-    from amass_arrow.motion.pipeline import process
-    from amass_arrow.source.discover import discover
-    from amass_arrow.source.read import read_sequence
-    from amass_arrow.tools.synthetic.bodymodels import make_body_models
-    from amass_arrow.tools.synthetic.mocap import make_mocap_archive
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from amass_arrow import schema
+from amass_arrow.config import MotionConfig
 from amass_arrow.errors import ConfigError, require
+from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP
+from amass_arrow.store.reader import Store
 
 GIF_PX = (480, 480)  # width, height of an animation frame
 PANEL_PX = (240, 400)  # width, height of one pose in a .png strip
@@ -107,7 +110,6 @@ def render(
         raise ConfigError(f"nothing to render: no frame between --start {start} and --end {end} (the take has "
                           f"{len(_arrays(frames, joint_set)[0]) / fps:.2f} s)")
     if frame == "y_up":  # back to Z-up for drawing
-        from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP
 
         joints = joints @ Z_UP_TO_Y_UP  # inverse (= transpose) applied to row vectors
     elif frame != "z_up":
@@ -322,9 +324,6 @@ def render_sequence(
     `store_fps` row when the manifest has none, e.g. for decimated stores).
     """
     import pyarrow.compute as pc
-
-    from amass_arrow.config import MotionConfig
-    from amass_arrow.store.reader import Store
 
     store = Store(store_path)
     info = store.info

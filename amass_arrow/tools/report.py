@@ -26,6 +26,9 @@ from amass_arrow import schema
 from amass_arrow.errors import ConfigError, require
 from amass_arrow.motion.quality import FLAG_RULES
 from amass_arrow.schema import REJ, SEQ
+from amass_arrow.store.reader import Store
+
+from .render import render
 
 #: metric -> True when a higher value is worse (coverage: lower is worse): the direction of its flag rule
 WORSE_HIGH = {metric: op == ">" for metric, op, _attr in FLAG_RULES.values()}
@@ -103,8 +106,6 @@ def _thumbnail(store, seq_id: str, fps: float, tmp: Path) -> str:
     """A stick-figure strip of one stored sequence (render.render), scaled to THUMB_WIDTH, as a data URI."""
     from PIL import Image
 
-    from .render import render
-
     info = store.info
     table = store.read_sequence_frames(seq_id, columns=[schema.JOINTS] + schema.CONTACT_COLUMNS[:4])
     path = render(table, tmp / "strip.png", fps=fps, joint_set=info.joint_set, frame=info.frame, title=seq_id,
@@ -144,7 +145,6 @@ def worst_takes(rows: list[dict[str, Any]], metric: str, n: int) -> list[dict[st
 def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> Path:
     """Write the report page of the store at `store_path` to `out` (.html); `worst` strips per metric (0: none)."""
     require("matplotlib", "render")
-    from amass_arrow.store.reader import Store
 
     out = Path(out)
     if out.is_dir():

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .annotations import make_annotations
 from .archive import DATASETS, VARIANTS, SyntheticFile, make_archive
 from .bodymodels import NOTICE, make_body_model_arrays, make_body_models
 from .feet import FootTake, make_take
@@ -53,7 +54,5 @@ def synth(out: str | Path, seed: int = 0, *, scale: float = 1.0, target_frames: 
     files = make_archive(root / "amass", seed=seed, scale=scale, target_frames=target_frames,
                          body_models_dir=models, keep_arrays=keep_arrays)
     if annotations:
-        from .annotations import make_annotations
-
         make_annotations(root / "annotations", files, seed=seed)
     return SynthResult(root, root / "amass", models, files, time.perf_counter() - start)

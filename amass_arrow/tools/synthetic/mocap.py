@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from amass_arrow.motion.bodymodel import BodyModel, BodyModelRegistry
-from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP
+from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP, rodrigues
 from amass_arrow.schema import NPZ, NPZ_SHAPE_FILE, SKELETONS
 
 from .bodymodels import NOTICE, make_body_model_arrays
@@ -162,8 +162,6 @@ def pose_take(take: FootTake, model: BodyModel, betas: np.ndarray) -> Posed:
 
 def to_y_up(root_orient: np.ndarray, trans: np.ndarray, pelvis_rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The same body in a Y-up world: R' = M R, trans' = M (trans + p0) - p0 (M = kinematics.Z_UP_TO_Y_UP)."""
-    from amass_arrow.motion.kinematics import rodrigues
-
     M = Z_UP_TO_Y_UP
     R = M @ rodrigues(np.asarray(root_orient, np.float64))
     p0 = np.asarray(pelvis_rest, np.float64)
