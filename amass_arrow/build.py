@@ -60,12 +60,16 @@ class BuildResult:
     changed: bool
     elapsed: float = 0.0
     source_frames: int = 0
+    damaged: list[str] = field(default_factory=list)  # published parts that failed their hash and were converted again
 
     def summary(self) -> str:
         """A plain-text summary table: per dataset, then rejects by reason."""
         lines = dataset_table(self.per_dataset, total=True)
         lines.append(f"converted {self.converted}, reused {self.reused}, rejected {len(self.rejects)}"
                      + ("" if self.changed else " (store already up to date)"))
+        if self.damaged:
+            lines.append(f"repaired {len(self.damaged)} damaged part(s) of the published build (content differed from "
+                         f"info.json), e.g. {self.damaged[0]}")
         if self.rejects:
             lines.append("rejects by reason:")
             for reason, n in sorted(Counter(r[REJ.reason] for r in self.rejects).items()):
@@ -191,7 +195,7 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     src_frames = sum(int(r[SEQ.source_frames]) for r in plan.rows.values())
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
                        sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
-                       manifest.datasets, changed, time.perf_counter() - t0, src_frames)
+                       manifest.datasets, changed, time.perf_counter() - t0, src_frames, plan.damaged)
 
 
 def _intact(layout, exc: OSError) -> StoreError:
@@ -257,6 +261,7 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     damaged: list[str] = []
     rows, todo = _reuse(disc.files, (done, previous), digests, key, registry, cfg, staging, layout.current(),
                         entries, damaged)
+    damaged = sorted(set(damaged))
     for part in damaged:
         entries.pop(part, None)
     return BuildPlan(cfg=cfg, layout=layout, root=root, other_archive=other_archive, joint_set=joint_set, key=key,

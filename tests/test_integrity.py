@@ -179,23 +179,25 @@ def _wait(cond, what: str, timeout: float = 60) -> None:
 _BUILD = ("import sys; from amass_arrow.cli import main; sys.exit(main(sys.argv[1:]))")
 
 
-def test_s3_writer_that_lost_its_lock_publishes_nothing(s3, tiny, synthetic_root, tmp_path):
-    """Item 2: a writer paused (SIGSTOP) at the pointer swap whose lease ran out is fenced off: it exits non-zero,
-    publishes nothing over the new owner's store and leaves the new owner's lock alone."""
+@pytest.mark.parametrize("pause", ["convert", "publish:before"])
+def test_s3_writer_that_lost_its_lock_publishes_nothing(pause, s3, tiny, synthetic_root, tmp_path):
+    """Item 2: a writer paused (SIGSTOP) while converting or at the pointer swap, whose lease ran out, is fenced off:
+    it exits non-zero, publishes nothing over the new owner's store and leaves the new owner's lock alone."""
     env, client = s3
-    url = f"s3://{BUCKET}/fenced"
+    url = f"s3://{BUCKET}/fenced-{pause.replace(':', '-')}"
+    prefix = url.split("/", 3)[3]
     src, take, variant = _archive(tiny, tmp_path)
     first = build(_cfg(src, synthetic_root.body_models, url), progress=False)
-    pointer0 = client.get_object(Bucket=BUCKET, Key="fenced/_current.json")["Body"].read()
+    pointer0 = client.get_object(Bucket=BUCKET, Key=f"{prefix}/_current.json")["Body"].read()
     _toggle(take, variant, take.read_bytes())  # writer A would publish a new build
     proc = subprocess.Popen([sys.executable, "-c", _BUILD, "build", str(src), "--body-models", str(synthetic_root.body_models),
                              "--out", url, "--workers", "1", "--quiet"],
-                            env={**os.environ, **env, FAULT_ENV: "publish:before=stop", "AMASS_ARROW_LOCK_TTL": "1"},
+                            env={**os.environ, **env, FAULT_ENV: f"{pause}=stop", "AMASS_ARROW_LOCK_TTL": "1"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _wait(lambda: _stopped(proc.pid) or proc.poll() is not None, "writer A to pause at the pointer swap")
+        _wait(lambda: _stopped(proc.pid) or proc.poll() is not None, f"writer A to pause at {pause}")
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-        lock = lambda: json.loads(client.get_object(Bucket=BUCKET, Key="fenced/_lock")["Body"].read())  # noqa: E731
+        lock = lambda: json.loads(client.get_object(Bucket=BUCKET, Key=f"{prefix}/_lock")["Body"].read())  # noqa: E731
         assert lock()["pid"] == proc.pid
         _wait(lambda: lock()["expires"] < time.time(), "A's 1 s lease to run out")
         with ObjectLayout(url).lock(ttl=600):  # B takes the lapsed lock over ...
@@ -205,7 +207,7 @@ def test_s3_writer_that_lost_its_lock_publishes_nothing(s3, tiny, synthetic_root
             assert rc == 2, err[-2000:]
             assert "lost its write lock" in err or "another writer published" in err, err[-2000:]
             assert lock()["pid"] == os.getpid()  # A did not delete B's lock
-        assert client.get_object(Bucket=BUCKET, Key="fenced/_current.json")["Body"].read() == pointer0  # nothing published
+        assert client.get_object(Bucket=BUCKET, Key=f"{prefix}/_current.json")["Body"].read() == pointer0  # nothing published
         assert verify(url).ok and Store(url).info.build_id == first.build_id
     finally:
         if proc.poll() is None:
@@ -261,7 +263,8 @@ def test_rebuild_replaces_a_damaged_reused_part_and_never_records_it(tiny, synth
     rel = part.relative_to(Store(out).root).as_posix()
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])  # truncated
     res = build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    assert res.converted == 1 and res.changed
+    assert res.converted == 1 and res.changed and res.damaged == [rel]
+    assert f"repaired 1 damaged part(s) of the published build (content differed from info.json), e.g. {rel}" in res.summary()
     rep = verify(out)
     assert rep.ok, rep.text()
     assert Store(out).info.files[rel] == recorded[rel]  # the good part's size and hash, not the damaged one's
