@@ -1,7 +1,7 @@
 """Publish a new build of a local store equal to the current one plus or minus a few files (label imports).
 
 The published build stays immutable: unchanged files are hard links into the new build, whose id
-names its content (`atomic.content_id`, as a build's), and which is published like any other (layout.StoreLayout.publish) under the one-writer lock.
+names its content (`Manifest.content_id`, as a build's), and which is published like any other (layout.StoreLayout.publish) under the one-writer lock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from . import schema
-from .atomic import content_id, file_entry, link_tree, write_parquet_atomic, write_text_atomic
+from .atomic import file_entry, link_tree, write_parquet_atomic, write_text_atomic
 from .errors import StoreError
 from .layout import StoreLayout, WriteLock
 
@@ -47,7 +47,7 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
                 write_parquet_atomic(add[rel], staging / rel)
                 info.files[rel] = file_entry(staging / rel, add[rel].num_rows)
             info.labels.update(labels or {})
-            info.build_id = content_id(info.files, str(info.source.get("root") or ""))
+            info.build_id = info.content_id()
             write_text_atomic(info.to_json(), staging / schema.INFO_PATH)
             return layout.publish(staging, info.build_id)
         except BaseException:

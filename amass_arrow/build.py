@@ -5,7 +5,7 @@ A killed build resumes from the parts already in staging, an unchanged source re
 from the published build (hard link, its content hash checked against the manifest first: a damaged
 part is converted again), and a rebuild of the same input yields the same files and rows. Publishing
 writes sequences/rejects/info.json and swaps the store link atomically. The build id names content
-(`atomic.content_id` over every file's hash); a failed publish leaves only its converted parts in staging.
+(`Manifest.content_id`: every file's hash and the settings); a failed publish leaves only its converted parts in staging.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import io
-import json
 import platform
 import shutil
 import sys
@@ -30,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import __version__, schema
-from .atomic import content_hash, content_id, fault, file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
+from .atomic import content_hash, fault, file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
 from .bodymodel import BodyModelRegistry
 from .config import BuildConfig
 from .convert import Settings, convert_task, peek_task
@@ -517,11 +516,11 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
             link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
             labels = old.labels
             files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
-        build_id = content_id(files, plan.root)
-        manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
+        manifest = _manifest(plan, "", ordered, rej_table.num_rows, files)
         manifest.labels = labels
-        if old is not None and old.build_id == build_id and _same_settings(old, manifest) and not plan.cfg.force \
-                and not plan.damaged and _tables_intact(current, old, files):
+        build_id = manifest.build_id = manifest.content_id()
+        if old is not None and old.build_id == build_id and not plan.cfg.force and not plan.damaged \
+                and _tables_intact(current, old, files):
             shutil.rmtree(staging, ignore_errors=True)
             return old, False
         fault(f"write:{schema.INFO_PATH}")
@@ -572,7 +571,7 @@ def _part_entries(ordered: list[dict[str, Any]], entries: dict[str, dict[str, An
 
 
 def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
-    """(sequences table, rejects table) of a build (its id is `atomic.content_id` over the files written)."""
+    """(sequences table, rejects table) of a build (its id: `Manifest.content_id`)."""
     seq_table = sequences_table(ordered)
     rej_table = pa.Table.from_pylist(sorted(rejects, key=_reject_order), schema=schema.REJECT_SCHEMA)
     return seq_table, rej_table
@@ -615,8 +614,7 @@ def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     have = staging.files(schema.FRAMES_DIR)
     if old is not None and not plan.cfg.force and not plan.damaged and not set(have) \
             and {r[SEQ.part] for r in ordered} == {k for k in old.files if k.startswith(schema.FRAMES_DIR + "/")} \
-            and _same_tables(seq_table, rej_table, old) \
-            and _same_settings(old, _manifest(plan, old.build_id, ordered, rej_table.num_rows, dict(old.files))):
+            and _same_tables(seq_table, rej_table, old) and _content_id(plan, ordered, rej_table, old) == old.build_id:
         return old, False  # every part reused from the published build and the same tables: nothing to do
     copied = set()
     for r in ordered:  # reused parts: a server-side copy from the published build
@@ -636,9 +634,9 @@ def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
             staging.copy_in(current, rel)
             files[rel] = old.files[rel]
         labels = old.labels
-    build_id = content_id(files, plan.root)
-    manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
+    manifest = _manifest(plan, "", ordered, rej_table.num_rows, files)
     manifest.labels = labels
+    manifest.build_id = manifest.content_id()
     info = manifest.to_json()
     fault(f"write:{schema.INFO_PATH}")
     staging.write_bytes(schema.INFO_PATH, info.encode())
@@ -646,15 +644,11 @@ def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     return manifest, True
 
 
-def _same_settings(old: Manifest, new: Manifest) -> bool:
-    """Two manifests describe the same build but for when and by which software it was made."""
-    def plain(m: Manifest) -> dict[str, Any]:
-        d = json.loads(m.to_json())
-        for k in ("created", "software", "build_id", "labels"):
-            d.pop(k, None)
-        return d
-
-    return plain(old) == plain(new)
+def _content_id(plan: BuildPlan, ordered: list[dict[str, Any]], rej_table: pa.Table, old: Manifest) -> str:
+    """The id this build would have if it kept the published build's files (and labels) as they are."""
+    m = _manifest(plan, "", ordered, rej_table.num_rows, dict(old.files))
+    m.labels = old.labels
+    return m.content_id()
 
 
 def _same_tables(seq_table: pa.Table, rej_table: pa.Table, old: Manifest) -> bool:

@@ -68,7 +68,7 @@ class StoreLayout:
         """Lease `build` for this process's life (readers pin a build: it is not pruned while we run).
 
         False when the lease cannot be written (a read-only store: nothing is published there either)."""
-        if build.parent != self.builds:
+        if build.parent != self.builds.resolve():
             return False  # a plain copied store: no builds to prune
         lease = self.readers / f"{os.getpid()}@{socket.gethostname()}@{build.name}"
         try:

@@ -11,7 +11,12 @@ from dataclasses import MISSING, asdict, dataclass, field
 from typing import Any
 
 from . import schema
+from .atomic import content_id
 from .errors import StoreError
+
+#: what a build id does not name: when and by which software a build was made, the paths as typed
+_NOT_CONTENT = ("created", "software", "build_id", "labels")
+_NOT_CONTENT_CONFIG = ("out", "amass_root", "body_models")
 
 
 @dataclass
@@ -68,6 +73,15 @@ class Manifest:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def content_id(self) -> str:
+        """The build id this manifest's content names: every file's hash (labels included) and the settings,
+        not when or by which software it was made (`atomic.content_id`)."""
+        d = asdict(self)
+        for k in _NOT_CONTENT:
+            d.pop(k, None)
+        d["config"] = {k: v for k, v in (d.get("config") or {}).items() if k not in _NOT_CONTENT_CONFIG}
+        return content_id(self.files, json.dumps(d, sort_keys=True, default=str))
 
     @property
     def num_joints(self) -> int:
