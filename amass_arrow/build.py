@@ -510,9 +510,9 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
             fault(f"write:{rel}")
             write_parquet_atomic(table, staging / rel)
             files[rel] = file_entry(staging / rel, table.num_rows)
-        old = Store(layout.path, lease=False).info if current is not None else None
+        old = _published_manifest(layout) if current is not None else None
         labels = {}
-        if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
+        if old is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild
             link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR)
             labels = old.labels
             files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
@@ -530,6 +530,14 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
         layout.clear_staging(staging)
         raise
     return manifest, True
+
+
+def _published_manifest(layout: StoreLayout) -> Manifest | None:
+    """The current build's manifest, or None when it cannot be read (then this build replaces it whole)."""
+    try:
+        return Store(layout.path, lease=False).info
+    except AmassArrowError:
+        return None
 
 
 def _tables_intact(current: Path, old: Manifest, files: dict[str, dict[str, Any]]) -> bool:
