@@ -77,14 +77,16 @@ bench: $(VENV)/.installed
 	$(PY) -m amass_arrow bench --out bench-out
 
 bench-fk: $(VENV)/.installed
-	$(PY) -m amass_arrow.benchfk
+	$(PY) -m amass_arrow.tools.benchfk
 
 # Contact methods vs ground truth on mocap-like synthetic feet (per motion kind x source rate x method).
 fidelity: $(VENV)/.installed
-	$(PY) -m amass_arrow.fidelity --store
+	$(PY) -m amass_arrow.tools.fidelity --store
 
+# ruff, and the house's layering (pyproject's [tool.importlinter]: no stage imports one above it, no cycles)
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(DEMO) bench-out .pytest_cache

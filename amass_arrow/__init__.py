@@ -11,7 +11,7 @@ __all__ = ["__version__", "connect", "scan"]
 def __getattr__(name: str):
     """Lazy exports, so `import amass_arrow` stays light: connect (DuckDB), scan (polars)."""
     if name in ("connect", "scan"):
-        from . import sql
+        from .query import sql
 
         return getattr(sql, name)
     raise AttributeError(f"module 'amass_arrow' has no attribute {name!r}")

@@ -22,9 +22,46 @@ import yaml
 from .errors import ConfigError
 from .schema import FRAMES, JOINT_SETS
 
-EXECUTORS = ("local", "ray")
+
+def plugin_names(*folder: str, first: str) -> tuple[str, ...]:
+    """Names of the plugins in a package folder under amass_arrow/ (one module = one plugin, named by its file),
+    read from the file names so that configuration imports none of them: `first` (the default), then the others
+    in reverse name order (the order the CLI help and the fidelity table have always shown)."""
+    names = sorted((p.stem for p in Path(__file__).parent.joinpath(*folder).glob("*.py") if not p.stem.startswith("_")),
+                   reverse=True)
+    return tuple(sorted(names, key=lambda n: n != first))
+
+
+EXECUTORS = plugin_names("build", "executor", first="local")  # build/executor/<name>.py registers executor <name>
 RESAMPLE_MODES = ("interpolate", "decimate", "none")
-CONTACT_METHODS = ("default", "protomotions", "humanml3d")  # = contacts.METHODS (config imports no numpy code)
+#: motion/contact_methods/<name>.py registers contact method <name>
+CONTACT_METHODS = plugin_names("motion", "contact_methods", first="default")
+
+
+# ---------------------------------------------------------------- contact parameters (motion.contacts reads them)
+@dataclass(frozen=True)
+class DefaultParams:
+    """Thresholds of the default detector; the defaults live in MotionConfig (contact_*)."""
+
+    speed: float  # m/s over `window`: enter a contact below this ...
+    height: float  # m above the local floor: ... and below this
+    speed_exit: float  # m/s: stay in contact while slower than this ...
+    height_exit: float  # m: ... and lower than this
+    window: float  # s: speed = displacement over this centred window / window
+    floor_window: float  # s: local floor = max(min height over the past, over the next) this long
+    min_gap: float  # s: shorter breaks inside a contact are closed
+    min_contact: float  # s: shorter contacts are dropped
+
+    @classmethod
+    def defaults(cls) -> DefaultParams:
+        return MotionConfig().contact_params()
+
+
+#: ProtoMotions convert_amass_to_proto.py: output rate 30 by divisor, height fix offset (their default
+#: --humanoid-type smpl; 0.017 for smplx), thresholds, velocity horizon (frames)
+PROTOMOTIONS = {"fps": 30.0, "speed": 0.15, "height": 0.10, "height_offset": 0.015, "horizon": 3}
+#: HumanML3D: 20 fps by int(fps / 20) stepping; squared displacement per frame < 0.002 m^2
+HUMANML3D = {"fps": 20.0, "sq_displacement": 0.002}
 
 
 SOURCE_FRAMES = ("auto", *FRAMES)
@@ -32,7 +69,7 @@ SOURCE_FRAMES = ("auto", *FRAMES)
 
 @dataclass
 class QualityConfig:
-    """Thresholds of the quality flags (amass_arrow.quality.FLAG_RULES) and of the orientation check."""
+    """Thresholds of the quality flags (amass_arrow.motion.quality.FLAG_RULES) and of the orientation check."""
 
     max_foot_skating: float = 0.5  # m/s mean horizontal speed of feet in contact -> 'foot_skating'
     max_floor_penetration: float = 0.05  # m under the floor -> 'floor_penetration'
@@ -96,9 +133,7 @@ class MotionConfig:
         return self
 
     def contact_params(self):
-        """The default detector's thresholds as contacts.DefaultParams."""
-        from .contacts import DefaultParams
-
+        """The default detector's thresholds as DefaultParams."""
         return DefaultParams(speed=float(self.contact_speed), height=float(self.contact_height),
                              speed_exit=float(self.contact_speed_exit), height_exit=float(self.contact_height_exit),
                              window=float(self.contact_window), floor_window=float(self.contact_floor_window),
@@ -106,12 +141,10 @@ class MotionConfig:
 
     def contact_info(self) -> dict:
         """What info.json records about contacts: the method and its thresholds (m/s, m, s)."""
-        from . import contacts
-
         if self.contacts == "protomotions":
-            return {"method": "protomotions", **contacts.PROTOMOTIONS}
+            return {"method": "protomotions", **PROTOMOTIONS}
         if self.contacts == "humanml3d":
-            return {"method": "humanml3d", **contacts.HUMANML3D}
+            return {"method": "humanml3d", **HUMANML3D}
         return {"method": "default", **dataclasses.asdict(self.contact_params())}
 
 

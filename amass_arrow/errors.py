@@ -33,6 +33,10 @@ class StoreError(AmassArrowError):
     """The store is missing, locked, of another format version, or corrupt."""
 
 
+class BuildError(AmassArrowError):
+    """A build converted nothing, or some files failed with internal errors (the rest is published)."""
+
+
 class StoreLockedError(StoreError):
     """Another live process holds the store's write lock."""
 
@@ -43,6 +47,10 @@ class SQLError(AmassArrowError):
 
 class SplitError(AmassArrowError):
     """A split definition is invalid (leakage, bad columns)."""
+
+
+class ExportError(AmassArrowError):
+    """An export cannot be written where asked (a folder that is not ours, no space left)."""
 
 
 class LabelError(AmassArrowError):

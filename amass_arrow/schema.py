@@ -5,7 +5,7 @@ store path. Frames are Z-up metres unless `info.json` says `frame: "y_up"`.
 
 Store layout (relative to the store root)::
 
-    meta/info.json                         manifest (amass_arrow.manifest.Manifest)
+    meta/info.json                         manifest (amass_arrow.store.manifest.Manifest)
     sequences.parquet                      one row per sequence
     frames/dataset=<D>/subject=<S>/part-<hash>.parquet   one row per frame (hive, keys percent-encoded)
     rejects.parquet                        inputs that were not converted, with reasons
@@ -254,7 +254,7 @@ def frame_write_options(frame: pa.Schema) -> dict:
 
 
 # ---------------------------------------------------------------- sequence rows
-#: per-sequence quality metrics (float32 columns of `sequences`) -> unit and meaning (amass_arrow.quality)
+#: per-sequence quality metrics (float32 columns of `sequences`) -> unit and meaning (amass_arrow.motion.quality)
 QUALITY_COLUMNS: dict[str, str] = {
     "foot_skating": "m/s: mean horizontal speed of foot joints while in contact",
     "floor_penetration": "m: deepest the sole goes under the floor",
@@ -293,14 +293,14 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("duration", pa.float64(), nullable=False),  # seconds, duration_seconds(): num_frames / store_fps
         pa.field("floor_height", pa.float32(), nullable=False),  # metres removed from z (or y)
         pa.field("has_dmpls", pa.bool_(), nullable=False),
-        # orientation (amass_arrow.orientation): how the file was read, and the evidence
+        # orientation (amass_arrow.motion.orientation): how the file was read, and the evidence
         pa.field("source_frame", pa.string(), nullable=True),  # z_up | y_up (y_up files were stood upright)
         pa.field("source_frame_mode", pa.string(), nullable=True),  # auto | z_up | y_up (the config rule)
         pa.field("spine_up_z", pa.float32(), nullable=True),  # fraction of sampled frames, pelvis->neck within 45 deg of +Z
         pa.field("spine_up_y", pa.float32(), nullable=True),  # ... of +Y (file coordinates)
         pa.field("upright_fraction", pa.float32(), nullable=True),  # the same for the decided up axis
         pa.field("source_frame_reason", pa.string(), nullable=True),
-        # quality metrics (amass_arrow.quality), at the store rate, Z-up after the floor fix; null = nothing to measure
+        # quality metrics (amass_arrow.motion.quality), at the store rate, Z-up after the floor fix; null = nothing to measure
         *[pa.field(name, pa.float32(), nullable=True) for name in QUALITY_COLUMNS],
         pa.field("quality_flags", pa.list_(pa.string()), nullable=False),  # each flag once
         pa.field("part", pa.string(), nullable=False),  # frames file holding this sequence, store-relative
@@ -413,7 +413,7 @@ SEQ = Columns("sequences", [*SEQUENCE_SCHEMA.names, TAKE])
 #: frame rows: frame_schema with joint velocities, plus the hive keys every frames scan carries
 FRM = Columns("frames", [*frame_schema(1, joint_velocities=True).names, *HIVE_KEYS])
 REJ = Columns("rejects", REJECT_SCHEMA.names)
-#: split rows (amass_arrow.splits): what a split/slice SQL file yields (SPLIT_INPUT; the last two optional text
+#: split rows (amass_arrow.query.splits): what a split/slice SQL file yields (SPLIT_INPUT; the last two optional text
 #: columns), then what `materialize` adds (row id, frame range at the store fps, the sequence's facts) and what
 #: export_plan may add (export_step); `OUT/<definition>/split_rows.parquet` holds them
 SPLIT_INPUT = ("seq_id", "split", "start_t", "end_t", "weight", "text", "label")

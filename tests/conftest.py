@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amass_arrow.synthetic import SynthResult, synth
+from amass_arrow.tools.synthetic import SynthResult, synth
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +16,7 @@ def synthetic_root(tmp_path_factory) -> SynthResult:
 @pytest.fixture(scope="session")
 def demo_store(synthetic_root, tmp_path_factory):
     """A store built once per session from `synthetic_root` (1 worker, no progress bar); returns its path."""
-    from amass_arrow.build import build
+    from amass_arrow.build.orchestrate import build
     from amass_arrow.config import load_build_config
 
     out = tmp_path_factory.mktemp("demo") / "store"

@@ -8,7 +8,8 @@ import re
 import duckdb
 import pyarrow as pa
 
-from amass_arrow import cli, config, contacts, schema
+from amass_arrow import cli, config, schema
+from amass_arrow.motion import contacts
 from amass_arrow.resources import find
 
 
@@ -20,7 +21,7 @@ def _subparser(name: str):
 
 
 def test_export_flags_default_to_the_export_spec():
-    from amass_arrow.splits import DEFAULT_COLUMNS, ExportSpec
+    from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec
 
     args = _subparser("export").parse_args(["STORE", "--sql", "x.sql", "--out", "o"])
     d = ExportSpec()
@@ -73,7 +74,7 @@ def test_peer_constants_are_spelled_once():
 
 
 def test_report_metric_rules_follow_the_quality_flags():
-    from amass_arrow.report import THRESHOLD, WORSE_HIGH
+    from amass_arrow.tools.report import THRESHOLD, WORSE_HIGH
 
     assert list(WORSE_HIGH) == list(THRESHOLD) == list(schema.QUALITY_COLUMNS)
     assert WORSE_HIGH == {"foot_skating": True, "floor_penetration": True, "peak_joint_speed": True, "jitter": True,
@@ -102,7 +103,7 @@ def test_features_live_in_schema_and_follow_the_frame_schema():
 
 
 def test_drop_flagged_sql_default_is_the_quality_flags():
-    from amass_arrow.quality import FLAG_RULES
+    from amass_arrow.motion.quality import FLAG_RULES
 
     sql = find("sql/slices/drop_flagged.sql").read_text()
     listed = re.search(r"getvariable\('drop_flags'\)::VARCHAR\[\],\s*\[(.*?)\]::VARCHAR\[\]", sql, re.S).group(1)

@@ -84,6 +84,6 @@ def test_build_splits_from_another_folder(installed, demo_store, tmp_path):
     _run([script, "build-splits", demo_store, "--config", cfg, "--out", out2, "--quiet"], elsewhere, env)
     assert {p.name for p in out2.iterdir()} == {"official", "random"}
     # the shipped configs/splits.yaml by its relative name
-    res = _run([py, "-c", "from amass_arrow.splits import load_splits_config as f; "
+    res = _run([py, "-c", "from amass_arrow.export.splits import load_splits_config as f; "
                           "print(sorted(d.name for d in f('configs/splits.yaml').definitions))"], elsewhere, env)
     assert res.stdout.strip() == "['cross_subject', 'official', 'random']"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from amass_arrow.store import Store
+from amass_arrow.store.reader import Store
 
 REPO = Path(__file__).resolve().parent.parent
 DATASETS = ("CMU", "HumanEva", "Transitions_mocap", "GRAB")  # train / validation / test of the official split

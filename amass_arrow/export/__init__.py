@@ -1,18 +1,129 @@
-"""Exporters: a checked split table (amass_arrow.splits) -> files a trainer loads.
+"""Exporters: a checked split table (amass_arrow.query.splits) -> files a trainer loads.
 
 `run_export` looks `ExportSpec.kind` up in the registry (amass_arrow.export.registry: one module per
 format), writes `stats.json` (train split, per-feature mean/std, float64, when the exporter fed it)
 and `provenance.json` beside the export, and returns its path.
+
+Every exporter writes into a fresh hidden folder beside OUT (`.<name>.partial-<pid>`) and `run_export`
+swaps it in (`publish_export`): OUT holds either the previous complete export or the new one, never a
+mix, and an interrupted export leaves the previous one (or none). `provenance.json` marks a folder as an
+export of ours: an existing OUT without it is refused, never replaced (`is_export`).
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import schema
-from ..errors import ConfigError
+from ..errors import ConfigError, ExportError
+
+#: the file every export carries (run_export writes it last into the fresh folder); it marks the folder as ours
+MARK = "provenance.json"
+#: a fault-injection seam for tests: called with each point's name ("written", "marked", "set_aside", "swapped")
+FAULT: Callable[[str], None] | None = None
+
+
+def _fault(point: str) -> None:
+    if FAULT is not None:
+        FAULT(point)
+
+
+def check_folder_name(name: Any, where: str) -> str:
+    """`name` if it is a plain folder name (no separators, not '', '.' or '..'), else ConfigError."""
+    if (not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name or "\0" in name
+            or name != name.strip() or (os.altsep and os.altsep in name)):
+        raise ConfigError(f"{where}: {name!r} is not a plain folder name (no '/', '\\', '.', '..' or empty name)")
+    return name
+
+
+def is_export(path: Path) -> bool:
+    """True when `path` is a folder that an amass_arrow export wrote (its provenance.json names a build and an export)."""
+    try:
+        prov = json.loads((Path(path) / MARK).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(prov, dict) and "build_id" in prov and isinstance(prov.get("export"), dict)
+
+
+def _old(out: Path) -> Path:
+    return out.parent / f".{out.name}.old"
+
+
+def _partial_prefix(out: Path) -> str:
+    return f".{out.name}.partial-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_export_target(out: Path) -> None:
+    """Refuse an OUT that exists and is not an earlier export of ours (an empty folder is fine); recover
+    what an interrupted swap left: a previous export set aside comes back, stale partial folders go."""
+    out = Path(out)
+    old = _old(out)
+    if not out.exists() and not out.is_symlink() and old.is_dir() and is_export(old):
+        old.rename(out)  # killed between the two renames of a swap: the previous complete export comes back
+    elif old.is_dir() and is_export(old):
+        shutil.rmtree(old)  # killed after the swap: the set-aside previous export was ours to delete
+    if out.parent.is_dir():
+        for p in out.parent.glob(_partial_prefix(out) + "*"):
+            pid = p.name[len(_partial_prefix(out)):]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)  # an interrupted export's unfinished folder
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ExportError(f"{out}: exists and is not a folder; refusing to replace it (choose another --out or name)")
+    if out.is_dir() and any(out.iterdir()) and not is_export(out):
+        raise ExportError(f"{out}: is not an earlier amass_arrow export (no {MARK}) and is not empty; refusing to "
+                          f"replace it: choose another --out or name, or move its files away")
+
+
+def publish_export(out: Path, write: Callable[[Path], Any]) -> Path:
+    """Run `write(fresh)` on a new folder beside `out`, then swap it in place of `out` (kept until then).
+
+    Killed or failing (ENOSPC) anywhere, `out` stays the previous complete export, or is absent, with the
+    previous one set aside at `.<name>.old` and put back by the next run (check_export_target).
+    """
+    out = Path(out)
+    check_export_target(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fresh = out.parent / f"{_partial_prefix(out)}{os.getpid()}"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    old, swapped = _old(out), False
+    try:
+        write(fresh)
+        _fault("marked")
+        check_export_target(out)  # again: someone may have put files there while this export ran
+        if out.is_dir() and any(out.iterdir()):
+            out.rename(old)
+            _fault("set_aside")
+        elif out.is_dir():
+            out.rmdir()
+        fresh.rename(out)
+        swapped = True
+        _fault("swapped")
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        if not swapped and not out.exists() and old.is_dir():
+            old.rename(out)  # a failed swap: the previous export back in place
+        raise
+    finally:
+        if swapped:
+            shutil.rmtree(old, ignore_errors=True)  # the previous export, replaced
+    return out
 
 
 def provenance(store, split_table, spec, fps: float | None) -> dict[str, Any]:
@@ -86,8 +197,21 @@ def run_export(con, store, split_table, spec, out: Path, *, progress: bool = Tru
                         num_joints=store.info.num_joints, provenance=prov, step=step, fps=fps, stats=stats,
                         progress=progress)
     out = Path(out)
-    path = Path(exporter.export(ctx, out))
-    (path / "provenance.json").write_text(json.dumps(prov, indent=1))
-    if stats is not None and stats.stats:
-        stats.save(path / "stats.json", split="train", dtype="float64", build_id=store.info.build_id)
-    return path
+    check_folder_name(out.name, "export output folder")
+
+    def write(fresh: Path) -> None:
+        path = Path(exporter.export(ctx, fresh))
+        if path.resolve() != fresh.resolve():
+            raise ExportError(f"exporter {spec.kind!r} wrote {path}, not the folder it was given ({fresh})")
+        _fault("written")
+        if stats is not None and stats.stats:
+            stats.save(fresh / "stats.json", split="train", dtype="float64", build_id=store.info.build_id)
+        (fresh / MARK).write_text(json.dumps(prov, indent=1))  # last: only a complete export carries it
+
+    try:
+        return publish_export(out, write)
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise ExportError(f"{out}: no space left while exporting ({exc.filename or exc}); the previous export "
+                              f"(if any) is intact. Free space and re-run") from None
+        raise

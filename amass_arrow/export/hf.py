@@ -80,7 +80,7 @@ def chunk_to_hf(chunk: pa.Table, unit: str, columns: list[str], widths: dict[str
 
 def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
               step: int = 1, stats=None, progress: bool = True) -> Path:
-    """Write `out` (a DatasetDict folder) for one split definition; returns `out`."""
+    """Write `out` (a DatasetDict folder; run_export hands it a fresh one) for one split definition; returns `out`."""
     ds = require("datasets", "hf")
     from tqdm.auto import tqdm
 
@@ -88,7 +88,7 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
     texts = split_table.text_columns() if spec.unit != FRAME_UNIT else []
     features = features_for(spec.unit, spec.columns, widths, spec.window, texts)
     schema = features.arrow_schema
-    tmp = out.parent / f".{out.name}.tmp"
+    tmp = out / ".stream"  # the split streams, inside the export: a kill leaves nothing beside it
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     desc = json.dumps(provenance, sort_keys=True)
@@ -104,7 +104,6 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
                     w.write_table(chunk_to_hf(chunk, spec.unit, spec.columns, widths, schema, spec.window, spec.stride, texts))
             info = ds.DatasetInfo(description=desc, features=features, dataset_name=f"amass_arrow/{split_table.name}")
             dd[split] = ds.Dataset.from_file(str(path), info=info, split=split)
-        shutil.rmtree(out, ignore_errors=True)
         quiet = (not progress or not sys.stderr.isatty()) and ds.is_progress_bar_enabled()
         if quiet:  # datasets' own bars: off in logs, as ours are; the caller's setting is restored
             ds.disable_progress_bars()

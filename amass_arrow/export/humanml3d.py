@@ -46,7 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..contacts import HUMANML3D as HUMANML3D_CONTACTS
+from amass_arrow.motion.contacts import HUMANML3D as HUMANML3D_CONTACTS
+
 from ..errors import ConfigError
 from ..schema import FRM, SPL
 from .frames import EXPORT_ROWS

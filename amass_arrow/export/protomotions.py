@@ -21,7 +21,7 @@ Checked against their published code (NVlabs/ProtoMotions, read, not copied):
 - body order = `SMPL_MUJOCO_NAMES` (24, humanoid `smpl`) / `SMPLH_MUJOCO_NAMES` (52, humanoid `smplx`: body and
   both hands, no jaw/eyes), data/smpl/smpl_joint_names.py; the SMPL humanoid's hands (L_Hand, R_Hand) get zero
   local rotation, as convert_amass_to_proto.py pads the pose with zeros;
-- rotations: FK of the SMPL local rotations (amass_arrow.kinematics.global_rotations), then every global rotation
+- rotations: FK of the SMPL local rotations (amass_arrow.motion.kinematics.global_rotations), then every global rotation
   right-multiplied by R1 = euler 'xyz' (-pi/2, -pi/2, 0) (their `rot1`: the MJCF body frame -> SMPL's Y-up rest
   frame); local rotations recomputed from those globals (parent^T @ child; their MJCF bodies have identity
   reference rotations), quaternions w-last (convert_amass_to_proto.py, pose_lib.compute_joint_rot_mats_from_global_mats);
@@ -51,11 +51,12 @@ from typing import Any
 
 import numpy as np
 
+from amass_arrow.motion.contacts import PROTOMOTIONS
+from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP, global_rotations
+from amass_arrow.motion.resample import matrix_to_quat, quat_to_aa
+
 from .. import schema
-from ..contacts import PROTOMOTIONS
 from ..errors import ConfigError, SplitError
-from ..kinematics import Z_UP_TO_Y_UP, global_rotations
-from ..resample import matrix_to_quat, quat_to_aa
 from ..schema import FRM, SEQ, SPL
 from .frames import EXPORT_ROWS
 from .registry import Exporter, register
@@ -322,7 +323,7 @@ class _Bodies:
 
     def _rest(self, seq_id: str) -> np.ndarray:
         """Rest joints (J, 3) of the sequence's body model and betas (model frame, Y-up), cached per sequence."""
-        from ..bodymodel import BodyModelRegistry, load_body_model
+        from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
 
         if seq_id in self._rests:
             return self._rests[seq_id]

@@ -25,11 +25,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from amass_arrow.source.discover import canonical_dataset, seq_id_for
+from amass_arrow.store.amend import amend
+from amass_arrow.store.reader import Store
+
 from .. import schema
-from ..discover import canonical_dataset, seq_id_for
 from ..errors import LabelError
 from ..schema import LAB, SEQ, UNM
-from ..store import Store, amend
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,9 @@ import csv
 import math
 from pathlib import Path
 
-from ..contacts import HUMANML3D
-from ..discover import canonical_dataset
+from amass_arrow.motion.contacts import HUMANML3D
+from amass_arrow.source.discover import canonical_dataset
+
 from ..errors import LabelError
 from ..schema import HML3D_INDEX, SEQ
 from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index

@@ -2,7 +2,7 @@
 -- stand upright in their source frame or were stood upright, keep a foot on the floor on almost every
 -- frame and barely skate. One row per sequence, cleanest first.
 --
--- Views: sequences, labels (amass_arrow.sql.connect; `amass-arrow labels import filename STORE` labels
+-- Views: sequences, labels (amass_arrow.query.sql.connect; `amass-arrow labels import filename STORE` labels
 -- walks from file names). Metric columns: see README "Quality metrics" (units m, m/s, m/s^3, fractions).
 -- Parameters: none.
 -- Yields: (seq_id, dataset, duration, foot_skating, contact_coverage, jitter, source_frame).

@@ -6,7 +6,7 @@
 -- slack absorbs float32 `t`. Mirrored HumanML3D captions describe the mirrored motion: skipped.
 -- A frame covered by several segments appears once per segment (group by seq_id, frame to dedupe).
 --
--- Views: frames, sequences, labels (amass_arrow.sql.connect). Parameters: none.
+-- Views: frames, sequences, labels (amass_arrow.query.sql.connect). Parameters: none.
 -- Yields: (seq_id, frame, t, left_foot_contact, right_foot_contact, source, label, text).
 
 WITH walking AS (

@@ -1,0 +1,1 @@
+"""Building a store: plan (reuse, resume), convert one file, parts, executors."""

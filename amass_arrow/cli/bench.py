@@ -1,0 +1,30 @@
+"""CLI command `bench`: the full benchmark (library: amass_arrow.tools.bench)."""
+
+from __future__ import annotations
+
+from . import command
+
+
+def _bench_args(p):
+    from amass_arrow.tools.bench.targets import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
+
+    p.add_argument("--out", default="bench-out", help="working folder: synthetic archives, stores, exports, bench.json")
+    p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"approximate source frames (default {DEFAULT_FRAMES:,})")
+    p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the second (doubled) archive")
+    p.add_argument("--workers", type=int, nargs="+", default=list(DEFAULT_WORKERS),
+                   help=f"worker counts to build with (default {' '.join(map(str, DEFAULT_WORKERS))})")
+    p.add_argument("--smplx-sequences", type=int, default=SMPLX_SEQUENCES,
+                   help=f"most sequences in the smplx baseline sample (default {SMPLX_SEQUENCES})")
+    p.add_argument("--hf-batches", type=int, default=HF_BATCHES, help=f"batches timed for with_format('torch') (default {HF_BATCHES})")
+    p.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray executor build (its overhead vs the local pool)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+@command("bench", "measure build/export/loading speed, memory and size against baselines in the same run",
+         "examples:\n  amass-arrow bench --out bench-out\n  amass-arrow bench --frames 200000 --no-scaling")(_bench_args)
+def _bench(args):
+    from amass_arrow.tools.bench import format_table, run
+
+    res = run(args.out, args.frames, scaling=args.scaling, seed=args.seed, workers=tuple(args.workers),
+              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches, ray=args.ray)
+    print(format_table(res))

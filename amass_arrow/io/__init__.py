@@ -1,0 +1,1 @@
+"""Files: atomic writes, content hashes, links between builds."""

@@ -1,0 +1,1 @@
+"""The per-sequence pipeline: body models, resampling, kinematics, orientation, floor, contacts, quality."""

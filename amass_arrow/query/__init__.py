@@ -1,0 +1,1 @@
+"""SQL over a store: DuckDB views, polars scans, split and slice SQL with leakage checks."""

@@ -1,0 +1,108 @@
+"""Reading a published store: `Store` pins one build (local, or `s3://` through objectstore) for its life.
+
+The store's other jobs live in their own modules and are re-exported here, so `from amass_arrow.store.reader
+import X` keeps working for every X: `manifest` (Manifest, info.json), `layout` (StoreLayout, WriteLock:
+paths, atomic publish, the one-writer lock), `atomic` (write_parquet_atomic, write_text_atomic,
+content_hash, file_entry, link_or_copy, link_tree) and `amend` (a new build with files added or removed).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from amass_arrow import schema
+from amass_arrow.errors import StoreError
+from amass_arrow.io.atomic import (
+    content_hash,
+    file_entry,
+    link_or_copy,
+    link_tree,
+    write_parquet_atomic,
+    write_text_atomic,
+)
+from amass_arrow.schema import SEQ
+
+from .amend import amend
+from .layout import SIDE_SUFFIX, StoreLayout, WriteLock
+from .manifest import Manifest
+
+__all__ = [
+    "SIDE_SUFFIX", "Manifest", "Store", "StoreLayout", "WriteLock", "amend", "content_hash", "file_entry",
+    "link_or_copy", "link_tree", "write_parquet_atomic", "write_text_atomic",
+]
+
+
+class Store:
+    """A published store, pinned to one build directory for its whole life.
+
+    Opening one leases its build (`StoreLayout.hold`): later publishes keep that build while this process runs.
+
+    `Store("s3://bucket/store")` gives an `objectstore.ObjectStore` (same methods, paths are URLs).
+    """
+
+    remote = False  # True for a store on object storage
+
+    def __new__(cls, path: str | Path = "", lease: bool = True):
+        if cls is Store and isinstance(path, str) and "://" in path:
+            from .remote import ObjectStore
+
+            return super().__new__(ObjectStore)
+        return super().__new__(cls)
+
+    def __init__(self, path: str | Path, lease: bool = True):
+        """`lease=False`: a writer's own look at the current build (no reader lease is left behind)."""
+        self.layout = StoreLayout(path)
+        for _ in range(5):  # lease the build, then check it was not pruned between resolving and leasing
+            root = self.layout.current()
+            if root is None:
+                raise StoreError(f"no amass-arrow store at {self.layout.path}; build one with: amass-arrow build AMASS_ROOT --out {path}")
+            if not lease:
+                break
+            self.layout.hold(root)
+            if root.is_dir():
+                break
+        self.root = root
+        info = root / schema.INFO_PATH
+        try:
+            data = json.loads(info.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"{info}: cannot read manifest: {exc}") from None
+        self.info = Manifest.from_dict(data, str(info))
+
+    def file(self, rel: str) -> Path:
+        return self.root / rel
+
+    def sequences(self) -> pa.Table:
+        return pq.read_table(self.file(schema.SEQUENCES_PATH))
+
+    def rejects(self) -> pa.Table:
+        return pq.read_table(self.file(schema.REJECTS_PATH))
+
+    def frame_files(self) -> list[Path]:
+        return sorted((self.root / schema.FRAMES_DIR).rglob("*.parquet"))
+
+    def frames_dataset(self):
+        """A pyarrow dataset over the frames with string hive keys."""
+        import pyarrow.dataset as ds
+
+        part = ds.partitioning(pa.schema([(k, pa.string()) for k in schema.HIVE_KEYS]), flavor="hive")
+        return ds.dataset(self.root / schema.FRAMES_DIR, format="parquet", partitioning=part)
+
+    def read_sequence_frames(self, seq_id: str, columns: list[str] | None = None) -> pa.Table:
+        """All frame rows of one sequence, ordered by frame (reads only its partition)."""
+        import pyarrow.compute as pc
+
+        seqs = self.sequences()
+        mask = pc.equal(seqs[SEQ.seq_id], seq_id)
+        hit = seqs.filter(mask)
+        if hit.num_rows == 0:
+            raise StoreError(f"{self.layout.path}: no sequence {seq_id!r}; list them with: amass-arrow query STORE \"SELECT seq_id FROM sequences\"")
+        d, s = hit[SEQ.dataset][0].as_py(), hit[SEQ.subject][0].as_py()
+        files = sorted((self.root / schema.partition_dir(d, s)).glob("*.parquet"))
+        t = pa.concat_tables([pq.read_table(f, columns=columns and list(dict.fromkeys([schema.SEQ_ID, schema.FRAME] + columns))) for f in files])
+        t = t.filter(pc.equal(t[schema.SEQ_ID], seq_id))
+        return t.sort_by(schema.FRAME)
