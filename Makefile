@@ -26,7 +26,7 @@ STORE_BUILD := $(if $(call given,AMASS_ROOT)$(DEMO_MODE),build)
 BABEL ?= $(if $(DEMO_MODE),$(DEMO)/synth/annotations/babel)
 HUMANML3D ?= $(if $(DEMO_MODE),$(DEMO)/synth/annotations/humanml3d)
 
-.PHONY: help install build labels build-splits export test bench bench-fk fidelity lint clean
+.PHONY: help install build labels build-splits export test bench bench-fk fidelity metrics lint clean
 help:
 	@grep -E '^#' Makefile | head -5
 
@@ -79,6 +79,10 @@ bench: $(VENV)/.installed
 bench-fk: $(VENV)/.installed
 	$(PY) -m amass_arrow.tools.benchfk
 
+# The field's metrics (GMD skating ratio, FlowMDM jerk) of a store's ground truth per split (the demo store by default).
+metrics: $(VENV)/.installed $(STORE_BUILD)
+	$(PY) -m amass_arrow metrics $(STORE) --sql $(SQL)
+
 # Contact methods vs ground truth on mocap-like synthetic feet (per motion kind x source rate x method).
 fidelity: $(VENV)/.installed
 	$(PY) -m amass_arrow.tools.fidelity --store
@@ -86,7 +90,7 @@ fidelity: $(VENV)/.installed
 # ruff, and the house's layering (pyproject's [tool.importlinter]: no stage imports one above it, no cycles)
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff && $(VENV)/bin/ruff check amass_arrow tests
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(DEMO) bench-out .pytest_cache

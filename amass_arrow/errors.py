@@ -57,6 +57,10 @@ class LabelError(AmassArrowError):
     """An annotation file cannot be imported."""
 
 
+class ExecutorError(AmassArrowError):
+    """The executor failed to run a task (a Ray worker killed past its retries), not the task's own error."""
+
+
 class MissingExtraError(AmassArrowError):
     """An optional dependency is not installed."""
 

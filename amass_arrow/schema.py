@@ -20,7 +20,10 @@ from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 
-FORMAT_VERSION = 1
+#: bumped whenever the store contract changes (a column, a path, a meaning). 2: sequences gained the orientation
+#: evidence and quality-metric columns; info.json records absolute body-model paths. Older stores are
+#: refused with the command that rebuilds them (manifest.Manifest.from_dict).
+FORMAT_VERSION = 2
 
 # ---------------------------------------------------------------- paths
 INFO_PATH = "meta/info.json"
@@ -263,6 +266,11 @@ QUALITY_COLUMNS: dict[str, str] = {
     "contact_coverage": "fraction of frames with a foot joint in contact",
     "airborne_fraction": "fraction of frames with every foot joint above its local floor by the airborne height",
 }
+#: per-sequence paper metrics (float32 columns of `sequences`), computed with the papers' exact definitions
+#: (amass_arrow.motion.paper_metrics) so SQL can filter by the number a paper reports; never flagged
+PAPER_METRIC_COLUMNS: dict[str, str] = {
+    "skating_ratio_gmd": "fraction of 20 fps steps with a skating toe (GMD calculate_skating_ratio; Y-up, 5 cm, 0.5 m/s)",
+}
 ORIENTATION_COLUMNS = ("source_frame", "source_frame_mode", "spine_up_z", "spine_up_y", "upright_fraction",
                        "source_frame_reason")
 QUALITY_FLAGS = "quality_flags"
@@ -302,6 +310,7 @@ SEQUENCE_SCHEMA = pa.schema(
         pa.field("source_frame_reason", pa.string(), nullable=True),
         # quality metrics (amass_arrow.motion.quality), at the store rate, Z-up after the floor fix; null = nothing to measure
         *[pa.field(name, pa.float32(), nullable=True) for name in QUALITY_COLUMNS],
+        *[pa.field(name, pa.float32(), nullable=True) for name in PAPER_METRIC_COLUMNS],
         pa.field("quality_flags", pa.list_(pa.string()), nullable=False),  # each flag once
         pa.field("part", pa.string(), nullable=False),  # frames file holding this sequence, store-relative
     ]

@@ -22,7 +22,7 @@ def test_import_contracts_hold():
     exe = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
-    out = subprocess.run([exe, "--config", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True, text=True)
+    out = subprocess.run([exe, "--no-cache", str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "0 broken" in out.stdout
 
@@ -90,3 +90,17 @@ def test_architecture_doc_names_every_folder():
     for p in sorted(PKG.iterdir()):
         if (p / "__init__.py").is_file():
             assert f"{p.name}/" in text, f"docs/architecture.md does not show {p.name}/"
+
+
+def test_every_test_folder_is_collected():
+    """No test folder matches pytest's norecursedirs (its default skips `build`, the name of a stage)."""
+    import fnmatch
+
+    import tomllib
+
+    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    skip = cfg.get("norecursedirs")
+    assert skip is not None and "build" not in skip
+    folders = [p.name for p in (REPO / "tests").iterdir() if p.is_dir() and any(p.glob("test_*.py"))]
+    assert "build" in folders
+    assert not [f for f in folders if any(fnmatch.fnmatch(f, pat) for pat in skip)]

@@ -129,8 +129,9 @@ def convert_task(src: SourceFile, settings: Settings) -> dict[str, Any]:
         with local_copy(src) as local:  # object-store sources are fetched to a temporary file first
             return convert_one(local, settings)
     except OSError as exc:
-        if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the whole build must stop
-            raise
+        if exc.errno in (28, 122):  # ENOSPC, EDQUOT: the whole build must stop, with one line saying why
+            raise StoreError(f"{settings.staging}: {exc.strerror} while converting {src.rel}; free space and re-run "
+                             f"(converted files are kept, nothing was published)") from None
         return {"reject": _reject(src, "unreadable", f"I/O error: {exc}")}
     except (ValueError, FloatingPointError, MemoryError) as exc:
         return {"reject": _reject(src, "invalid_data", f"{type(exc).__name__}: {exc}")}

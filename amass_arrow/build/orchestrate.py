@@ -14,6 +14,7 @@ import copy
 import datetime as _dt
 import hashlib
 import io
+import os
 import platform
 import shutil
 import sys
@@ -184,6 +185,10 @@ def _check_replacement(layout: StoreLayout, old_source: dict[str, Any], root: st
 
 
 # ---------------------------------------------------------------- the build
+#: the temporary folder (in the store's side folder) of the reduced body models a pool build hands its workers
+MODELS_PREFIX = ".models-"
+
+
 def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     """Build (or incrementally update) the store at `cfg.out` from `cfg.amass_root`.
 
@@ -196,6 +201,8 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     layout = ObjectLayout(cfg.out) if is_url(cfg.out) else StoreLayout(cfg.out)
     layout.check_writable_target()
     with layout.lock() if is_url(cfg.out) else WriteLock(layout):
+        if isinstance(layout, StoreLayout):
+            _clear_stale_models(layout)
         disc = discover(cfg.amass_root, cfg.datasets or None)
         if not disc.files and not disc.problems:
             raise InputError(str(cfg.amass_root), "no_files", "no motion files (*_poses.npz / *_stageii.npz) found")
@@ -293,7 +300,8 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     entries = {} if cfg.force else dict(prev.entries)
     needs = _needed_models(disc.files, previous, registry, executor)
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
-    models_used = {f"{m}/{g}": str(registry.resolve(m, g)[0]) for m, g in sorted(needs)}  # paths only: workers load
+    # absolute paths only (an export run from another folder reads them); workers load the models
+    models_used = {f"{m}/{g}": os.path.abspath(registry.resolve(m, g)[0]) for m, g in sorted(needs)}
     model_keys = {fp.partition(":")[0]: fp for fp in (registry.fingerprint(m, g) for m, g in sorted(needs))}
     key = settings_key(cfg, joint_set)
     staging = layout.staging(key)
@@ -364,13 +372,27 @@ def _rest_models(plan: BuildPlan, registry: BodyModelRegistry, executor: Executo
 
     if not (isinstance(executor, LocalExecutor) and executor.workers > 1 and isinstance(plan.staging, Path) and plan.todo):
         return {}, None
-    d = Path(tempfile.mkdtemp(prefix=".models-", dir=layout.side))
+    d = Path(tempfile.mkdtemp(prefix=MODELS_PREFIX, dir=layout.side))
     files = {}
-    for key in plan.models_used:
-        m, _, g = key.partition("/")
-        model = registry.get(m, g)
-        files[f"{m}/{model.gender}"] = str(model.save_rest(d / f"{m}_{model.gender}.npz"))
+    try:
+        for key in plan.models_used:
+            m, _, g = key.partition("/")
+            model = registry.get(m, g)
+            files[f"{m}/{model.gender}"] = str(model.save_rest(d / f"{m}_{model.gender}.npz"))
+    except BaseException as exc:  # nothing of it is left behind, whatever stopped it
+        shutil.rmtree(d, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise StoreError(f"could not write the reduced body models in {d.parent}: {exc.strerror or exc}; "
+                             f"free space and re-run (nothing was published)") from None
+        raise
     return files, d
+
+
+def _clear_stale_models(layout: StoreLayout) -> None:
+    """Remove the reduced body-model folders a killed build left (called with the write lock held, so no
+    running build owns one)."""
+    for d in layout.side.glob(f"{MODELS_PREFIX}*"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _convert(plan: BuildPlan, executor: Executor, progress: bool, rest_models: dict[str, str] | None = None) -> int:

@@ -246,10 +246,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `amass-arrow ... | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a folder not writable, a full disk, a folder where a file was expected, ...
+        print(f"amass-arrow {args.command}: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"amass-arrow {args.command}: interrupted; re-run to resume", file=sys.stderr)
         return 130
     return 0
+
+
+def os_error_line(exc: OSError) -> str:
+    """'<file>: <what the OS said>' (and the second file of a rename), one line."""
+    what = exc.strerror or str(exc)
+    files = [f for f in (exc.filename, exc.filename2) if f]
+    return f"{' -> '.join(map(str, files))}: {what}" if files else what
 
 
 def _prestart_pool(argv: list[str]) -> None:

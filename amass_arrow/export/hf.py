@@ -108,7 +108,8 @@ def export_hf(con, split_table, spec, out: Path, *, num_joints: int, provenance:
         if quiet:  # datasets' own bars: off in logs, as ours are; the caller's setting is restored
             ds.disable_progress_bars()
         try:
-            ds.DatasetDict(dd).save_to_disk(str(out))
+            # an empty split gets one (empty) shard: without it datasets writes no data file and cannot load it back
+            ds.DatasetDict(dd).save_to_disk(str(out), num_shards={k: 1 for k, d in dd.items() if len(d) == 0})
         finally:
             if quiet:
                 ds.enable_progress_bars()

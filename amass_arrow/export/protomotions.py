@@ -398,9 +398,17 @@ class ProtoMotionsExporter(Exporter):
         import yaml
 
         opts: Options = ctx.options
+        counts = {split: ctx.rows(split).num_rows for split in ctx.split_names()}
+        few = {s: n for s, n in counts.items() if 0 < n < int(opts.shards)}
+        if few:  # their MotionLib fails at its first query on an empty shard: refuse before writing anything
+            raise ConfigError(
+                f"protomotions --shards {opts.shards}: split(s) {', '.join(f'{s} ({n} motions)' for s, n in few.items())} "
+                f"would leave empty shards, which ProtoMotions' MotionLib cannot load; use --shards {min(few.values())} or fewer")
         out.mkdir(parents=True, exist_ok=True)
         bodies = _Bodies(ctx.store, ctx.con, opts.humanoid, opts.body_models)
         for split in ctx.split_names():
+            if not counts[split]:  # an empty MotionLib cannot be loaded: no file (the split report says it is empty)
+                continue
             motions, meta = [], []
             for s in ctx.slices(split):
                 pos, G = bodies(s.seq_id, s.feats)

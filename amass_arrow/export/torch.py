@@ -29,6 +29,11 @@ SEQ_INDEX, ROW_INDEX, FRAME, T, START_FRAME = "seq_index", "row_index", FRM.fram
 BOOKKEEPING = (SEQ_IDS, BETAS, NUM_BETAS, ROWS, PROVENANCE, SEQ_INDEX, ROW_INDEX, FRAME, T, START_FRAME)
 
 
+#: the row-index entries of a `<split>.pt` and their dtypes: (frame/slice units, window unit)
+_INDEX_DTYPES = {False: {SEQ_INDEX: np.int64, ROW_INDEX: np.int64, FRAME: np.int32, T: np.float32},
+                 True: {SEQ_INDEX: np.int64, ROW_INDEX: np.int64, START_FRAME: np.int64}}
+
+
 def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenance: dict[str, Any],
                  step: int = 1, stats=None, progress: bool = True) -> Path:
     torch = require("torch", "torch")
@@ -77,6 +82,8 @@ def export_torch(con, split_table, spec, out: Path, *, num_joints: int, provenan
             elif k in spec.columns:
                 shape = (0, spec.window, widths[k]) if spec.unit == WINDOW_UNIT else (0, widths[k])
                 data[k] = torch.zeros(shape, dtype=torch.bool if FEATURES[k][0] == "bool" else torch.float32)
+            elif k in _INDEX_DTYPES[spec.unit == WINDOW_UNIT]:  # an empty split keeps every key of a full one
+                data[k] = torch.from_numpy(np.zeros(0, _INDEX_DTYPES[spec.unit == WINDOW_UNIT][k]))
         torch.save(data, out / f"{split}.pt")
     return out
 

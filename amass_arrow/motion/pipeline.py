@@ -45,6 +45,7 @@ from . import contacts as _contacts
 from . import orientation as _orientation
 from . import quality as _quality
 from .kinematics import Z_UP_TO_Y_UP, forward_kinematics, rodrigues, to_frame
+from .paper_metrics import take_skating_ratio
 from .resample import matrix_to_quat, quat_to_aa, resample_sequence
 
 SOURCE_CHUNK = 1 << 13  # frames posed at once (bounds FK temporaries; cache friendly)
@@ -80,7 +81,7 @@ class SequenceFields:
     duration: float  # s, schema.duration_seconds
     floor_height: float  # m subtracted from z (Z-up, before the frame change)
     orientation: _orientation.Orientation  # -> schema.ORIENTATION_COLUMNS
-    metrics: dict[str, float | None]  # schema.QUALITY_COLUMNS
+    metrics: dict[str, float | None]  # schema.QUALITY_COLUMNS and schema.PAPER_METRIC_COLUMNS
     quality_flags: list[str]  # the sequence's own flags included, each once
 
     def row(self) -> dict[str, Any]:
@@ -144,6 +145,7 @@ def process(seq: Sequence, model, cfg: MotionConfig, joint_set: str) -> Processe
     metrics = _quality.measure(joints, [idx.index(j) for j in foot_idx], c4, fps, toe_offset=toe_off,
                                airborne_height=cfg.quality.airborne_height, airborne_window=cfg.quality.airborne_window)
     flags = _quality.merge_flags(flags, orient.flags(cfg.quality.min_upright_fraction), _quality.flags(metrics, cfg.quality))
+    metrics[SEQ.skating_ratio_gmd] = take_skating_ratio(joints, fps)  # the paper's number, for SQL (never a flag)
     lap("quality")
 
     root_orient, trans, joints = _to_frame(cfg.frame, rs.root_orient, trans, joints, rest[0])

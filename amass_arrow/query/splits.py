@@ -65,8 +65,10 @@ class SplitTable:
         return [c for c in TEXT_COLUMNS if c in self.rows.column_names and self.rows[c].null_count < self.rows.num_rows]
 
     def split_names(self) -> list[str]:
+        """train, validation and test, empty or not (exporters write empty splits with their features, so
+        `dd["test"]` exists), then any other split the definition yields."""
         names = set(self.rows[SPL.split].to_pylist())
-        return [s for s in SPLITS if s in names] + sorted(names - set(SPLITS))
+        return list(SPLITS) + sorted(names - set(SPLITS))
 
 
 _NORMALIZE = """
@@ -159,7 +161,8 @@ def check_rows(rows: pa.Table, name: str = "split") -> None:
     present = set(rows[SPL.split].to_pylist())
     for s in SPLITS:
         if s not in present:
-            warnings.warn(f"{name}: split {s!r} is empty", SplitWarning, stacklevel=2)
+            warnings.warn(f"{name}: split {s!r} is empty (exporters write it empty, with the same features; protomotions skips it)",
+                          SplitWarning, stacklevel=2)
     con.close()
 
 

@@ -57,19 +57,31 @@ def frame_columns(num_joints: int, joint_velocities: bool = False) -> dict[str, 
     return cols
 
 
-def view_sql(store: Store) -> dict[str, str]:
-    """`CREATE VIEW` statements (name -> SQL) over the store's resolved build directory."""
+def view_sql(store: Store, con=None) -> dict[str, str]:
+    """`CREATE VIEW` statements (name -> SQL) over the store's resolved build directory. A build without frame
+    files (every input rejected) gets an empty `frames` of the right columns, registered on `con`."""
     root = store.root
     hive = ", ".join(f"'{k}': VARCHAR" for k in schema.HIVE_KEYS)
     sources = {
         "frames": f"read_parquet({_lit(root / schema.FRAMES_GLOB)}, hive_partitioning = true, hive_types = {{{hive}}})",
         "sequences": f"read_parquet({_lit(root / schema.SEQUENCES_PATH)})",
     }
+    if con is not None and not any((root / schema.FRAMES_DIR).rglob("*.parquet")):
+        con.from_arrow(empty_frames(store)).create_view("_frames_empty", replace=True)
+        sources["frames"] = "_frames_empty"
     if (root / schema.REJECTS_PATH).is_file():
         sources["rejects"] = f"read_parquet({_lit(root / schema.REJECTS_PATH)})"
     if any((root / schema.LABELS_DIR).glob("*.parquet")):
         sources["labels"] = f"read_parquet({_lit(root / schema.LABELS_GLOB)}, union_by_name = true)"
     return _views(store, sources)
+
+
+def empty_frames(store: Store) -> pa.Table:
+    """No frame rows, with the store's frame columns and the string hive keys."""
+    fs = schema.frame_schema(store.info.num_joints, store.info.joint_velocities)
+    for k in schema.HIVE_KEYS:
+        fs = fs.append(pa.field(k, pa.string()))
+    return fs.empty_table()
 
 
 def _views(store: Store, sources: dict[str, str]) -> dict[str, str]:
@@ -122,7 +134,7 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    views = remote_views(con, st) if st.remote else view_sql(st)
+    views = remote_views(con, st) if st.remote else view_sql(st, con)
     for sql in views.values():
         con.execute(sql)
     i = st.info
@@ -271,11 +283,12 @@ def scan(store: str | Path | Store) -> dict[str, Any]:
     casts = [pl.col(c).cast(pl.Array(pl.Float32, w)) for c, w in frame_columns(st.info.num_joints, st.info.joint_velocities).items()]
     if st.remote:
         return _scan_remote(st, casts)
+    any_frames = any((root / schema.FRAMES_DIR).rglob("*.parquet"))
     out = {
-        "frames": pl.scan_parquet(
+        "frames": (pl.scan_parquet(
             str(root / schema.FRAMES_GLOB), hive_partitioning=True,
             hive_schema={k: pl.String for k in schema.HIVE_KEYS},
-        ).with_columns(casts),
+        ) if any_frames else pl.from_arrow(empty_frames(st)).lazy()).with_columns(casts),
         "sequences": pl.scan_parquet(str(root / schema.SEQUENCES_PATH)),
     }
     if (root / schema.REJECTS_PATH).is_file():

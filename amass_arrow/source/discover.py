@@ -8,6 +8,7 @@ reported, never silently dropped.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,19 @@ def parse_rel(rel: str) -> tuple[str, str, str]:
     return dataset, subject, name
 
 
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # os.walk hands undecodable bytes back as surrogate escapes
+        return False
+    return True
+
+
+def printable_path(name: str) -> str:
+    """`name` with bytes that are not UTF-8 shown as `\\xff` escapes (a file name the OS gave as surrogates)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def is_motion_file(filename: str) -> bool:
     return filename.endswith(".npz") and filename not in SKIP_NAMES and not filename.endswith(SKIP_SUFFIXES)
 
@@ -130,6 +144,10 @@ def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
                 continue
             rel = f"{rel_dir}/{fn}" if rel_dir else fn
             full = Path(dirpath) / fn
+            if not _utf8(rel):  # a name the store's string columns cannot hold: reject it, named readably
+                problems.append(InputError(printable_path(rel), "bad_filename",
+                                           "file or folder name is not valid UTF-8; rename it to convert it"))
+                continue
             dataset, subject, name = parse_rel(rel)
             if not dataset:
                 problems.append(InputError(rel, "bad_layout", "motion file directly under the root; expected <dataset>/<subject>/<name>.npz"))
@@ -138,6 +156,9 @@ def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
                 fst = full.stat()
             except OSError as exc:
                 problems.append(InputError(rel, "unreadable", f"cannot stat: {exc.strerror}"))
+                continue
+            if not stat.S_ISREG(fst.st_mode):  # a pipe, socket or device would block or fail the header read
+                problems.append(InputError(rel, "not_a_file", "not a regular file (a named pipe, socket or device)"))
                 continue
             if wanted is not None and canonical_dataset(dataset) not in wanted:
                 continue

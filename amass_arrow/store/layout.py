@@ -115,6 +115,11 @@ class StoreLayout:
     def check_writable_target(self) -> None:
         """Up front, before any work: the store path is ours to write and its folder is writable."""
         p = self.path
+        if p.is_symlink() and Path(os.path.realpath(p)).parent != Path(os.path.realpath(self.builds)):
+            raise StoreError(
+                f"{p} is a symlink to {os.readlink(p)}, not an amass-arrow store link; choose another --out or "
+                f"remove the link (a store path is a symlink to {self.side.name}/builds/<id>)"
+            )
         if not (p.is_symlink() or not p.exists() or (p.is_dir() and not any(p.iterdir()))):
             raise StoreError(
                 f"{p} exists and is not an amass-arrow store link; choose another --out or remove it "

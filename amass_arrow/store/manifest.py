@@ -48,14 +48,15 @@ class Manifest:
     quality: dict[str, Any] = field(default_factory=dict)  # {metrics: {column: unit/meaning}, flags: {flag: rule}, thresholds}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "info.json") -> Manifest:
+    def from_dict(cls, data: dict[str, Any], where: str = "info.json", store: str | None = None) -> Manifest:
+        """`store`: the store's path or URL, for the rebuild command of a store of another format version."""
         if not isinstance(data, dict):
             raise StoreError(f"{where}: not a JSON object")
         version = data.get("format_version")
         if version != schema.FORMAT_VERSION:
             raise StoreError(
                 f"{where}: store format version {version!r}, this amass-arrow reads version {schema.FORMAT_VERSION}; "
-                f"rebuild it with: amass-arrow build AMASS_ROOT --body-models DIR --out STORE --force"
+                f"rebuild it with: {rebuild_command(data, store)}"
             )
         names = {f for f in cls.__dataclass_fields__}
         missing = sorted(n for n in names if n not in data and cls.__dataclass_fields__[n].default is MISSING
@@ -86,3 +87,23 @@ class Manifest:
     @property
     def num_joints(self) -> int:
         return len(self.joint_names)
+
+
+def rebuild_command(data: dict[str, Any], store: str | None) -> str:
+    """The `amass-arrow build` line that rebuilds a store from what its (any version's) info.json recorded:
+    its archive, body models and motion settings; placeholders only for what it did not record."""
+    import shlex
+
+    cfg = data.get("config") if isinstance(data.get("config"), dict) else {}
+    src = data.get("source") if isinstance(data.get("source"), dict) else {}
+    root = src.get("root") or cfg.get("amass_root") or "AMASS_ROOT"
+    models = cfg.get("body_models") or "BODY_MODELS"
+    args = ["amass-arrow", "build", str(root), "--body-models", str(models), "--out", str(store or "STORE")]
+    motion = cfg.get("motion") if isinstance(cfg.get("motion"), dict) else {}
+    for key, flag in (("fps", "--fps"), ("resample", "--resample"), ("joints", "--joints"), ("frame", "--frame"),
+                      ("contacts", "--contacts"), ("source_frame", "--source-frame")):
+        if isinstance(motion.get(key), (str, int, float)) and not isinstance(motion.get(key), bool):
+            args += [flag, f"{motion[key]:g}" if isinstance(motion[key], float) else str(motion[key])]
+    if cfg.get("datasets"):
+        args += ["--datasets", *map(str, cfg["datasets"])]
+    return " ".join(shlex.quote(a) for a in args)

@@ -71,7 +71,7 @@ class Store:
             data = json.loads(info.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise StoreError(f"{info}: cannot read manifest: {exc}") from None
-        self.info = Manifest.from_dict(data, str(info))
+        self.info = Manifest.from_dict(data, str(info), str(path))
 
     def file(self, rel: str) -> Path:
         return self.root / rel

@@ -410,7 +410,7 @@ class ObjectStore(Store):
         if p is None:
             raise StoreError(f"no amass-arrow store at {self.layout.url}; build one with: amass-arrow build AMASS_ROOT --out {url}")
         self.root = Tree(f"{self.layout.url}/{p['root']}")
-        self.info = Manifest.from_dict(p["info"], f"{self.layout.url}/{POINTER}")
+        self.info = Manifest.from_dict(p["info"], f"{self.layout.url}/{POINTER}", self.layout.url)
 
     @property
     def fs(self) -> pafs.FileSystem:

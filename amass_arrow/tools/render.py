@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from amass_arrow import schema
-from amass_arrow.errors import require
+from amass_arrow.errors import ConfigError, require
 
 GIF_PX = (480, 480)  # width, height of an animation frame
 PANEL_PX = (240, 400)  # width, height of one pose in a .png strip
@@ -91,6 +91,9 @@ def render(
     in `frame`) and the contact columns, or {"joints": (T, J, 3), "contacts": (T, 4) or None}.
     fps: rate of the rows (Hz); row i is at i / fps seconds. Returns the path.
     """
+    out = Path(out_path)
+    if out.suffix.lower() not in (".gif", ".png"):
+        raise ConfigError(f"{out}: render writes .gif (an animation) or .png (a strip of poses), not {out.suffix or 'no suffix'!r}")
     require("matplotlib", "render")
     import matplotlib
 
@@ -101,22 +104,20 @@ def render(
     i1 = len(joints) if end is None else int(np.floor(end * fps + 1e-6)) + 1
     joints, contacts = joints[i0:i1], contacts[i0:i1]
     if len(joints) == 0:
-        raise ValueError("nothing to render: the frame range is empty")
+        raise ConfigError(f"nothing to render: no frame between --start {start} and --end {end} (the take has "
+                          f"{len(_arrays(frames, joint_set)[0]) / fps:.2f} s)")
     if frame == "y_up":  # back to Z-up for drawing
         from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP
 
         joints = joints @ Z_UP_TO_Y_UP  # inverse (= transpose) applied to row vectors
     elif frame != "z_up":
-        raise ValueError(f"unknown coordinate frame {frame!r}; use 'z_up' or 'y_up'")
-    out = Path(out_path)
+        raise ConfigError(f"unknown coordinate frame {frame!r}; use 'z_up' or 'y_up'")
     out.parent.mkdir(parents=True, exist_ok=True)
     first = i0
     if out.suffix.lower() == ".gif":
         _gif(joints, contacts, out, fps, joint_set, title, first)
-    elif out.suffix.lower() == ".png":
-        _strip(joints, contacts, out, fps, joint_set, title, first, poses)
     else:
-        raise ValueError(f"{out}: render writes .gif or .png")
+        _strip(joints, contacts, out, fps, joint_set, title, first, poses)
     return out
 
 
@@ -195,27 +196,91 @@ def _view(joints: np.ndarray) -> tuple[float, float]:
 
 def _gif(joints, contacts, out, fps, joint_set, title, first) -> None:
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
 
     stride = max(1, int(round(fps / MAX_GIF_FPS)))
     idx = np.arange(0, len(joints), stride)
     span, height = _view(joints)
     fig = plt.figure(figsize=(GIF_PX[0] / 100, GIF_PX[1] / 100), dpi=100)
-    ax = fig.add_axes((0, 0, 1, 0.93), projection="3d")
-    fig_ = _Figure(ax, joint_set, span, height, zoom=1.25, azim=_azimuth(joints, joint_set))
-    label = fig.text(0.02, 0.95, "", fontsize=9, family="monospace", color="#333333")
-    if title:
-        fig.text(0.98, 0.95, title, fontsize=9, ha="right", color="#333333")
+    try:
+        ax = fig.add_axes((0, 0, 1, 0.93), projection="3d")
+        fig_ = _Figure(ax, joint_set, span, height, zoom=1.25, azim=_azimuth(joints, joint_set))
+        label = fig.text(0.02, 0.95, "", fontsize=9, family="monospace", color="#333333")
+        if title:
+            fig.text(0.98, 0.95, title, fontsize=9, ha="right", color="#333333")
+        with GifStream(out, fps / stride) as gif:
+            for i in idx:
+                fig_.draw(joints[i], contacts[i])
+                label.set_text(f"frame {first + i}  t={(first + i) / fps:6.2f}s")
+                fig.canvas.draw()
+                gif.add(np.asarray(fig.canvas.buffer_rgba())[..., :3])
+    finally:
+        plt.close(fig)
 
-    def update(k):
-        i = idx[k]
-        fig_.draw(joints[i], contacts[i])
-        label.set_text(f"frame {first + i}  t={(first + i) / fps:6.2f}s")
-        return []
 
-    anim = FuncAnimation(fig, update, frames=len(idx), blit=False)
-    anim.save(str(out), writer=PillowWriter(fps=fps / stride), dpi=100)
-    plt.close(fig)
+def _palette() -> list[int]:
+    """The animation's one colour table: white, greys, and ramps from white to each colour drawn (lines are
+    anti-aliased onto white), 256 RGB entries."""
+    colors = [_LEFT, _RIGHT, _MID, _CONTACT, "#cfcfcf", "#222222", "#333333"]
+    rgb = [tuple(int(c[k:k + 2], 16) for k in (1, 3, 5)) for c in colors]
+    table = [(v, v, v) for v in np.linspace(0, 255, 32).round().astype(int)]
+    for c in rgb:
+        for a in np.linspace(1.0, 0.1, 32):
+            table.append(tuple(int(round(a * x + (1 - a) * 255)) for x in c))
+    flat = [v for t in table[:256] for v in t]
+    return flat + [255] * (768 - len(flat))
+
+
+class GifStream:
+    """An animated GIF written frame by frame: each `add` encodes one frame (quantized to one fixed colour
+    table) and appends it to the file, so memory does not grow with the length of the take (matplotlib's
+    PillowWriter keeps every frame until the end: ~1.1 MB a frame). Written to a temporary name in the
+    same folder and renamed into place on success; removed on failure."""
+
+    def __init__(self, path: str | Path, fps: float):
+        from PIL import Image
+
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp")
+        self.ms = max(10, int(round(1000.0 / fps)))
+        self.frames = 0
+        self._pal = Image.new("P", (1, 1))
+        self._pal.putpalette(_palette())
+        self._fh = open(self.tmp, "wb")  # noqa: SIM115 - closed in close()
+
+    def add(self, rgb: np.ndarray) -> None:
+        """Append one frame: (H, W, 3) uint8."""
+        from PIL import GifImagePlugin, Image
+
+        im = Image.fromarray(np.ascontiguousarray(rgb), "RGB").quantize(palette=self._pal, dither=Image.Dither.NONE)
+        if self.frames == 0:
+            header, _ = GifImagePlugin.getheader(im, None, {"loop": 0, "optimize": False})
+            for b in header:
+                self._fh.write(b)
+        for b in GifImagePlugin.getdata(im, duration=self.ms):
+            self._fh.write(b)
+        self._fh.flush()
+        self.frames += 1
+
+    def close(self, ok: bool = True) -> None:
+        if self._fh.closed:
+            return
+        try:
+            if ok:
+                self._fh.write(b";")  # GIF trailer
+        finally:
+            self._fh.close()
+        if ok and self.frames:
+            import os
+
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> GifStream:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(ok=exc_type is None)
 
 
 def _strip(joints, contacts, out, fps, joint_set, title, first, poses=STRIP_POSES) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from amass_arrow import schema
-from amass_arrow.errors import require
+from amass_arrow.errors import ConfigError, require
 from amass_arrow.motion.quality import FLAG_RULES
 from amass_arrow.schema import REJ, SEQ
 
@@ -146,24 +146,36 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     require("matplotlib", "render")
     from amass_arrow.store.reader import Store
 
+    out = Path(out)
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder; give the page a file name, e.g. -o {out / 'report.html'}")
     store = Store(store_path)
     info = store.info
     rows = store.sequences().to_pylist()
-    rejects = store.rejects().to_pylist() if (store.root / schema.REJECTS_PATH).is_file() else []
+    has_rejects = schema.REJECTS_PATH in info.files or (not store.remote and (store.root / schema.REJECTS_PATH).is_file())
+    rejects = store.rejects().to_pylist() if has_rejects else []
     thresholds = dict(info.quality.get("thresholds", {})) if info.quality else {}
-    title = f"amass-arrow store report: {store.layout.path.name}"
+    title = f"amass-arrow store report: {_store_name(store).rstrip('/').rsplit('/', 1)[-1]}"
     parts = [f"<h1>{html.escape(title)}</h1>", *_build_section(store, thresholds), *_holdings_section(info, rows),
              *_quality_section(rows, thresholds), *_rejects_section(rejects)]
     if worst > 0 and rows:
         parts += _worst_section(store, rows, worst)
     page = (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
             f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n")
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.tmp")
-    tmp_out.write_text(page, encoding="utf-8")
-    tmp_out.replace(out)
+    try:
+        tmp_out.write_text(page, encoding="utf-8")
+        tmp_out.replace(out)
+    except BaseException:
+        tmp_out.unlink(missing_ok=True)  # never a half page left beside the output
+        raise
     return out
+
+
+def _store_name(store) -> str:
+    """The store's path, or its URL on object storage."""
+    return store.layout.url if store.remote else str(store.layout.path)
 
 
 # ---------------------------------------------------------------- the page's sections (lists of HTML fragments)
@@ -172,7 +184,7 @@ def _build_section(store, thresholds: dict[str, Any]) -> list[str]:
     info = store.info
     hours = sum(float(d.get("hours", 0.0)) for d in info.datasets.values())
     return [_table(["", ""], [
-        ["store", str(store.layout.path)], ["build", f"{info.build_id} ({info.created})"],
+        ["store", _store_name(store)], ["build", f"{info.build_id} ({info.created})"],
         ["sequences", info.num_sequences], ["frames", info.num_frames], ["hours", round(hours, 4)],
         ["rejects", info.num_rejects],
         ["rate", f"{info.fps} fps ({info.resample})" if info.fps else f"per sequence ({info.resample})"],

@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from amass_arrow import kernels
 from amass_arrow.build.orchestrate import build
 from amass_arrow.cli import main
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import BuildError, ConfigError
+from amass_arrow.motion import kernels
 from amass_arrow.motion.kinematics import forward_kinematics
 from amass_arrow.source.discover import discover, misplaced_root, seq_id_for
 

@@ -12,7 +12,7 @@ import pytest
 from amass_arrow import cli
 
 EXPECTED = {"synth", "build", "info", "inventory", "render", "verify", "query", "build-splits", "export", "labels", "bench",
-            "import-motion-yaml", "report"}
+            "import-motion-yaml", "report", "metrics"}
 
 
 def _commands():

@@ -64,5 +64,8 @@ def test_gif_red_dots_only_with_contacts(walk_frames, tmp_path):
 
 
 def test_rejects_unknown_suffix(walk_frames, tmp_path):
-    with pytest.raises(ValueError):
+    from amass_arrow.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"writes \.gif .* or \.png"):  # a one-line CLI error, not a traceback
         render(walk_frames, tmp_path / "x.mp4", fps=30.0, joint_set="body22")
+    assert not (tmp_path / "x.mp4").exists()

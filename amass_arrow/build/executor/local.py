@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
-from amass_arrow.build.warmstart import PRELOAD, THREAD_ENV
+from amass_arrow.build.warmstart import PRELOAD, THREAD_ENV, die_with_parent, ensure_fork_server
 from amass_arrow.errors import ConfigError
 from amass_arrow.store.remote import storage_env
 
@@ -40,6 +40,7 @@ class LocalExecutor:
                 os.environ[k] = "1"
             ctx = mp.get_context("forkserver")  # faster start than spawn; no fork of a threaded parent
             ctx.set_forkserver_preload(PRELOAD)  # applies when this process starts its fork server
+            ensure_fork_server()  # from this thread, not the short-lived starter thread (die_with_parent)
             # the fork server keeps the environment it started with: hand the workers this process's
             # object-storage settings (AWS_*) as they are now
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=_set_env,
@@ -96,7 +97,9 @@ class LocalExecutor:
 
 
 def _set_env(env: dict[str, str]) -> None:
-    """Worker initializer: the parent's object-storage variables (and no stale ones)."""
+    """Worker initializer: die with the fork server (which dies with the build, warmstart.die_with_parent);
+    the parent's object-storage variables (and no stale ones)."""
+    die_with_parent(None)
     for k in [k for k in os.environ if k.startswith("AWS_") and k not in env]:
         del os.environ[k]
     os.environ.update(env)

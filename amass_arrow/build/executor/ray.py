@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from amass_arrow.errors import ConfigError
+from amass_arrow.errors import AmassArrowError, ConfigError, ExecutorError
 
 from . import batches, register, run_batch
 
@@ -55,7 +55,23 @@ class RayExecutor:
                 nxt += 1
             done, _ = ray.wait(list(pending), num_returns=1)
             for ref in done:
-                yield from zip(pending.pop(ref), ray.get(ref))
+                chunk = pending.pop(ref)
+                yield from zip(chunk, self._get(ref, chunk))
+
+    def _get(self, ref, chunk: list[Any]) -> list[Any]:
+        """A task's results; Ray's own failures (a worker killed past its retries, a lost node) as one line.
+        An error the task raised on purpose (AmassArrowError) stays itself."""
+        try:
+            return self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, AmassArrowError):
+                raise cause from None
+            first = getattr(chunk[0], "rel", chunk[0]) if chunk else "?"
+            what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExecutorError(
+                f"Ray task failed ({type(exc).__name__}: {what}) on {len(chunk)} file(s) from {first}; "
+                f"re-run the build to resume (finished files are kept)") from None
 
     def close(self) -> None:
         if self.owned and self.ray.is_initialized():
