@@ -2,14 +2,18 @@
 
 Parts come from `convert` (one immutable file per sequence, named by its inputs and settings).
 A killed build resumes from the parts already in staging, an unchanged source reuses its part
-from the published build (hard link), and a rebuild of the same input yields the same files and
-rows. Publishing writes sequences/rejects/info.json and swaps the store link atomically.
+from the published build (hard link, its content hash checked against the manifest first: a damaged
+part is converted again), and a rebuild of the same input yields the same files and rows. Publishing
+writes sequences/rejects/info.json and swaps the store link atomically. The build id names content
+(`Manifest.content_id`: every file's hash and the settings); a failed publish leaves only its converted parts in staging.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
+import io
 import os
 import platform
 import shutil
@@ -31,7 +35,15 @@ from amass_arrow import __version__, schema
 from amass_arrow.build.executor.local import LocalExecutor
 from amass_arrow.config import BuildConfig
 from amass_arrow.errors import AmassArrowError, BuildError, ConfigError, InputError, StoreError
-from amass_arrow.io.atomic import file_entry, link_or_copy, link_tree, write_parquet_atomic, write_text_atomic
+from amass_arrow.io.atomic import (
+    content_hash,
+    fault,
+    file_entry,
+    link_or_copy,
+    link_tree,
+    write_parquet_atomic,
+    write_text_atomic,
+)
 from amass_arrow.motion.bodymodel import BodyModelRegistry
 from amass_arrow.motion.quality import manifest as quality_manifest
 from amass_arrow.schema import REJ, SEQ, SURFACE_MODELS
@@ -65,6 +77,7 @@ class BuildResult:
     changed: bool
     elapsed: float = 0.0
     source_frames: int = 0
+    damaged: list[str] = field(default_factory=list)  # published parts that failed their hash and were converted again
 
     def failure(self) -> str | None:
         """Why this build must not count as a success (the CLI exits non-zero), or None.
@@ -84,6 +97,9 @@ class BuildResult:
         lines = dataset_table(self.per_dataset, total=True)
         lines.append(f"converted {self.converted}, reused {self.reused}, rejected {len(self.rejects)}"
                      + ("" if self.changed else " (store already up to date)"))
+        if self.damaged:
+            lines.append(f"repaired {len(self.damaged)} damaged part(s) of the published build (content differed from "
+                         f"info.json), e.g. {self.damaged[0]}")
         if self.rejects:
             lines.append("rejects by reason:")
             for reason, n in sorted(Counter(r[REJ.reason] for r in self.rejects).items()):
@@ -204,6 +220,8 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
             plan = _plan(cfg, layout, disc, registry, previous, executor)
             rest, rest_dir = _rest_models(plan, registry, executor, layout)
             converted = _convert(plan, executor, progress, rest)
+        except OSError as exc:
+            raise _intact(layout, exc) from None
         finally:
             executor.close()
             if rest_dir is not None:
@@ -216,14 +234,18 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         try:
             manifest, changed = (_finish_objects if isinstance(plan.staging, Tree) else _finish)(plan)
         except OSError as exc:
-            raise StoreError(
-                f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
-                f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
-            ) from None
+            raise _intact(layout, exc) from None
     src_frames = sum(int(r[SEQ.source_frames]) for r in plan.rows.values())
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
                        sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
-                       manifest.datasets, changed, time.perf_counter() - t0, src_frames)
+                       manifest.datasets, changed, time.perf_counter() - t0, src_frames, plan.damaged)
+
+
+def _intact(layout, exc: OSError) -> StoreError:
+    return StoreError(
+        f"could not write the store ({exc.strerror or exc}: {getattr(exc, 'filename', '')}); "
+        f"the previously published store at {layout.path} is intact. Free space and re-run: finished sequences are kept"
+    )
 
 
 def _nothing_converted(rejects: list[dict[str, Any]]) -> str:
@@ -265,6 +287,8 @@ class BuildPlan:
     rejects: list[dict[str, Any]]  # rows of rejects.parquet
     todo: list[SourceFile]  # files to convert, longest first
     reused: int  # files whose part was reused
+    damaged: list[str] = field(default_factory=list)  # published parts whose content failed their recorded hash
+    hashed: set[str] = field(default_factory=set)  # parts converted by this run (their entries hashed by the worker)
 
 
 def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Previous, executor: Executor) -> BuildPlan:
@@ -285,11 +309,17 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     if not isinstance(staging, Tree):  # object storage: other builds are pruned after publishing
         staging.mkdir(parents=True, exist_ok=True)
         _clear_other_staging(layout, keep=staging)
+        layout.clear_staging(staging)  # a failed publish's tables, manifest, label links: never trusted
     done = {} if cfg.force else _rows_from_parts(staging, known=set(entries))
-    rows, todo = _reuse(disc.files, (done, previous), digests, key, registry, cfg, staging, layout.current())
+    damaged: list[str] = []
+    rows, todo = _reuse(disc.files, (done, previous), digests, key, registry, cfg, staging, layout.current(),
+                        entries, damaged)
+    damaged = sorted(set(damaged))
+    for part in damaged:
+        entries.pop(part, None)
     return BuildPlan(cfg=cfg, layout=layout, root=root, other_archive=other_archive, joint_set=joint_set, key=key,
                      staging=staging, models_used=models_used, model_keys=model_keys, rows=rows, entries=entries,
-                     rejects=[_problem_reject(p) for p in disc.problems], todo=todo, reused=len(rows))
+                     rejects=[_problem_reject(p) for p in disc.problems], todo=todo, reused=len(rows), damaged=damaged)
 
 
 def _needed_models(files: list[SourceFile], previous: dict[str, dict[str, Any]], registry: BodyModelRegistry,
@@ -310,20 +340,23 @@ def _needed_models(files: list[SourceFile], previous: dict[str, dict[str, Any]],
 
 
 def _reuse(files: list[SourceFile], candidates: tuple[dict[str, dict[str, Any]], ...], digests: _Digests, key: str,
-           registry: BodyModelRegistry, cfg: BuildConfig, staging: Path | Tree, current: Path | None,
+           registry: BodyModelRegistry, cfg: BuildConfig, staging: Path | Tree, current: Path | Tree | None,
+           entries: dict[str, dict[str, Any]] | None = None, damaged: list[str] | None = None,
            ) -> tuple[dict[str, dict[str, Any]], list[SourceFile]]:
     """(rows reused by source path, files to convert longest first).
 
     What is already done: parts in staging (a killed run) and in the published build (`candidates`, tried
     in that order, each source path -> row), reused when the file's content and the part's own key (its
-    body model, its fps override) still match and the part can be put in staging.
+    body model, its fps override) still match and the part can be put in staging with the content its
+    manifest entry in `entries` records (a part that fails is appended to `damaged` and converted again).
     """
     todo: list[SourceFile] = []
     rows: dict[str, dict[str, Any]] = {}
+    entries = entries or {}
     for f in files:
         for cand in (c.get(f.rel) for c in candidates):
             row = _reusable(f, cand, digests, key, registry, cfg)
-            if row is not None and _ensure_part(row, staging, current):
+            if row is not None and _ensure_part(row, staging, current, entries.get(row[SEQ.part]), damaged):
                 rows[f.rel] = row
                 break
         else:
@@ -377,10 +410,14 @@ def _convert(plan: BuildPlan, executor: Executor, progress: bool, rest_models: d
             if "row" in r:
                 plan.rows[r["row"][SEQ.source_path]] = r["row"]
                 plan.entries[r["row"][SEQ.part]] = r["file"]
+                plan.hashed.add(r["row"][SEQ.part])
                 converted += 1
             else:
                 plan.rejects.append(r["reject"])
             bar.update(f.size)
+            fault("convert")
+            if isinstance(plan.layout, ObjectLayout):
+                plan.layout.check_lock()  # a writer whose lease lapsed stops here, not at the pointer
     return converted
 
 
@@ -438,19 +475,32 @@ def _reusable(f: SourceFile, row: dict[str, Any] | None, digests: _Digests, key:
     return dict(row, file_mtime_ns=f.mtime_ns)
 
 
-def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | None) -> bool:
-    """Make `row[SEQ.part]` exist in staging (hard link from the published build); False if impossible."""
-    if isinstance(staging, Tree):  # object storage: the published parts of these settings are already there
-        return staging.size(row[SEQ.part]) is not None
-    dst = staging / row[SEQ.part]
-    if dst.is_file():
-        return True
-    if current is None:
+def _ensure_part(row: dict[str, Any], staging: Path | Tree, current: Path | Tree | None,
+                 entry: dict[str, Any] | None = None, damaged: list[str] | None = None) -> bool:
+    """Make `row[SEQ.part]` exist in staging (hard link from the published build); False if impossible.
+
+    A part with a manifest `entry` must have its recorded size and content hash (local stores; on object
+    storage its size, the copy is made server-side when publishing); one that fails is named in `damaged`.
+    """
+    part = row[SEQ.part]
+    if isinstance(staging, Tree):  # object storage: this build's prefix, else the published one (copied at publish)
+        size = staging.size(part)
+        if size is None and current is not None:
+            size = current.size(part)
+        ok = size is not None and (entry is None or entry.get("bytes") == size)
+        if size is not None and not ok and damaged is not None:
+            damaged.append(part)
+        return ok
+    dst = staging / part
+    if not dst.is_file():
+        if current is None or not (current / part).is_file():
+            return False
+        link_or_copy(current / part, dst)
+    if entry is not None and (dst.stat().st_size != entry.get("bytes") or content_hash(dst) != entry.get("blake2b")):
+        dst.unlink()  # damaged (a flipped byte, a truncation): never reused, never recorded
+        if damaged is not None:
+            damaged.append(part)
         return False
-    src = current / row[SEQ.part]
-    if not src.is_file():
-        return False
-    link_or_copy(src, dst)
     return True
 
 
@@ -491,7 +541,7 @@ def _previous(layout: StoreLayout) -> Previous:
     if layout.current() is None:
         return Previous()
     try:
-        store = Store(layout.path)
+        store = Store(layout.path, lease=False)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
         return Previous()
@@ -509,41 +559,72 @@ def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
 
 
 def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
-    """Publish on a local disk: drop stale parts, write tables and manifest into staging, rename it into place."""
+    """Publish on a local disk: drop stale parts, write tables and manifest into staging, rename it into place.
+
+    Nothing is published when the build id (content) equals the current build's and nothing was repaired
+    (unless --force). A failure leaves staging with its parts only (`StoreLayout.clear_staging`).
+    """
     layout, staging = plan.layout, plan.staging
     ordered = sorted(plan.rows.values(), key=lambda r: r[SEQ.seq_id])
     _drop_stale_parts(staging, keep={r[SEQ.part] for r in ordered})
-    seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
+    seq_table, rej_table = _tables(ordered, plan.rejects)
     files = _part_entries(ordered, plan.entries, lambda rel: (staging / rel).stat().st_size,
                           lambda rel, rows: file_entry(staging / rel, rows))
     current = layout.current()
-    if current is not None and current.name == build_id:
-        shutil.rmtree(staging, ignore_errors=True)
-        return Store(layout.path).info, False
-
-    write_parquet_atomic(seq_table, staging / schema.SEQUENCES_PATH)
-    write_parquet_atomic(rej_table, staging / schema.REJECTS_PATH)
-    files[schema.SEQUENCES_PATH] = file_entry(staging / schema.SEQUENCES_PATH, seq_table.num_rows)
-    files[schema.REJECTS_PATH] = file_entry(staging / schema.REJECTS_PATH, rej_table.num_rows)
-    manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
-    if current is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild ...
-        old_store = Store(layout.path)
-        old = old_store.info
-        manifest.labels = old.labels
-        # ... except those of sequences whose timeline changed: their seconds no longer hold
-        rewrite, dropped = carry_labels(lambda rel: pq.read_table(current / rel), manifest.labels, old.files,
-                                        changed_timelines(old_store.sequences(), ordered), str(layout.path))
-        link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR,
-                  skip={rel[len(schema.LABELS_DIR) + 1:] for rel in rewrite})
-        manifest.files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
-        for rel, table in rewrite.items():
+    try:
+        for rel, table in ((schema.SEQUENCES_PATH, seq_table), (schema.REJECTS_PATH, rej_table)):
+            fault(f"write:{rel}")
             write_parquet_atomic(table, staging / rel)
-            manifest.files[rel] = file_entry(staging / rel, table.num_rows)
-        if dropped:
-            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
-    write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
-    layout.publish(staging, build_id)
+            files[rel] = file_entry(staging / rel, table.num_rows)
+        old = _published_manifest(layout) if current is not None else None
+        labels, dropped = {}, None
+        if old is not None and (current / schema.LABELS_DIR).is_dir():  # labels survive a rebuild ...
+            labels = copy.deepcopy(old.labels)
+            # ... except those of sequences whose timeline changed: their seconds no longer hold
+            rewrite, dropped = carry_labels(lambda rel: pq.read_table(current / rel), labels, old.files,
+                                            changed_timelines(pq.read_table(current / schema.SEQUENCES_PATH), ordered),
+                                            str(layout.path))
+            link_tree(current / schema.LABELS_DIR, staging / schema.LABELS_DIR,
+                      skip={rel[len(schema.LABELS_DIR) + 1:] for rel in rewrite})
+            files.update({k: v for k, v in old.files.items() if k.startswith(schema.LABELS_DIR + "/")})
+            for rel, table in rewrite.items():
+                write_parquet_atomic(table, staging / rel)
+                files[rel] = file_entry(staging / rel, table.num_rows)
+        manifest = _manifest(plan, "", ordered, rej_table.num_rows, files)
+        manifest.labels = labels
+        build_id = manifest.build_id = manifest.content_id()
+        if old is not None and old.build_id == build_id and not plan.cfg.force and not plan.damaged \
+                and _tables_intact(current, old, files):
+            shutil.rmtree(staging, ignore_errors=True)
+            return old, False
+        fault(f"write:{schema.INFO_PATH}")
+        write_text_atomic(manifest.to_json(), staging / schema.INFO_PATH)
+        layout.publish(staging, build_id, replace=True)
+    except BaseException:
+        layout.clear_staging(staging)
+        raise
+    if dropped:
+        warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     return manifest, True
+
+
+def _published_manifest(layout: StoreLayout) -> Manifest | None:
+    """The current build's manifest, or None when it cannot be read (then this build replaces it whole)."""
+    try:
+        return Store(layout.path, lease=False).info
+    except AmassArrowError:
+        return None
+
+
+def _tables_intact(current: Path, old: Manifest, files: dict[str, dict[str, Any]]) -> bool:
+    """The published build's tables still hold the content its manifest records (the parts were checked
+    when reused), so a build of the same content id has nothing to repair."""
+    for rel in (schema.SEQUENCES_PATH, schema.REJECTS_PATH):
+        e = old.files.get(rel)
+        p = current / rel
+        if e is None or not p.is_file() or p.stat().st_size != e.get("bytes") or content_hash(p) != e.get("blake2b"):
+            return False
+    return set(old.files) == set(files)
 
 
 def _drop_stale_parts(staging: Path, keep: set[str]) -> None:
@@ -573,19 +654,11 @@ def _part_entries(ordered: list[dict[str, Any]], entries: dict[str, dict[str, An
     return files
 
 
-def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]], key: str, root: str) -> tuple[pa.Table, pa.Table, str]:
-    """(sequences table, rejects table, build id): the id hashes the settings key, the archive root
-    (a moved archive is recorded: a new build of the same part files), the parts and the rejects."""
+def _tables(ordered: list[dict[str, Any]], rejects: list[dict[str, Any]]) -> tuple[pa.Table, pa.Table]:
+    """(sequences table, rejects table) of a build (its id: `Manifest.content_id`)."""
     seq_table = sequences_table(ordered)
     rej_table = pa.Table.from_pylist(sorted(rejects, key=_reject_order), schema=schema.REJECT_SCHEMA)
-    h = hashlib.blake2b(digest_size=8)
-    h.update(key.encode())
-    h.update(root.encode())
-    for r in ordered:
-        h.update(r[SEQ.part].encode())
-    for r in sorted(rejects, key=_reject_order):
-        h.update(f"{r[REJ.source_path]}\0{r[REJ.reason]}".encode())
-    return seq_table, rej_table, h.hexdigest()
+    return seq_table, rej_table
 
 
 def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num_rejects: int,
@@ -614,39 +687,71 @@ def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num
 
 
 def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
-    """Publish on object storage: tables and manifest under the build's prefix, then the pointer (see objectstore)."""
+    """Publish on object storage: reused parts copied into this build's prefix, tables and manifest written
+    there, then the pointer swapped (see objectstore). Nothing is written under a prefix a pointer names."""
     layout, staging, entries = plan.layout, plan.staging, plan.entries
     ordered = sorted(plan.rows.values(), key=lambda r: r[SEQ.seq_id])
-    seq_table, rej_table, build_id = _tables(ordered, plan.rejects, plan.key, plan.root)
+    seq_table, rej_table = _tables(ordered, plan.rejects)
     pointer = layout.pointer()
-    if pointer is not None and pointer.get("build_id") == build_id:
-        return Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json"), False
-    files = _part_entries(ordered, entries, staging.files(schema.FRAMES_DIR).get, staging.file_entry)
-    files[schema.SEQUENCES_PATH] = staging.write_parquet(seq_table, schema.SEQUENCES_PATH)
-    files[schema.REJECTS_PATH] = staging.write_parquet(rej_table, schema.REJECTS_PATH)
-    manifest = _manifest(plan, build_id, ordered, rej_table.num_rows, files)
     current = layout.current()
-    if pointer is not None and pointer["info"].get("labels"):  # labels survive a rebuild ...
-        old = Manifest.from_dict(pointer["info"])
-        manifest.labels = old.labels
+    old = Manifest.from_dict(pointer["info"], f"{layout.url}/_current.json") if pointer is not None else None
+    have = staging.files(schema.FRAMES_DIR)
+    if old is not None and not plan.cfg.force and not plan.damaged and not set(have) \
+            and {r[SEQ.part] for r in ordered} == {k for k in old.files if k.startswith(schema.FRAMES_DIR + "/")} \
+            and _same_tables(seq_table, rej_table, old) and _content_id(plan, ordered, rej_table, old) == old.build_id:
+        return old, False  # every part reused from the published build and the same tables: nothing to do
+    copied = set()
+    for r in ordered:  # reused parts: a server-side copy from the published build
+        if r[SEQ.part] not in have:
+            staging.copy_in(current, r[SEQ.part])
+            copied.add(r[SEQ.part])
+    # entries trusted: hashed by this run's workers, or copied byte for byte; a resumed part is hashed here
+    # (a part of the same name from another run may differ in its metadata, e.g. the source's mtime)
+    trusted = {p: e for p, e in entries.items() if p in plan.hashed or p in copied}
+    files = _part_entries(ordered, trusted, staging.files(schema.FRAMES_DIR).get, staging.file_entry)
+    for rel, table in ((schema.SEQUENCES_PATH, seq_table), (schema.REJECTS_PATH, rej_table)):
+        fault(f"write:{rel}")
+        files[rel] = staging.write_parquet(table, rel)
+    labels, dropped = {}, None
+    if old is not None and old.labels:  # labels survive a rebuild ...
+        labels = copy.deepcopy(old.labels)
         # ... except those of sequences whose timeline changed: their seconds no longer hold
-        rewrite, dropped = carry_labels(current.read_table, manifest.labels, old.files,
+        rewrite, dropped = carry_labels(current.read_table, labels, old.files,
                                         changed_timelines(current.read_table(schema.SEQUENCES_PATH), ordered),
                                         layout.url)
         for rel in (k for k in old.files if k.startswith(schema.LABELS_DIR + "/")):
             if rel in rewrite:
-                manifest.files[rel] = staging.write_parquet(rewrite[rel], rel)
+                files[rel] = staging.write_parquet(rewrite[rel], rel)
                 continue
-            if current.url != staging.url:
-                staging.copy_in(current, rel)
-            manifest.files[rel] = old.files[rel]
-        if dropped:
-            warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
+            staging.copy_in(current, rel)
+            files[rel] = old.files[rel]
+    manifest = _manifest(plan, "", ordered, rej_table.num_rows, files)
+    manifest.labels = labels
+    manifest.build_id = manifest.content_id()
     info = manifest.to_json()
+    fault(f"write:{schema.INFO_PATH}")
     staging.write_bytes(schema.INFO_PATH, info.encode())
-    keep = set(manifest.files) | (set(entries) if current is not None and current.url == staging.url else set())
-    layout.publish(staging, info, keep=keep, previous=current)
+    layout.publish(staging, info, keep=set(manifest.files), previous=current)
+    if dropped:
+        warnings.warn(dropped, LabelsDroppedWarning, stacklevel=3)
     return manifest, True
+
+
+def _content_id(plan: BuildPlan, ordered: list[dict[str, Any]], rej_table: pa.Table, old: Manifest) -> str:
+    """The id this build would have if it kept the published build's files (and labels) as they are."""
+    m = _manifest(plan, "", ordered, rej_table.num_rows, dict(old.files))
+    m.labels = old.labels
+    return m.content_id()
+
+
+def _same_tables(seq_table: pa.Table, rej_table: pa.Table, old: Manifest) -> bool:
+    """The tables this build would write hash to what the published manifest records."""
+    for rel, table in ((schema.SEQUENCES_PATH, seq_table), (schema.REJECTS_PATH, rej_table)):
+        buf = io.BytesIO()
+        pq.write_table(table, buf, compression="zstd")
+        if hashlib.blake2b(buf.getvalue(), digest_size=16).hexdigest() != old.files.get(rel, {}).get("blake2b"):
+            return False
+    return True
 
 
 def sequences_table(rows: list[dict[str, Any]]) -> pa.Table:

@@ -3,13 +3,18 @@ for the manifest, and hard links that share immutable files between builds.
 
 A reader never sees half a file: every write goes to `.tmp-<pid>-<name>` in the target folder and is
 renamed into place; folder renames are made durable with `fsync_dir`.
+
+`fault(point)` is the writers' fault-injection seam: named points (FAULT_POINTS) where a test makes the
+process die (SIGKILL), stop (SIGSTOP) or run out of disk (ENOSPC), chosen by one environment variable.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +66,12 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link `src` to `dst` (published files are immutable, so sharing is safe); copy across filesystems."""
+    """Hard-link `src` to `dst` (published files are immutable, so sharing is safe); copy across filesystems.
+
+    A file already at `dst` (a failed run's leftover, possibly the same inode) is replaced."""
     dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
     try:
         os.link(src, dst)
     except OSError:
@@ -85,3 +94,44 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------- fault injection (tests)
+#: the environment variable that arms one fault point: AMASS_ARROW_FAULT="<point>=<kill|stop|enospc>"
+FAULT_ENV = "AMASS_ARROW_FAULT"
+#: every fault point of a build, in the order a build passes them (`write:<rel>` for each meta file)
+FAULT_POINTS = ("convert", "write:sequences.parquet", "write:rejects.parquet", "write:meta/info.json",
+                "publish:before", "publish:after")
+
+
+def fault(point: str) -> None:
+    """A named point of a writer where a test injects a fault; a no-op unless FAULT_ENV names `point`.
+
+    Actions: `kill` (SIGKILL this process), `stop` (SIGSTOP it: a paused writer), `enospc` (raise
+    OSError ENOSPC, as a full disk would).
+    """
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    want, _, action = spec.rpartition("=")
+    if want != point:
+        return
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "stop":
+        os.kill(os.getpid(), signal.SIGSTOP)
+    elif action == "enospc":
+        raise OSError(errno.ENOSPC, "No space left on device (injected)", point)
+    else:
+        raise ValueError(f"{FAULT_ENV}={spec!r}: the action must be kill, stop or enospc")
+
+
+def content_id(files: dict[str, dict[str, Any]], *salt: str) -> str:
+    """A build id that names content: blake2b-64 over `salt` and every file's (path, rows, bytes, blake2b)."""
+    h = hashlib.blake2b(digest_size=8)
+    for s in salt:
+        h.update(s.encode() + b"\0")
+    for rel in sorted(files):
+        e = files[rel]
+        h.update(f"{rel}\0{e.get('rows')}\0{e.get('bytes')}\0{e.get('blake2b')}\n".encode())
+    return h.hexdigest()

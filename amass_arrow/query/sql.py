@@ -15,11 +15,17 @@ A filter on `dataset`/`subject` through `frames` prunes partitions (reads only t
 SQL files are run statement by statement; parameters are DuckDB variables, set before the file
 runs (`SET VARIABLE k = ?`, bound, never pasted) and read in SQL with `getvariable('k')`.
 Errors become `SQLError("<file>:<line>: ...")`.
+
+SQL cannot write: a connection reads only its build's folder (DuckDB `enable_external_access = false`
+with `allowed_directories`, then `lock_configuration`), and `run_sql` refuses COPY, EXPORT, ATTACH,
+DETACH, INSTALL and LOAD statements before running anything (READ_ONLY_REFUSED).
 """
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +37,10 @@ from amass_arrow.errors import SQLError
 from amass_arrow.store.reader import Store
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: statement types a store connection refuses: they write files, attach databases or load code
+READ_ONLY_REFUSED = {duckdb.StatementType.COPY, duckdb.StatementType.COPY_DATABASE, duckdb.StatementType.EXPORT,
+                     duckdb.StatementType.ATTACH, duckdb.StatementType.DETACH, duckdb.StatementType.LOAD,
+                     duckdb.StatementType.EXTENSION}
 
 
 def _lit(text: str) -> str:
@@ -134,7 +144,18 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
         "?::VARCHAR AS root, ?::VARCHAR AS store",
         [i.format_version, i.build_id, i.fps, i.joint_set, i.num_joints, i.frame, str(st.root), str(st.layout.path)],
     )
+    _lock_down(con, st)
     return con
+
+
+def _lock_down(con, st: Store) -> None:
+    """Read-only from here on: files only under the build's folder (and DuckDB's own spill folder), settings locked."""
+    spill = os.path.join(tempfile.gettempdir(), f"amass-arrow-duckdb-{os.getpid()}")
+    dirs = [] if st.remote else [os.path.join(str(st.root), "")]
+    con.execute(f"SET temp_directory = {_lit(spill)}")
+    con.execute(f"SET allowed_directories = [{', '.join(_lit(d) for d in dirs + [os.path.join(spill, '')])}]")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 # ---------------------------------------------------------------- running SQL text / files
@@ -187,6 +208,7 @@ def run_sql(con, text: str, *, where: str = "<sql>", params: dict[str, Any] | No
     parts = statements(text)
     if not parts:
         raise SQLError(f"{where}: no SQL statement")
+    _refuse_writes(text, parts, where)
     rel = None
     for k, (stmt, line) in enumerate(parts):
         last = k == len(parts) - 1
@@ -198,6 +220,20 @@ def run_sql(con, text: str, *, where: str = "<sql>", params: dict[str, Any] | No
         except duckdb.Error as exc:
             raise _sql_error(_positioned(con, stmt, exc), where, stmt, line) from None
     return rel
+
+
+def _refuse_writes(text: str, parts: list[tuple[str, int]], where: str) -> None:
+    """SQLError for the first statement that would write a file, attach a database or load an extension."""
+    for st, (stmt, line) in zip(duckdb.extract_statements(text), parts):
+        if st.type in READ_ONLY_REFUSED:
+            kind = {"LOAD": "INSTALL/LOAD", "COPY_DATABASE": "COPY DATABASE"}.get(st.type.name, st.type.name)
+            lines = stmt.lstrip("\n").splitlines()
+            skip = len(stmt) - len(stmt.lstrip("\n")) if line == 1 else 0
+            line += skip + next((k for k, ln in enumerate(lines) if ln.strip() and not ln.strip().startswith("--")), 0)
+            raise SQLError(
+                f"{where}:{line}: {kind} is not allowed: SQL on a store is read-only (no COPY/EXPORT to files, no "
+                f"ATTACH, no extensions); save a result with `amass-arrow query ... --format parquet -o FILE` or an exporter"
+            )
 
 
 def _positioned(con, stmt: str, exc: Exception) -> Exception:

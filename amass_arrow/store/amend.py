@@ -1,13 +1,12 @@
 """Publish a new build of a local store equal to the current one plus or minus a few files (label imports),
 and carry label tables over a rebuild (`carry_labels`).
 
-The published build stays immutable: unchanged files are hard links into the new build, which is
-published like any other (layout.StoreLayout.publish) under the one-writer lock.
+The published build stays immutable: unchanged files are hard links into the new build, whose id
+names its content (`Manifest.content_id`, as a build's), and which is published like any other (layout.StoreLayout.publish) under the one-writer lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
@@ -106,7 +105,7 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
                          f"import into a local store and build it to the bucket, or copy the labels/ files by hand")
     layout = StoreLayout(path)
     with WriteLock(layout):
-        store = Store(path)
+        store = Store(path, lease=False)
         if not layout.path.is_symlink():
             raise StoreError(f"{layout.path} is a plain copy of a store; amend the original (a symlinked store)")
         staging = layout.staging(f"amend-{os.getpid()}")
@@ -116,16 +115,11 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
             info = store.info
             for rel in remove:
                 info.files.pop(rel, None)
-            h = hashlib.blake2b(info.build_id.encode(), digest_size=8)
             for rel in sorted(add):
                 write_parquet_atomic(add[rel], staging / rel)
                 info.files[rel] = file_entry(staging / rel, add[rel].num_rows)
-                h.update(rel.encode())
-                h.update((staging / rel).read_bytes())
-            for rel in sorted(remove):
-                h.update(b"-" + rel.encode())
             info.labels.update(labels or {})
-            info.build_id = h.hexdigest()
+            info.build_id = info.content_id()
             write_text_atomic(info.to_json(), staging / schema.INFO_PATH)
             return layout.publish(staging, info.build_id)
         except BaseException:

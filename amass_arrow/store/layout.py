@@ -4,11 +4,14 @@ A store path `P` is a symbolic link to an immutable build directory::
 
     P -> .P.amass-arrow/builds/<build_id>/{meta/info.json, sequences.parquet, frames/..., rejects.parquet}
          .P.amass-arrow/lock                 flock-held by the one running writer
-         .P.amass-arrow/staging-<key>/       an unfinished build (resumed by the next run)
+         .P.amass-arrow/staging-<key>/       an unfinished build (its parts are resumed by the next run)
+         .P.amass-arrow/readers/<pid>@<host>@<build>   a reader's lease on the build it opened
 
 A build writes everything into staging, renames it into `builds/`, then swaps the link with
 `os.replace` — atomic, so readers (and crashes) see the old store or the new one, never a mix.
-The previous build is kept one generation so queries already running on it can finish.
+After a publish the current and previous builds are kept, and every build a live reader holds: each
+`Store` (so each `sql.connect()`) leaves a lease file naming its process; a lease whose process is
+gone (same host) or that is older than LEASE_DAYS (another host) is stale and pruned with its build.
 (Stores on object storage: `objectstore.ObjectLayout`.)
 """
 
@@ -19,14 +22,19 @@ import errno
 import fcntl
 import os
 import shutil
+import socket
+import time
 from pathlib import Path
 
 from amass_arrow import schema
 from amass_arrow.errors import StoreError, StoreLockedError
-from amass_arrow.io.atomic import fsync_dir
+from amass_arrow.io.atomic import fault, fsync_dir
 
 SIDE_SUFFIX = ".amass-arrow"
 STAGING_PREFIX = "staging-"
+READERS = "readers"
+#: a lease from another host is trusted this long (its process cannot be checked from here)
+LEASE_DAYS = 7.0
 
 
 class StoreLayout:
@@ -37,6 +45,7 @@ class StoreLayout:
         self.side = self.path.parent / f".{self.path.name}{SIDE_SUFFIX}"
         self.builds = self.side / "builds"
         self.lock_path = self.side / "lock"
+        self.readers = self.side / READERS
 
     def staging(self, key: str) -> Path:
         """The staging folder of a build with settings key `key` (or of an amend: `amend-<pid>`)."""
@@ -54,6 +63,54 @@ class StoreLayout:
         if self.path.is_dir() and (self.path / schema.INFO_PATH).is_file():
             return self.path  # a plain copied store (cp -rL): readable, not writable in place
         return None
+
+    def hold(self, build: Path) -> bool:
+        """Lease `build` for this process's life (readers pin a build: it is not pruned while we run).
+
+        False when the lease cannot be written (a read-only store: nothing is published there either)."""
+        if build.parent != self.builds.resolve():
+            return False  # a plain copied store: no builds to prune
+        lease = self.readers / f"{os.getpid()}@{socket.gethostname()}@{build.name}"
+        try:
+            if not lease.exists():
+                self.readers.mkdir(parents=True, exist_ok=True)
+                lease.touch()
+        except OSError:
+            return False
+        return True
+
+    def held(self) -> set[str]:
+        """Names of the builds live readers hold; stale leases are removed on the way."""
+        out: set[str] = set()
+        if not self.readers.is_dir():
+            return out
+        host, now = socket.gethostname(), time.time()
+        for lease in self.readers.iterdir():
+            pid, _, rest = lease.name.partition("@")
+            lhost, _, build = rest.partition("@")
+            try:
+                age = now - lease.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            live = _alive(pid) if lhost == host else age < LEASE_DAYS * 86400
+            if live and (self.builds / build).is_dir():
+                out.add(build)
+            else:
+                lease.unlink(missing_ok=True)
+        return out
+
+    def clear_staging(self, staged: Path) -> None:
+        """Remove everything in a staging folder but its parts (frames/): a failed publish's tables, manifest
+        and label links are never trusted by the next run; the converted parts are resumed."""
+        if not staged.is_dir():
+            return
+        for p in staged.iterdir():
+            if p.name == schema.FRAMES_DIR:
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
 
     def check_writable_target(self) -> None:
         """Up front, before any work: the store path is ours to write and its folder is writable."""
@@ -79,16 +136,25 @@ class StoreLayout:
                 f"choose a writable --out"
             ) from None
 
-    def publish(self, staged: Path, build_id: str) -> Path:
-        """Move a finished staging dir into builds/ and atomically point the store link at it."""
+    def publish(self, staged: Path, build_id: str, *, replace: bool = False) -> Path:
+        """Move a finished staging dir into builds/ and atomically point the store link at it.
+
+        The folder is `builds/<build_id>`; a build id already published is a no-op unless `replace` (a
+        repaired or forced build of the same content), which publishes into a fresh `<build_id>-<n>`
+        folder: a published folder is never written to or removed while it is current or held.
+        """
         self.builds.mkdir(parents=True, exist_ok=True)
         final = self.builds / build_id
         previous = self.current()
         if final.exists():
-            if previous is not None and previous == final.resolve():
+            if not replace and previous is not None and previous == final.resolve():
                 shutil.rmtree(staged, ignore_errors=True)
                 return final  # identical build already published
-            shutil.rmtree(final)
+            n = 1
+            while (self.builds / f"{build_id}-{n}").exists():
+                n += 1
+            final = self.builds / f"{build_id}-{n}"
+        fault("publish:before")
         os.replace(staged, final)
         fsync_dir(self.builds)
         p = self.path
@@ -100,13 +166,27 @@ class StoreLayout:
         os.symlink(os.path.relpath(final, p.parent), tmp_link)
         os.replace(tmp_link, p)
         fsync_dir(p.parent)
+        fault("publish:after")
         self._prune(keep={final.name, previous.name if previous else ""})
         return final
 
     def _prune(self, keep: set[str]) -> None:
+        """Remove the builds that are neither in `keep` (current, previous) nor held by a live reader."""
+        keep = keep | self.held()
         for d in self.builds.iterdir():
             if d.name not in keep:
                 shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: str) -> bool:
+    """True while process `pid` (on this host) exists."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class WriteLock:

@@ -12,6 +12,11 @@ from typing import Any
 
 from amass_arrow import schema
 from amass_arrow.errors import StoreError
+from amass_arrow.io.atomic import content_id
+
+#: what a build id does not name: when and by which software a build was made, the paths as typed
+_NOT_CONTENT = ("created", "software", "build_id", "labels")
+_NOT_CONTENT_CONFIG = ("out", "amass_root", "body_models")
 
 
 @dataclass
@@ -69,6 +74,15 @@ class Manifest:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    def content_id(self) -> str:
+        """The build id this manifest's content names: every file's hash (labels included) and the settings,
+        not when or by which software it was made (`io.atomic.content_id`)."""
+        d = asdict(self)
+        for k in _NOT_CONTENT:
+            d.pop(k, None)
+        d["config"] = {k: v for k, v in (d.get("config") or {}).items() if k not in _NOT_CONTENT_CONFIG}
+        return content_id(self.files, json.dumps(d, sort_keys=True, default=str))
 
     @property
     def num_joints(self) -> int:

@@ -39,23 +39,32 @@ __all__ = [
 class Store:
     """A published store, pinned to one build directory for its whole life.
 
+    Opening one leases its build (`StoreLayout.hold`): later publishes keep that build while this process runs.
+
     `Store("s3://bucket/store")` gives an `objectstore.ObjectStore` (same methods, paths are URLs).
     """
 
     remote = False  # True for a store on object storage
 
-    def __new__(cls, path: str | Path = ""):
+    def __new__(cls, path: str | Path = "", lease: bool = True):
         if cls is Store and isinstance(path, str) and "://" in path:
             from .remote import ObjectStore
 
             return super().__new__(ObjectStore)
         return super().__new__(cls)
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, lease: bool = True):
+        """`lease=False`: a writer's own look at the current build (no reader lease is left behind)."""
         self.layout = StoreLayout(path)
-        root = self.layout.current()
-        if root is None:
-            raise StoreError(f"no amass-arrow store at {self.layout.path}; build one with: amass-arrow build AMASS_ROOT --out {path}")
+        for _ in range(5):  # lease the build, then check it was not pruned between resolving and leasing
+            root = self.layout.current()
+            if root is None:
+                raise StoreError(f"no amass-arrow store at {self.layout.path}; build one with: amass-arrow build AMASS_ROOT --out {path}")
+            if not lease:
+                break
+            self.layout.hold(root)
+            if root.is_dir():
+                break
         self.root = root
         info = root / schema.INFO_PATH
         try:

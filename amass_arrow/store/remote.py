@@ -4,16 +4,18 @@ URLs go through pyarrow filesystems (`pyarrow.fs.FileSystem.from_uri`); credenti
 endpoint come from the usual AWS environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_DEFAULT_REGION, AWS_ENDPOINT_URL for S3-compatible servers). A store URL `S` holds::
 
-    S/builds/<settings key>/frames/dataset=D/subject=S/part-*.parquet   content-addressed parts
-    S/builds/<settings key>/{sequences.parquet, rejects.parquet, meta/info.json}
-    S/_current.json        the pointer: {"root": "builds/<key>", "build_id", "info": <manifest>}
+    S/builds/<settings key>.<token>/frames/dataset=D/subject=S/part-*.parquet   parts of one build
+    S/builds/<settings key>.<token>/{sequences.parquet, rejects.parquet, meta/info.json}
+    S/_current.json        the pointer: {"root": "builds/<key>.<token>", "build_id", "info": <manifest>, "previous"}
     S/_lock                the one writer (created with If-None-Match: *; a lease refreshed while held)
 
-A build writes its parts straight under its settings' prefix (a killed build resumes from them;
-a rebuild with the same settings finds the published parts already there), writes the tables and
-the manifest, and writes the pointer LAST: a single PUT, so readers see the old build or the new one.
-Readers take the manifest from the pointer and read only the files it lists (never a prefix glob,
-which would also see the previous build's parts, kept one generation for running readers).
+Builds are immutable, as on disk: a build writes only under a prefix no pointer references (a fresh
+`<key>.<token>`, or the unpublished one a killed build of the same settings left, which it resumes),
+copies the parts it reuses from the published build server-side, writes the tables and the manifest,
+and then swaps the pointer: one PUT, conditional on the pointer the writer started from (If-Match),
+after the writer confirmed it still holds the lock. Readers take the manifest from the pointer and read
+only the files it lists. The pointer's build and the previous one are kept; older prefixes are pruned
+(a reader open across two publishes on object storage loses its build: there are no reader leases).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import ConfigError, StoreError, StoreLockedError
+from amass_arrow.io.atomic import fault
 from amass_arrow.schema import FRM, SEQ
 
 from .manifest import Manifest
@@ -175,9 +178,24 @@ class ObjectLayout:
         self.url = url.rstrip("/")
         self.path = self.url  # what messages and BuildResult show
         self.tree = Tree(self.url)
+        self.held: ObjectLock | None = None  # the lock this process holds (set by ObjectLock)
+        self.started_from: str | None = None  # the pointer's ETag when the lock was taken (None: no pointer)
 
     def staging(self, key: str) -> Tree:
-        return Tree(f"{self.url}/{BUILDS}/{key}")
+        """The prefix a build of settings `key` writes: one no pointer references (never the published build's).
+
+        An unpublished prefix of the same settings (a killed build's, without a manifest) is resumed; else a fresh one."""
+        p = self.pointer() or {}
+        live = {p.get("root"), p.get("previous")}
+        mine = sorted((b for b in self._builds() if b.startswith(key + ".") and f"{BUILDS}/{b}" not in live), reverse=True)
+        for b in mine:  # one with a manifest may have been published (a kill before pruning): never reused
+            tree = Tree(f"{self.url}/{BUILDS}/{b}")
+            if tree.size(schema.INFO_PATH) is None:
+                return tree
+        return Tree(f"{self.url}/{BUILDS}/{key}.{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}")
+
+    def _builds(self) -> set[str]:
+        return {rel.split("/", 2)[1] for rel in self.tree.files(BUILDS)}
 
     def pointer(self) -> dict[str, Any] | None:
         try:
@@ -198,37 +216,59 @@ class ObjectLayout:
         if other:
             raise StoreError(f"{self.url} holds objects that are not an amass-arrow store ({other[0]}, …); choose another --out")
 
-    def lock(self, ttl: float = 60.0) -> ObjectLock:
-        return ObjectLock(self, ttl)
+    def lock(self, ttl: float | None = None) -> ObjectLock:
+        """The one-writer lock; `ttl` seconds of lease (default: AMASS_ARROW_LOCK_TTL or 60)."""
+        return ObjectLock(self, float(os.environ.get("AMASS_ARROW_LOCK_TTL", 60)) if ttl is None else ttl)
+
+    def check_lock(self) -> None:
+        """Raise StoreLockedError when this process's lock was lost (its lease could not be renewed)."""
+        if self.held is not None:
+            self.held.check()
 
     def publish(self, staged: Tree, info_json: str, keep: set[str], previous: Tree | None) -> None:
-        """Write the pointer (the commit point), then drop what neither this build nor the previous one uses."""
-        pointer = {"root": staged.url[len(self.url) + 1:], "build_id": json.loads(info_json)["build_id"],
-                   "info": json.loads(info_json)}
-        self.tree.write_bytes(POINTER, json.dumps(pointer, indent=1, sort_keys=True).encode())
+        """Swap the pointer to `staged` (the commit point), then drop what neither this build nor the previous one uses.
+
+        Fenced: the lock is confirmed first, and the pointer PUT is conditional on the pointer this writer
+        started from, so a writer that lost its lock publishes nothing (StoreLockedError)."""
+        info = json.loads(info_json)
+        root = staged.url[len(self.url) + 1:]
+        prev_root = previous.url[len(self.url) + 1:] if previous is not None else None
+        pointer = {"root": root, "build_id": info["build_id"], "info": info, "previous": prev_root}
+        body = json.dumps(pointer, indent=1, sort_keys=True).encode()
+        fault("publish:before")
+        if self.held is not None:
+            self.held.confirm()
+            self.held.put_pointer(body, self.started_from)
+        else:
+            self.tree.write_bytes(POINTER, body)
+        fault("publish:after")
         for rel in staged.files(schema.FRAMES_DIR):
             if rel not in keep:
                 staged.delete(rel)
-        live = {staged.url, previous.url if previous is not None else ""}
-        builds = {rel.split("/", 2)[1] for rel in self.tree.files(BUILDS)}
-        for b in sorted(builds):
-            if f"{self.url}/{BUILDS}/{b}" not in live:
+        live = {root, prev_root}
+        for b in sorted(self._builds()):
+            if f"{BUILDS}/{b}" not in live:
                 Tree(f"{self.url}/{BUILDS}/{b}").delete_all()
 
 
 class ObjectLock:
     """One writer per store on object storage: a lock object created with a conditional PUT.
 
-    The holder refreshes a lease in it every ttl/4 s; a later writer takes over a lock whose lease ran
-    out, or one left on this host by a process that is gone (a killed build), with a PUT conditional
-    on the stale object's ETag, so two takers cannot both win.
+    The holder refreshes a lease in it every ttl/4 s (If-Match on its own last ETag); a failed refresh
+    marks the lock lost and the writer stops at its next check (`check`, `confirm`: nothing is
+    published). A later writer takes over a lock whose lease ran out, or one left on this host by a
+    process that is gone (a killed build), with a PUT conditional on the stale object's ETag, so two
+    takers cannot both win. Only the owner deletes the lock (a delete conditional on its ETag).
     """
 
     def __init__(self, layout: ObjectLayout, ttl: float = 60.0):
         self.layout, self.ttl = layout, float(ttl)
         fs, path = resolve(layout.url + "/" + LOCK)
         self.bucket, self.key = path.split("/", 1)
+        self.pointer_key = self.key[: -len(LOCK)] + POINTER
         self.etag: str | None = None
+        self.lost: str | None = None
+        self.mutex = threading.Lock()
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -253,6 +293,14 @@ class ObjectLock:
             if exc.response["Error"]["Code"] not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise StoreError(f"{self.layout.url}: cannot create the lock object: {exc}") from None
             self._take_over_stale()
+        try:
+            self.layout.started_from = c.head_object(Bucket=self.bucket, Key=self.pointer_key)["ETag"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                self._release()
+                raise StoreError(f"{self.layout.url}/{POINTER}: cannot read the store pointer: {exc}") from None
+            self.layout.started_from = None
+        self.layout.held = self
         self.thread = threading.Thread(target=self._renew, daemon=True)
         self.thread.start()
         return self
@@ -275,21 +323,64 @@ class ObjectLock:
         who = f"pid {holder.get('pid')} on {holder.get('host')} since {holder.get('since')}" if holder else "another writer"
         raise StoreLockedError(f"{self.layout.url} is being written by {who}; wait for it to finish (only one build per store at a time)")
 
-    def _renew(self) -> None:
-        while not self.stop.wait(self.ttl / 4):
+    def _refresh(self) -> None:
+        """Renew the lease (If-Match our last ETag); a failure marks the lock lost."""
+        with self.mutex:
+            if self.lost:
+                return
             try:
                 self.etag = self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), IfMatch=self.etag)["ETag"]
-            except Exception:  # noqa: BLE001 - a lost lease shows at the next writer; nothing to do here
+            except Exception as exc:  # noqa: BLE001 - any failure to renew means we may no longer own the store
+                self.lost = f"{type(exc).__name__}: {exc}"
+
+    def _renew(self) -> None:
+        while not self.stop.wait(self.ttl / 4):
+            self._refresh()
+            if self.lost:
                 return
+
+    def check(self) -> None:
+        if self.lost:
+            raise StoreLockedError(
+                f"{self.layout.url}: this build lost its write lock (its lease could not be renewed: {self.lost}); "
+                f"another writer may own the store now. Nothing was published; re-run the build"
+            )
+
+    def confirm(self) -> None:
+        """Renew now and raise if the lock is no longer ours (the fence before publishing)."""
+        self._refresh()
+        self.check()
+
+    def put_pointer(self, body: bytes, started_from: str | None) -> None:
+        """PUT the pointer if it is still the one this writer started from (If-Match; If-None-Match * for none)."""
+        from botocore.exceptions import ClientError
+
+        cond = {"IfMatch": started_from} if started_from else {"IfNoneMatch": "*"}
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self.pointer_key, Body=body, **cond)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "404"):
+                raise StoreLockedError(
+                    f"{self.layout.url}: another writer published since this build started; nothing was published "
+                    f"by this build. Re-run it to build on top of the new store"
+                ) from None
+            raise
+
+    def _release(self) -> None:
+        """Delete the lock only if it is still ours (conditional on our ETag); a lock left behind expires by its lease."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=self.etag)
+        except Exception:  # noqa: BLE001 - not ours any more, or unreachable: nothing to release
+            pass
 
     def __exit__(self, *exc) -> None:
         self.stop.set()
         if self.thread is not None:
             self.thread.join()
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=self.key)
-        except Exception:  # noqa: BLE001 - a lock left behind expires by its lease
-            pass
+        if self.layout.held is self:
+            self.layout.held = None
+        if not self.lost:
+            self._release()
 
 
 def _alive(pid: Any) -> bool:
@@ -313,7 +404,7 @@ class ObjectStore(Store):
 
     remote = True
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, lease: bool = True):
         self.layout = ObjectLayout(url)
         p = self.layout.pointer()
         if p is None:
