@@ -17,6 +17,7 @@ from amass_arrow import schema
 from amass_arrow.config import BuildConfig
 from amass_arrow.errors import BodyModelError, InputError, StoreError
 from amass_arrow.io.atomic import file_entry, write_parquet_atomic
+from amass_arrow.io.remote import Tree, is_url, local_copy
 from amass_arrow.motion import pipeline
 from amass_arrow.motion.bodymodel import BodyModel, BodyModelRegistry
 from amass_arrow.motion.quality import merge_flags
@@ -24,7 +25,6 @@ from amass_arrow.schema import REJ, SEQ
 from amass_arrow.source.discover import SourceFile, canonical_dataset
 from amass_arrow.source.read import peek, read_sequence
 from amass_arrow.source.sequence import Sequence
-from amass_arrow.store.remote import Tree, is_url, local_copy
 
 from .parts import fps_override, part_key, part_name, part_path, with_row
 

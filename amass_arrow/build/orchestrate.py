@@ -44,6 +44,7 @@ from amass_arrow.io.atomic import (
     write_parquet_atomic,
     write_text_atomic,
 )
+from amass_arrow.io.remote import Tree, is_url
 from amass_arrow.motion.bodymodel import BodyModelRegistry
 from amass_arrow.motion.quality import manifest as quality_manifest
 from amass_arrow.schema import REJ, SEQ, SURFACE_MODELS
@@ -52,8 +53,8 @@ from amass_arrow.source.read import source_fingerprint
 from amass_arrow.store.amend import LabelsDroppedWarning, carry_labels, changed_timelines
 from amass_arrow.store.layout import StoreLayout, WriteLock
 from amass_arrow.store.manifest import Manifest
-from amass_arrow.store.reader import Store
-from amass_arrow.store.remote import ObjectLayout, Tree, is_url
+from amass_arrow.store.open import open_store
+from amass_arrow.store.remote import ObjectLayout
 
 from .convert import Settings, convert_task, peek_task
 from .executor import Executor, make_executor
@@ -541,7 +542,7 @@ def _previous(layout: StoreLayout) -> Previous:
     if layout.current() is None:
         return Previous()
     try:
-        store = Store(layout.path, lease=False)
+        store = open_store(layout.path, lease=False)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
         return Previous()
@@ -611,7 +612,7 @@ def _finish(plan: BuildPlan) -> tuple[Manifest, bool]:
 def _published_manifest(layout: StoreLayout) -> Manifest | None:
     """The current build's manifest, or None when it cannot be read (then this build replaces it whole)."""
     try:
-        return Store(layout.path, lease=False).info
+        return open_store(layout.path, lease=False).info
     except AmassArrowError:
         return None
 

@@ -135,9 +135,9 @@ def _info_args(p):
 @command("info", "show what a store holds", "example:\n  amass-arrow info demo/store")(_info_args)
 def _info(args):
     from amass_arrow.build.orchestrate import dataset_table
-    from amass_arrow.store.reader import Store
+    from amass_arrow.store.open import open_store
 
-    s = Store(args.store)
+    s = open_store(args.store)
     if args.json:
         print(s.info.to_json())
         return

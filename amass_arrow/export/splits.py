@@ -32,6 +32,7 @@ from amass_arrow.query.splits import Definition, format_report, materialize, rep
 from amass_arrow.query.sql import connect
 from amass_arrow.resources import find
 from amass_arrow.schema import FRM
+from amass_arrow.store.open import open_store
 from amass_arrow.store.reader import Store
 
 DEFAULT_COLUMNS = [FRM.root_orient, FRM.pose_body, FRM.pose_hand, FRM.trans, FRM.joints, schema.CONTACTS_FEATURE]
@@ -126,7 +127,7 @@ class SplitsResult:
 def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | None = None,
                  progress: bool = True, log=print) -> SplitsResult:
     """Materialize and check every definition first, then write rows, reports and every export under OUT/<definition>/."""
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else open_store(store)
     out = Path(out)
     _check_definition_names(config.definitions, "build-splits")
     for e in config.exports:

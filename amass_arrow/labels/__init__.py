@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from amass_arrow.source.discover import canonical_dataset, seq_id_for
 from amass_arrow.store.amend import amend
+from amass_arrow.store.open import open_store
 from amass_arrow.store.reader import Store
 
 from .. import schema
@@ -161,7 +162,7 @@ class SequenceIndex:
 
 
 def open_index(store_path: str | Path) -> tuple[Store, SequenceIndex]:
-    store = Store(store_path)
+    store = open_store(store_path)
     return store, SequenceIndex.of_store(store)
 
 

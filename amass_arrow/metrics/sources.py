@@ -24,6 +24,7 @@ from amass_arrow.motion.paper_metrics import at_20fps
 from amass_arrow.query.splits import Definition, materialize
 from amass_arrow.query.sql import connect
 from amass_arrow.schema import FRM, SKELETONS, SPL
+from amass_arrow.store.open import open_store
 from amass_arrow.store.reader import Store
 
 SPLIT_FILES = ("train", "val", "test")
@@ -115,7 +116,7 @@ def folder_groups(path: str | Path, lengths: dict[str, int] | None = None) -> tu
 
 def store_groups(store, sql: str | Path) -> tuple[list[Group], str]:
     """The ground truth of a store split: each split row's body joints in HumanML3D's frame at 20 fps."""
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else open_store(store)
     con = connect(st)
     try:
         table = materialize(con, Definition(name="metrics", sql=str(sql)))

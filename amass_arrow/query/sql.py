@@ -1,6 +1,6 @@
 """DuckDB (and polars) over a store: typed views pinned to one build, and running `sql/` files.
 
-`connect(STORE)` resolves the store link once (`Store(path).root`) and defines, on that build dir:
+`connect(STORE)` resolves the store link once (`open_store(path).root`) and defines, on that build dir:
 
     frames     one row per frame; hive keys dataset/subject as VARCHAR; arrays cast to fixed sizes
                (root_orient FLOAT[3], pose_body FLOAT[63], ..., joints FLOAT[J*3])
@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from amass_arrow import schema
 from amass_arrow.errors import SQLError
+from amass_arrow.store.open import open_store
 from amass_arrow.store.reader import Store
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -130,7 +131,7 @@ def connect(store: str | Path | Store, *, threads: int | None = None):
 
     The store link is resolved once, so every query on this connection reads one build.
     """
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else open_store(store)
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -278,7 +279,7 @@ def query(store: str | Path | Store, sql: str, params: dict[str, Any] | list | N
 def scan(store: str | Path | Store) -> dict[str, Any]:
     """polars LazyFrames {frames, sequences, rejects[, labels]} over one build; string hive keys, Array columns."""
     import polars as pl  # imported here: DuckDB-only users skip its import time
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else open_store(store)
     root = st.root
     casts = [pl.col(c).cast(pl.Array(pl.Float32, w)) for c, w in frame_columns(st.info.num_joints, st.info.joint_velocities).items()]
     if st.remote:

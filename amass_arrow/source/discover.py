@@ -13,7 +13,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from amass_arrow.errors import InputError
+import pyarrow.fs as pafs
+
+from amass_arrow.errors import InputError, StoreError
+from amass_arrow.io.remote import Tree, is_url
 from amass_arrow.schema import NPZ_SHAPE_FILE
 
 MOTION_SUFFIXES = ("_poses", "_stageii")
@@ -110,7 +113,7 @@ class Discovery:
 
 def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
     """All motion files under `root`, sorted by seq_id; `datasets` (either alias) limits the walk."""
-    if isinstance(root, str) and "://" in root:  # an archive on object storage (s3://bucket/amass)
+    if is_url(root):  # an archive on object storage (s3://bucket/amass)
         return _dedupe(*_discover_url(root, {canonical_dataset(d) for d in datasets} if datasets else None))
     root = Path(root).resolve()
     if not root.is_dir():
@@ -168,8 +171,6 @@ def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
 
 
 def _discover_url(url: str, wanted: set[str] | None) -> tuple[list[SourceFile], list[InputError]]:
-    from amass_arrow.store.remote import discover_objects
-
     base = url.rstrip("/")
 
     def make(rel: str, size: int, mtime_ns: int) -> SourceFile | InputError:
@@ -230,3 +231,25 @@ def inventory(disc: Discovery) -> dict[str, dict[str, int]]:
     for ds, n in subjects.items():
         out[ds]["subjects"] = len(n)
     return {k: dict(v) for k, v in sorted(out.items())}
+
+
+def discover_objects(url: str, wanted: set[str] | None, make) -> tuple[list, list]:
+    """(SourceFile list, problems) for the motion files under an archive URL; `make(rel, size, mtime_ns)` builds one."""
+    tree = Tree(url)
+    try:
+        infos = tree.files()
+    except OSError as exc:
+        raise StoreError(f"{url}: cannot list the archive: {exc}") from None
+    if not infos:
+        return [], []
+    sel = pafs.FileSelector(tree.base, recursive=True)
+    mtimes = {i.path[len(tree.base) + 1:]: i.mtime_ns or 0 for i in tree.fs.get_file_info(sel) if i.type == pafs.FileType.File}
+    files, problems = [], []
+    for rel in sorted(infos):
+        if not is_motion_file(rel.rsplit("/", 1)[-1]):
+            continue
+        if wanted is not None and canonical_dataset(rel.split("/")[0]) not in wanted:
+            continue
+        f = make(rel, infos[rel], mtimes.get(rel, 0))
+        (problems if isinstance(f, Exception) else files).append(f)
+    return files, problems

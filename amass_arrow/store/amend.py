@@ -20,9 +20,11 @@ import pyarrow.compute as pc
 from amass_arrow import schema
 from amass_arrow.errors import StoreError
 from amass_arrow.io.atomic import file_entry, link_tree, write_parquet_atomic, write_text_atomic
+from amass_arrow.io.remote import is_url
 from amass_arrow.schema import LAB, SEQ
 
 from .layout import StoreLayout, WriteLock
+from .reader import Store
 
 #: the sequence fields that fix where a label's store seconds fall (labels.SequenceIndex reads them)
 TIMELINE = (SEQ.num_frames, SEQ.store_fps, SEQ.source_fps, SEQ.fps_in_file, SEQ.source_frames)
@@ -98,9 +100,7 @@ def amend(path: str | Path, add: dict[str, pa.Table], *, labels: dict[str, dict[
     Used by label imports: the published build stays immutable; unchanged files are hard links.
     `labels` entries are merged into the manifest's `labels` field.
     """
-    from .reader import Store  # store re-exports amend: imported here, not at the top, to avoid a cycle
-
-    if isinstance(path, str) and "://" in path:
+    if is_url(path):
         raise StoreError(f"{path}: label imports into a store on object storage are not supported yet; "
                          f"import into a local store and build it to the bucket, or copy the labels/ files by hand")
     layout = StoreLayout(path)

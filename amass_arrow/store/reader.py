@@ -1,10 +1,5 @@
-"""Reading a published store: `Store` pins one build (local, or `s3://` through objectstore) for its life.
-
-The store's other jobs live in their own modules and are re-exported here, so `from amass_arrow.store.reader
-import X` keeps working for every X: `manifest` (Manifest, info.json), `layout` (StoreLayout, WriteLock:
-paths, atomic publish, the one-writer lock), `atomic` (write_parquet_atomic, write_text_atomic,
-content_hash, file_entry, link_or_copy, link_tree) and `amend` (a new build with files added or removed).
-"""
+"""Reading a published local store: `Store` pins one build for its life (open one with `store.open.open_store`,
+which gives the object-storage twin, `store.remote.ObjectStore`, for a URL)."""
 
 from __future__ import annotations
 
@@ -16,42 +11,20 @@ import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import StoreError
-from amass_arrow.io.atomic import (
-    content_hash,
-    file_entry,
-    link_or_copy,
-    link_tree,
-    write_parquet_atomic,
-    write_text_atomic,
-)
 from amass_arrow.schema import SEQ
 
-from .amend import amend
-from .layout import SIDE_SUFFIX, StoreLayout, WriteLock
+from .layout import StoreLayout
 from .manifest import Manifest
-
-__all__ = [
-    "SIDE_SUFFIX", "Manifest", "Store", "StoreLayout", "WriteLock", "amend", "content_hash", "file_entry",
-    "link_or_copy", "link_tree", "write_parquet_atomic", "write_text_atomic",
-]
 
 
 class Store:
     """A published store, pinned to one build directory for its whole life.
 
     Opening one leases its build (`StoreLayout.hold`): later publishes keep that build while this process runs.
-
-    `Store("s3://bucket/store")` gives an `objectstore.ObjectStore` (same methods, paths are URLs).
+    `open_store(path)` (store/open.py) is the way to open one: it gives an `ObjectStore` for a URL.
     """
 
     remote = False  # True for a store on object storage
-
-    def __new__(cls, path: str | Path = "", lease: bool = True):
-        if cls is Store and isinstance(path, str) and "://" in path:
-            from .remote import ObjectStore
-
-            return super().__new__(ObjectStore)
-        return super().__new__(cls)
 
     def __init__(self, path: str | Path, lease: bool = True):
         """`lease=False`: a writer's own look at the current build (no reader lease is left behind)."""

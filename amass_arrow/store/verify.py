@@ -18,6 +18,7 @@ from amass_arrow.errors import AmassArrowError
 from amass_arrow.io.atomic import content_hash
 from amass_arrow.schema import SEQ
 
+from .open import open_store
 from .reader import Store
 
 
@@ -41,7 +42,7 @@ class Report:
 def verify(path: str | Path, *, quick: bool = False) -> Report:
     """Verify a store; `quick` skips content hashes and full decoding (footers and sizes only)."""
     try:
-        store = Store(path)
+        store = open_store(path)
     except AmassArrowError as exc:
         return Report(str(path), 0, [str(exc)])
     rep = Report(str(store.layout.path))

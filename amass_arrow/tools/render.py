@@ -19,7 +19,7 @@ from amass_arrow import schema
 from amass_arrow.config import MotionConfig
 from amass_arrow.errors import ConfigError, require
 from amass_arrow.motion.kinematics import Z_UP_TO_Y_UP
-from amass_arrow.store.reader import Store
+from amass_arrow.store.open import open_store
 
 GIF_PX = (480, 480)  # width, height of an animation frame
 PANEL_PX = (240, 400)  # width, height of one pose in a .png strip
@@ -325,7 +325,7 @@ def render_sequence(
     """
     import pyarrow.compute as pc
 
-    store = Store(store_path)
+    store = open_store(store_path)
     info = store.info
     joint_set = joint_set or info.joint_set
     frame = frame or info.frame

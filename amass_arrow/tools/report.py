@@ -26,7 +26,7 @@ from amass_arrow import schema
 from amass_arrow.errors import ConfigError, require
 from amass_arrow.motion.quality import FLAG_RULES
 from amass_arrow.schema import REJ, SEQ
-from amass_arrow.store.reader import Store
+from amass_arrow.store.open import open_store
 
 from .render import render
 
@@ -149,7 +149,7 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     out = Path(out)
     if out.is_dir():
         raise ConfigError(f"{out} is a folder; give the page a file name, e.g. -o {out / 'report.html'}")
-    store = Store(store_path)
+    store = open_store(store_path)
     info = store.info
     rows = store.sequences().to_pylist()
     has_rejects = schema.REJECTS_PATH in info.files or (not store.remote and (store.root / schema.REJECTS_PATH).is_file())

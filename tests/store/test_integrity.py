@@ -24,11 +24,12 @@ from amass_arrow.build.orchestrate import build
 from amass_arrow.cli import main
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import SQLError, StoreError, StoreLockedError
+from amass_arrow.io.remote import Tree
 from amass_arrow.query.sql import connect, query
 from amass_arrow.store.amend import amend
 from amass_arrow.store.layout import StoreLayout
-from amass_arrow.store.reader import Store
-from amass_arrow.store.remote import ObjectLayout, Tree
+from amass_arrow.store.open import open_store
+from amass_arrow.store.remote import ObjectLayout
 from amass_arrow.store.verify import verify
 
 BUCKET = "integrity"
@@ -161,7 +162,7 @@ def test_s3_rebuild_never_writes_under_a_published_prefix(s3, tiny, synthetic_ro
     assert _objects(client, f"immutable/{live}/") == published
     rep = verify(url)
     assert rep.ok, rep.text()
-    assert Store(url).info.build_id == forced.build_id
+    assert open_store(url).info.build_id == forced.build_id
 
 
 def _stopped(pid: int) -> bool:
@@ -210,7 +211,7 @@ def test_s3_writer_that_lost_its_lock_publishes_nothing(pause, s3, tiny, synthet
             assert "lost its write lock" in err or "another writer published" in err, err[-2000:]
             assert lock()["pid"] == os.getpid()  # A did not delete B's lock
         assert client.get_object(Bucket=BUCKET, Key=f"{prefix}/_current.json")["Body"].read() == pointer0  # nothing published
-        assert verify(url).ok and Store(url).info.build_id == first.build_id
+        assert verify(url).ok and open_store(url).info.build_id == first.build_id
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -246,7 +247,7 @@ def test_force_over_a_flipped_byte_publishes_a_store_that_verifies(tiny, synthet
     out = tmp_path / "store"
     first = build(_cfg(src, synthetic_root.body_models, out), progress=False)
     good = query(out, "SELECT seq_id, frame, trans FROM frames ORDER BY ALL").to_pylist()
-    part = sorted(Store(out).frame_files())[0]
+    part = sorted(open_store(out).frame_files())[0]
     _flip_byte(part)
     assert not verify(out).ok
     forced = build(_cfg(src, synthetic_root.body_models, out, force=True), progress=False)
@@ -260,17 +261,17 @@ def test_rebuild_replaces_a_damaged_reused_part_and_never_records_it(tiny, synth
     src, _, _ = _archive(tiny, tmp_path)
     out = tmp_path / "store"
     first = build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    recorded = dict(Store(out).info.files)
-    part = sorted(Store(out).frame_files())[-1]
-    rel = part.relative_to(Store(out).root).as_posix()
+    recorded = dict(open_store(out).info.files)
+    part = sorted(open_store(out).frame_files())[-1]
+    rel = part.relative_to(open_store(out).root).as_posix()
     part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])  # truncated
     res = build(_cfg(src, synthetic_root.body_models, out), progress=False)
     assert res.converted == 1 and res.changed and res.damaged == [rel]
     assert f"repaired 1 damaged part(s) of the published build (content differed from info.json), e.g. {rel}" in res.summary()
     rep = verify(out)
     assert rep.ok, rep.text()
-    assert Store(out).info.files[rel] == recorded[rel]  # the good part's size and hash, not the damaged one's
-    _flip_byte(Store(out).file(rel))
+    assert open_store(out).info.files[rel] == recorded[rel]  # the good part's size and hash, not the damaged one's
+    _flip_byte(open_store(out).file(rel))
     res = build(_cfg(src, synthetic_root.body_models, out), progress=False)  # a flipped byte: same size, other hash
     assert res.converted == 1 and verify(out).ok and res.build_id == first.build_id
 
@@ -282,7 +283,7 @@ def test_build_ids_name_content(tiny, synthetic_root, tmp_path):
     first = build(_cfg(src, synthetic_root.body_models, out), progress=False)
     table = pa.Table.from_pylist([], schema=schema.LABEL_SEGMENT_SCHEMA)
     amend(out, {f"{schema.LABELS_DIR}/test.parquet": table}, labels={"test": {"rows": 0}})
-    labelled = Store(out).info.build_id
+    labelled = open_store(out).info.build_id
     assert labelled != first.build_id
     again = build(_cfg(src, synthetic_root.body_models, out), progress=False)
     assert (again.changed, again.build_id) == (False, labelled)
@@ -303,7 +304,7 @@ def test_enospc_writing_info_json_with_labels_does_not_block_later_builds(tiny, 
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
     amend(out, {f"{schema.LABELS_DIR}/test.parquet": pa.Table.from_pylist([], schema=schema.LABEL_SEGMENT_SCHEMA)},
           labels={"test": {"rows": 0}})
-    before = Store(out).info.build_id
+    before = open_store(out).info.build_id
     _toggle(take, variant, take.read_bytes())
 
     import amass_arrow.build.orchestrate as b
@@ -318,13 +319,13 @@ def test_enospc_writing_info_json_with_labels_does_not_block_later_builds(tiny, 
     monkeypatch.setattr(b, "write_text_atomic", full_disk)
     with pytest.raises(StoreError, match="intact"):
         build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    assert Store(out).info.build_id == before and verify(out).ok
+    assert open_store(out).info.build_id == before and verify(out).ok
     staged = [p.relative_to(s).as_posix() for s in StoreLayout(out).stagings() for p in s.rglob("*") if p.is_file()]
     assert staged and all(r.startswith(schema.FRAMES_DIR + "/") for r in staged), staged  # only the parts are kept
     monkeypatch.setattr(b, "write_text_atomic", real)
     res = build(_cfg(src, synthetic_root.body_models, out), progress=False)  # space freed: the rebuild completes
     assert res.changed and res.reused == res.sequences  # the converted part was kept
-    assert Store(out).info.labels == {"test": {"rows": 0}} and verify(out).ok
+    assert open_store(out).info.labels == {"test": {"rows": 0}} and verify(out).ok
     forced = build(_cfg(src, synthetic_root.body_models, out, force=True), progress=False)
     assert forced.sequences == res.sequences and verify(out).ok
 
@@ -336,7 +337,7 @@ def test_a_reader_keeps_its_build_across_three_publishes(tiny, synthetic_root, t
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
     con = connect(out)
     want = con.execute("SELECT count(*), sum(trans[1]) FROM frames").fetchone()
-    assert want[0] == Store(out).info.num_frames
+    assert want[0] == open_store(out).info.num_frames
     for k in range(3):  # like `make labels`: three publishes (three new contents) while the reader is open
         _trim(Path(synthetic_root.amass_root) / "KIT" / "3" / take.name, take, shift=0.1 * (k + 1))
         assert build(_cfg(src, synthetic_root.body_models, out), progress=False).changed
@@ -366,7 +367,7 @@ def test_sql_cannot_write_attach_or_read_elsewhere(tiny, synthetic_root, tmp_pat
     src, _, _ = _archive(tiny, tmp_path)
     out = tmp_path / "store"
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    seqs = Store(out).file(schema.SEQUENCES_PATH)
+    seqs = open_store(out).file(schema.SEQUENCES_PATH)
     attach = tmp_path / "evil.duckdb"
     for sql in (f"COPY (SELECT * FROM sequences LIMIT 0) TO '{seqs}' (FORMAT parquet)",
                 f"ATTACH '{attach}' AS evil", f"EXPORT DATABASE '{tmp_path / 'dump'}'", "INSTALL httpfs"):
@@ -379,7 +380,7 @@ def test_sql_cannot_write_attach_or_read_elsewhere(tiny, synthetic_root, tmp_pat
                 f"SELECT * FROM read_parquet('{tmp_path}/**/*.parquet')"):
         with pytest.raises(Exception, match="disabled by configuration|configuration has been locked|Permission"):
             con.execute(sql).fetchall()
-    assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == Store(out).info.num_frames  # reads still work
+    assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == open_store(out).info.num_frames  # reads still work
     rep = verify(out)
     assert rep.ok, rep.text()
 
@@ -388,14 +389,14 @@ def test_a_split_file_that_copies_is_refused_and_the_store_kept(tiny, synthetic_
     src, _, _ = _archive(tiny, tmp_path)
     out = tmp_path / "store"
     build(_cfg(src, synthetic_root.body_models, out), progress=False)
-    seqs = Store(out).file(schema.SEQUENCES_PATH)
+    seqs = open_store(out).file(schema.SEQUENCES_PATH)
     split = tmp_path / "evil.sql"
     split.write_text(f"-- a split\nCOPY (SELECT * FROM sequences LIMIT 0) TO '{seqs}' (FORMAT parquet);\n"
                      "SELECT seq_id, 'train' AS split FROM sequences;\n")
     assert main(["export", str(out), "--sql", str(split), "--kind", "torch", "--out", str(tmp_path / "x"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert f"{split}:2: COPY is not allowed" in err, err
-    assert pq.read_table(seqs).num_rows == Store(out).info.num_sequences > 0 and verify(out).ok
+    assert pq.read_table(seqs).num_rows == open_store(out).info.num_sequences > 0 and verify(out).ok
     with pytest.raises(SQLError, match="ATTACH is not allowed"):
         query(out, f"ATTACH '{tmp_path / 'a.db'}'")
 
@@ -405,7 +406,7 @@ def _state(store: str) -> tuple[str, list[tuple[str, int]]]:
     """(build id, [(seq_id, frames)]) of the published store, checked: verify passes and info counts = query counts."""
     rep = verify(store)
     assert rep.ok, rep.text()
-    st = Store(store)
+    st = open_store(store)
     con = connect(st)
     n_seq, n_frames = con.execute("SELECT (SELECT count(*) FROM sequences), (SELECT count(*) FROM frames)").fetchone()
     assert (n_seq, n_frames) == (st.info.num_sequences, st.info.num_frames)

@@ -24,7 +24,7 @@ from amass_arrow.cli import main
 from amass_arrow.config import load_build_config
 from amass_arrow.errors import StoreLockedError
 from amass_arrow.query.sql import connect, scan
-from amass_arrow.store.reader import Store
+from amass_arrow.store.open import open_store
 from amass_arrow.store.remote import ObjectLayout
 from amass_arrow.store.verify import verify
 
@@ -136,11 +136,11 @@ def test_s3_build_killed_resumes_verifies_and_queries_with_pruning(s3, s3_archiv
     rep = verify(url)
     assert rep.ok, rep.text()
     assert rep.checked_files == res.sequences + 2
-    store = Store(url)
+    store = open_store(url)
     assert store.remote and store.info.build_id == res.build_id
     import pyarrow.compute as pc
 
-    local = Store(demo_store).sequences()
+    local = open_store(demo_store).sequences()
     local = local.filter(pc.is_in(local["dataset"], pa.array(DATASETS)))
     # the same rows as the local build of the same files, apart from the source's mtime (the object's upload
     # time) and the part name (its settings key hashes the body models used: the demo store needs SMPL-X too)

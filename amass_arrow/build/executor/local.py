@@ -11,7 +11,7 @@ from typing import Any
 
 from amass_arrow.build.warmstart import PRELOAD, THREAD_ENV, die_with_parent, ensure_fork_server
 from amass_arrow.errors import ConfigError
-from amass_arrow.store.remote import storage_env
+from amass_arrow.io.remote import storage_env
 
 from . import batches, register, run_batch
 

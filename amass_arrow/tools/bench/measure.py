@@ -122,9 +122,9 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, ex
         raise RuntimeError(f"build failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     from amass_arrow.schema import SEQ
-    from amass_arrow.store.reader import Store
+    from amass_arrow.store.open import open_store
 
-    seqs = Store(store).sequences()
+    seqs = open_store(store).sequences()
     return {"workers": workers, "executor": executor, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
             "cpu_seconds_tree": rss.cpu_seconds, "other_cpu_share": other_cpu / (wall * (os.cpu_count() or 1)),
             # ru_maxrss (KiB) is the max over all waited-for children so far: meaningful when it grew
@@ -324,9 +324,9 @@ def run_loading(hf_path: Path, split: str = "train", hf_batches: int = HF_BATCHE
 
 
 def store_bytes(store: Path) -> int:
-    from amass_arrow.store.reader import Store
+    from amass_arrow.store.open import open_store
 
-    root = Store(store).root
+    root = open_store(store).root
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
