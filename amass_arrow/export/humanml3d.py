@@ -33,7 +33,7 @@ Steps, as the reference's `process_file` does them (quirks kept on purpose, for 
 undoes `features` exactly except past a heading wrap (step 5) and, through the smoothing, within 80 frames of it.
 
 Precision: positions in float64; the rotation chain (step 6) in float32, like the reference's float32 helpers
-(parity with a float64 transcription of the reference: 1e-6; with its float32 arithmetic: 1e-4, tests/test_humanml3d.py).
+(parity with a float64 transcription of the reference: 1e-6; with its float32 arithmetic: 1e-4, tests/export/test_humanml3d.py).
 """
 
 from __future__ import annotations

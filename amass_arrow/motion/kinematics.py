@@ -77,7 +77,7 @@ def forward_kinematics(
     only those.
     Returns (T, J, 3) in `out_dtype` (default: the compute dtype).
     jit: use the compiled kernel (amass_arrow.motion.kernels, float64 throughout); None = when numba is
-    installed. This numpy code is the reference; both agree within 1e-6 m (tests/test_kernels.py).
+    installed. This numpy code is the reference; both agree within 1e-6 m (tests/motion/test_kernels.py).
     """
     if kernels.enabled() if jit is None else jit:
         pose = np.asarray(pose)
