@@ -51,9 +51,9 @@ from amass_arrow.schema import REJ, SEQ, SURFACE_MODELS
 from amass_arrow.source.discover import SourceFile, discover, misplaced_root
 from amass_arrow.source.read import source_fingerprint
 from amass_arrow.store.amend import LabelsDroppedWarning, carry_labels, changed_timelines
-from amass_arrow.store.layout import StoreLayout, WriteLock
+from amass_arrow.store.layout import StoreLayout
 from amass_arrow.store.manifest import Manifest
-from amass_arrow.store.open import open_store
+from amass_arrow.store.open import open_layout, open_store
 from amass_arrow.store.remote import ObjectLayout
 
 from .convert import Settings, convert_task, peek_task
@@ -200,9 +200,9 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
     """
     t0 = time.perf_counter()
     cfg.validate()
-    layout = ObjectLayout(cfg.out) if is_url(cfg.out) else StoreLayout(cfg.out)
+    layout = open_layout(cfg.out)
     layout.check_writable_target()
-    with layout.lock() if is_url(cfg.out) else WriteLock(layout):
+    with layout.lock():
         if isinstance(layout, StoreLayout):
             _clear_stale_models(layout)
         disc = discover(cfg.amass_root, cfg.datasets or None)

@@ -47,6 +47,10 @@ class StoreLayout:
         self.lock_path = self.side / "lock"
         self.readers = self.side / READERS
 
+    def lock(self) -> WriteLock:
+        """The one-writer lock of this store (`with layout.lock():`), as ObjectLayout.lock is on object storage."""
+        return WriteLock(self)
+
     def staging(self, key: str) -> Path:
         """The staging folder of a build with settings key `key` (or of an amend: `amend-<pid>`)."""
         return self.side / f"{STAGING_PREFIX}{key}"

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import StoreError
+from amass_arrow.io.atomic import content_hash
 from amass_arrow.schema import SEQ
 
 from .layout import StoreLayout
@@ -46,8 +47,31 @@ class Store:
             raise StoreError(f"{info}: cannot read manifest: {exc}") from None
         self.info = Manifest.from_dict(data, str(info), str(path))
 
+    @property
+    def location(self) -> str:
+        """The store's path as the user gave it (resolved), or its URL on object storage."""
+        return str(self.layout.path)
+
     def file(self, rel: str) -> Path:
         return self.root / rel
+
+    def file_size(self, rel: str) -> int | None:
+        """Bytes of the build's file `rel`, None if it does not exist."""
+        p = self.root / rel
+        return p.stat().st_size if p.is_file() else None
+
+    def file_hash(self, rel: str) -> str:
+        """The content hash info.json records for a file (io.atomic.content_hash) of the build's file `rel`."""
+        return content_hash(self.root / rel)
+
+    def parquet_file(self, rel: str) -> pq.ParquetFile:
+        return pq.ParquetFile(self.root / rel)
+
+    def unlisted_frame_files(self) -> list[str]:
+        """Frames files in the build that info.json does not list (orphans), store-relative."""
+        listed = {r for r in self.info.files if r.startswith(schema.FRAMES_DIR + "/")}
+        on_disk = {p.relative_to(self.root).as_posix() for p in (self.root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
+        return sorted(on_disk - listed)
 
     def sequences(self) -> pa.Table:
         return pq.read_table(self.file(schema.SEQUENCES_PATH))

@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import ConfigError, StoreError, StoreLockedError
@@ -288,8 +289,25 @@ class ObjectStore(Store):
     def fs(self) -> pafs.FileSystem:
         return self.root.fs
 
+    @property
+    def location(self) -> str:
+        return self.layout.url
+
     def file(self, rel: str) -> str:
         return self.root / rel
+
+    def file_size(self, rel: str) -> int | None:
+        return self.root.size(rel)
+
+    def file_hash(self, rel: str) -> str:
+        return self.root.content_hash(rel)
+
+    def parquet_file(self, rel: str) -> pq.ParquetFile:
+        return pq.ParquetFile(self.fs.open_input_file(self.root.path(rel)))
+
+    def unlisted_frame_files(self) -> list[str]:
+        """None by construction: a build's prefix holds only what its manifest lists (readers never list a prefix)."""
+        return []
 
     def sequences(self) -> pa.Table:
         return self.root.read_table(schema.SEQUENCES_PATH)

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import AmassArrowError
-from amass_arrow.io.atomic import content_hash
 from amass_arrow.schema import SEQ
 
 from .open import open_store
@@ -46,17 +44,16 @@ def verify(path: str | Path, *, quick: bool = False) -> Report:
     except AmassArrowError as exc:
         return Report(str(path), 0, [str(exc)])
     rep = Report(str(store.layout.path))
-    files = _Files(store)
-    _check_listed_files(rep, store.info, files, quick)
+    _check_listed_files(rep, store, quick)
     _check_orphans(rep, store)
-    _check_sequences(rep, store, files)
+    _check_sequences(rep, store)
     return rep
 
 
-def _check_listed_files(rep: Report, info, files: _Files, quick: bool) -> None:
+def _check_listed_files(rep: Report, store: Store, quick: bool) -> None:
     """Every file info.json lists: present, its size, content hash (unless `quick`) and row count, readable."""
-    for rel, entry in sorted(info.files.items()):
-        size = files.size(rel)
+    for rel, entry in sorted(store.info.files.items()):
+        size = store.file_size(rel)
         if size is None:
             rep.problems.append(f"{rel}: missing (listed in info.json)")
             continue
@@ -64,11 +61,11 @@ def _check_listed_files(rep: Report, info, files: _Files, quick: bool) -> None:
         if size != entry.get("bytes"):
             rep.problems.append(f"{rel}: {size} bytes, info.json says {entry.get('bytes')}")
             continue
-        if not quick and entry.get("blake2b") and files.content_hash(rel) != entry["blake2b"]:
+        if not quick and entry.get("blake2b") and store.file_hash(rel) != entry["blake2b"]:
             rep.problems.append(f"{rel}: content hash differs from info.json (file changed or corrupt)")
             continue
         try:
-            pf = files.parquet(rel)
+            pf = store.parquet_file(rel)
             rows = pf.metadata.num_rows
             if not quick:
                 pf.read()
@@ -80,21 +77,13 @@ def _check_listed_files(rep: Report, info, files: _Files, quick: bool) -> None:
 
 
 def _check_orphans(rep: Report, store: Store) -> None:
-    """Frames files on disk that info.json does not list.
-
-    On object storage the build's prefix also holds the previous build's parts (kept one generation
-    for running readers, see objectstore); readers never list it, so only a local store can have orphans.
-    """
-    if store.remote:
-        return
-    listed = {r for r in store.info.files if r.startswith(schema.FRAMES_DIR + "/")}
-    root = store.root
-    on_disk = {p.relative_to(root).as_posix() for p in (root / schema.FRAMES_DIR).rglob("*") if p.is_file()}
-    for rel in sorted(on_disk - listed):
+    """Frames files in the build that info.json does not list (a local store's; an object-store build's prefix
+    holds only listed files)."""
+    for rel in store.unlisted_frame_files():
         rep.problems.append(f"{rel}: orphan file not listed in info.json")
 
 
-def _check_sequences(rep: Report, store: Store, files: _Files) -> None:
+def _check_sequences(rep: Report, store: Store) -> None:
     """sequences.parquet: its schema, its counts against info.json, and each sequence's part (listed, rows, schema)."""
     info = store.info
     try:
@@ -118,31 +107,10 @@ def _check_sequences(rep: Report, store: Store, files: _Files) -> None:
             rep.problems.append(f"{part}: frames of {seq_id} missing from info.json")
         elif entry.get("rows") != num_frames:
             rep.problems.append(f"{part}: {entry.get('rows')} rows but {seq_id} has {num_frames} frames")
-        if files.size(part) is not None:
+        if store.file_size(part) is not None:
             try:
-                got = files.parquet(part).schema_arrow
+                got = store.parquet_file(part).schema_arrow
             except (OSError, pa.ArrowException):
                 continue  # reported above
             if not got.equals(expected, check_metadata=False):
                 rep.problems.append(f"{part}: frame schema differs from info.json's joint set/options")
-
-
-class _Files:
-    """Size, hash and Parquet access to a store's files, on disk or on object storage."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def size(self, rel: str) -> int | None:
-        if self.store.remote:
-            return self.store.root.size(rel)
-        p = self.store.root / rel
-        return p.stat().st_size if p.is_file() else None
-
-    def content_hash(self, rel: str) -> str:
-        return self.store.root.content_hash(rel) if self.store.remote else content_hash(self.store.root / rel)
-
-    def parquet(self, rel: str) -> pq.ParquetFile:
-        if self.store.remote:
-            return pq.ParquetFile(self.store.root.fs.open_input_file(self.store.root.path(rel)))
-        return pq.ParquetFile(self.store.root / rel)

@@ -152,7 +152,7 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
     store = open_store(store_path)
     info = store.info
     rows = store.sequences().to_pylist()
-    has_rejects = schema.REJECTS_PATH in info.files or (not store.remote and (store.root / schema.REJECTS_PATH).is_file())
+    has_rejects = schema.REJECTS_PATH in info.files or store.file_size(schema.REJECTS_PATH) is not None
     rejects = store.rejects().to_pylist() if has_rejects else []
     thresholds = dict(info.quality.get("thresholds", {})) if info.quality else {}
     title = f"amass-arrow store report: {_store_name(store).rstrip('/').rsplit('/', 1)[-1]}"
@@ -175,7 +175,7 @@ def make_report(store_path: str | Path, out: str | Path, *, worst: int = 2) -> P
 
 def _store_name(store) -> str:
     """The store's path, or its URL on object storage."""
-    return store.layout.url if store.remote else str(store.layout.path)
+    return store.location
 
 
 # ---------------------------------------------------------------- the page's sections (lists of HTML fragments)
