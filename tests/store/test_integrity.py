@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -93,27 +92,9 @@ def _toggle(take: Path, variant: Path, original: bytes) -> None:
 
 # ---------------------------------------------------------------- S3 (moto on 127.0.0.1)
 @pytest.fixture(scope="module")
-def s3():
-    """A moto S3 server on a free 127.0.0.1 port, the AWS variables pointing at it; stopped after the module."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    mp = pytest.MonkeyPatch()
-    for k, v in env.items():
-        mp.setenv(k, v)
-    import boto3
-
-    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"])
-    client.create_bucket(Bucket=BUCKET)
-    yield env, client
-    mp.undo()
-    server.stop()
+def s3(s3_server):
+    """The local S3 (conftest's s3_server): (env, client)."""
+    return s3_server
 
 
 def _objects(client, prefix: str) -> dict[str, str]:

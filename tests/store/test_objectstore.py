@@ -47,35 +47,14 @@ class _Requests(logging.Handler):
 
 
 @pytest.fixture(scope="module")
-def s3(monkeypatch_module):
-    """A moto S3 server on a free 127.0.0.1 port, the AWS variables pointing at it; stopped after the module."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    for k, v in env.items():
-        monkeypatch_module.setenv(k, v)
-    import boto3
-
-    boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"]).create_bucket(Bucket=BUCKET)
+def s3(s3_server):
+    """The local S3 (conftest's s3_server) with its request log: (env, log)."""
+    env, _client = s3_server
     log = _Requests()
     logging.getLogger("werkzeug").addHandler(log)
     logging.getLogger("werkzeug").setLevel(logging.INFO)
     yield env, log
     logging.getLogger("werkzeug").removeHandler(log)
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 @pytest.fixture(scope="module")
