@@ -98,7 +98,7 @@ def test_workers_auto_is_the_default_and_counts_usable_cpus(tmp_path):
 
 
 def test_cli_workers_flag_takes_auto_or_a_number():
-    from amass_arrow.cli import _workers_arg
+    from amass_arrow.cli.store import _workers_arg
 
     assert _workers_arg("auto") == "auto" and _workers_arg("4") == 4
     import argparse
