@@ -25,7 +25,9 @@ Steps, as the reference's `process_file` does them (quirks kept on purpose, for 
    (the hip pair reversed: the reference unpacks its `face_joint_indx` in a different order there), its
    forward vector Gaussian-smoothed over time (sigma 20 frames, edge values repeated); the heading
    quaternion keeps w >= 0, so the angular velocity flips sign on the one frame where the smoothed
-   facing crosses the start's backward direction -- as in the shipped data.
+   facing crosses the start's backward direction -- as in the shipped data. Frame 0's heading is the identity
+   (their inverse_kinematics_np sets root_quat[0] to it), not its smoothed facing: frame 0's angular velocity,
+   ric, local velocities and the chain starts' 6D follow from that (checked on their shipped clip 012314).
 6. Joint rotations: the shortest-arc rotation from each bone's rest direction to its posed direction, made
    local to its parent's (joints 1, 2, 3 and the collars 13, 14 are made local to the heading).
 
@@ -188,6 +190,9 @@ def features(joints: np.ndarray) -> np.ndarray:
     fx, fz = _smooth(np.stack(_facing(G, l_hip, r_hip, r_sdr, l_sdr), axis=1)).T
     n = np.hypot(fx, fz)
     c, s, hw, hy = _to_z(fx / n, fz / n)
+    # their inverse_kinematics_np sets frame 0's root rotation to identity (common/skeleton.py), and every frame-0
+    # column that uses the heading follows it: angular velocity, ric, local velocities, the chain starts' 6D
+    c[0], s[0], hw[0], hy[0] = 1.0, 0.0, 1.0, 0.0
     # inverse kinematics: shortest arc (their qbetween) from each bone's rest direction u to its direction v ...
     # (float32 from here to the 6D columns: rotations of unit vectors, ~1e-7, like the reference's float32)
     vx, vy, vz = (v.astype(np.float32) for v in (vx, vy, vz))

@@ -119,6 +119,7 @@ class _RefSkeleton:
         target = np.array([[0, 0, 1]]).repeat(len(forward), axis=0)
         root_quat = _ref_qbetween(forward, target)
         quat_params = np.zeros(joints.shape[:-1] + (4,))
+        root_quat[0] = np.array([[1.0, 0.0, 0.0, 0.0]])  # theirs: frame 0's root rotation is identity
         quat_params[:, 0] = root_quat
         for chain in _CHAINS:
             R = root_quat
