@@ -451,3 +451,13 @@ BABEL = Columns("BABEL json", [
 ])
 #: header of HumanML3D's index.csv (read by labels/humanml3d.py, written by synthetic/annotations.py)
 HML3D_INDEX = Columns("HumanML3D index.csv", ["source_path", "start_frame", "end_frame", "new_name"])
+#: canonical dataset -> seconds HumanML3D cuts off each file's head before slicing index.csv's frames
+#: (raw_pose_processing: data[k*fps:]); read by labels/humanml3d.py and export/humanml3d_official.py; the shipped
+#: slice sql/slices/trim_heads.sql lists the same seconds (tests/test_defaults.py holds them equal)
+HML3D_HEAD_SECONDS = {
+    "Eyes_Japan_Dataset": 3.0,
+    "MPI_HDM05": 3.0,
+    "TotalCapture": 1.0,
+    "MPI_Limits": 1.0,
+    "Transitions_mocap": 0.5,
+}

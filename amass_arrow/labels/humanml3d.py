@@ -32,19 +32,12 @@ from amass_arrow.motion.contacts import HUMANML3D
 from amass_arrow.source.discover import canonical_dataset
 
 from ..errors import LabelError
-from ..schema import HML3D_INDEX, SEQ
+from ..schema import HML3D_HEAD_SECONDS, HML3D_INDEX, SEQ
 from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index
 
 HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
-#: canonical dataset -> head HumanML3D cuts off, in seconds (raw_pose_processing: data[k*fps:]); the shipped
-#: slice sql/slices/trim_heads.sql lists the same seconds (tests/test_defaults.py holds them equal)
-HEAD_SECONDS = {
-    "Eyes_Japan_Dataset": 3.0,
-    "MPI_HDM05": 3.0,
-    "TotalCapture": 1.0,
-    "MPI_Limits": 1.0,
-    "Transitions_mocap": 0.5,
-}
+#: canonical dataset -> head HumanML3D cuts off, in seconds (one definition: schema.HML3D_HEAD_SECONDS)
+HEAD_SECONDS = HML3D_HEAD_SECONDS
 #: the same in pose_data frames, as their int(k * fps) cut
 HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HEAD_SECONDS.items()}
 POSE_PREFIX = "pose_data/"
