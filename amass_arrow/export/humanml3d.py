@@ -284,9 +284,32 @@ SPLIT_FILES = {"train": "train", "validation": "val", "val": "val", "test": "tes
 _SIDES = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
 
 
+RECIPES = ("default", "official")
+
+
 @dataclass
 class Options:
     mirror: bool = field(default=False, metadata={"help": "humanml3d: also write mirrored M<id> clips (true/false)"})
+    recipe: str = field(default="default", metadata={"help": "humanml3d: default (the split rows, store frames at 20 fps) "
+                        "| official (HumanML3D's own dataset id for id, from --humanml3d-dir; no --sql; needs a store "
+                        "built with --resample none)"})
+    humanml3d_dir: str = field(default="", metadata={"help": "humanml3d --recipe official: a clone of "
+                               "EricGuo5513/HumanML3D (index.csv, HumanML3D/ lists and texts.zip or texts/)"})
+    humanact12: str = field(default="", metadata={"help": "humanml3d --recipe official: the extracted "
+                            "pose_data/humanact12/ joint files (without it those ids are reported, not written)"})
+    with_params: bool = field(default=False, metadata={"help": "humanml3d --recipe official: also write "
+                              "HumanML3D/params/<id>.npz (SMPL+H poses, trans, betas, gender, source frames)"})
+    body_models: str = field(default="", metadata={"help": "body model root (protomotions: bodies the store lacks; "
+                             "humanml3d official: the SMPL+H male/female models); default: the store's info.json"})
+
+    def validate(self, where: str) -> None:
+        if self.recipe not in RECIPES:
+            raise ConfigError(f"{where}.recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}")
+        if self.recipe == "official" and not self.humanml3d_dir:
+            raise ConfigError(f"{where}: --recipe official needs --humanml3d-dir (a clone of EricGuo5513/HumanML3D)")
+        extra = [n for n in ("humanml3d_dir", "humanact12", "with_params") if getattr(self, n)]
+        if self.recipe != "official" and extra:
+            raise ConfigError(f"{where}: {', '.join('--' + n.replace('_', '-') for n in extra)} only go with --recipe official")
 
 
 @register
@@ -315,6 +338,10 @@ class HumanML3DExporter(Exporter):
 
     def export(self, ctx, out: Path) -> Path:
         opts: Options = ctx.options
+        if opts.recipe == "official":
+            raise ConfigError("humanml3d --recipe official takes its clips and splits from the clone, not from a split "
+                              "definition: run `amass-arrow export STORE --kind humanml3d --recipe official "
+                              "--humanml3d-dir CLONE --out OUT` (no --sql, not in build-splits)")
         pick = _body22(ctx.store.info.joint_names)
         to_hml = _frame_converter(ctx.store.info.frame)
         captions = _captions(ctx.con)
