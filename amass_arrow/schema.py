@@ -351,6 +351,7 @@ LABEL_SEGMENT_SCHEMA = pa.schema(
         pa.field("proc_label", pa.string(), nullable=True),
         pa.field("act_cat", pa.list_(pa.string()), nullable=False),
         pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("tokens", pa.string(), nullable=True),  # the caption's word/POS tokens as the source has them (HumanML3D)
         pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
         pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
         pa.field("annotator", pa.string(), nullable=True),

@@ -51,7 +51,7 @@ import numpy as np
 from amass_arrow.motion.contacts import HUMANML3D as HUMANML3D_CONTACTS
 
 from ..errors import ConfigError
-from ..schema import FRM, SPL
+from ..schema import FRM, LAB, SPL
 from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .stats import RunningStats
@@ -320,7 +320,8 @@ class HumanML3DExporter(Exporter):
         new_joint_vecs/<id>.npy  (T-1, 263) float32    `features` of the row's joints at 20 fps, Y-up (-x, z, y)
         Mean.npy, Std.npy        (263,) float32        over the train split's clips (std averaged per feature group)
         texts/<id>.txt           caption#tokens#start#end lines, when the store has HumanML3D captions for the row
-                                 (or the row has a text); tokens are word/OTHER (no POS tagger here)
+                                 (or the row has a text); tokens word/POS as the imported texts had them (word/OTHER
+                                 for texts without: no POS tagger here); captions covering the clip are #0.0#0.0
         train.txt val.txt test.txt all.txt            ids per split (M ids too with --mirror true)
         index.csv                new_name, seq_id, split, start_t, end_t (seconds, store clock), frames, mirrored
         humanml3d.json           how Mean/Std were computed, frame, fps, skipped rows
@@ -436,22 +437,26 @@ def _to_20fps(j: np.ndarray, t: np.ndarray, fps: float | None) -> np.ndarray:
     return (1.0 - w) * j[i] + w * j[i + 1]
 
 
-def _captions(con) -> dict[str, list[tuple[float, float, str, bool]]]:
-    """seq_id -> [(start_t, end_t, caption, mirrored)] of the store's HumanML3D captions ({} without labels)."""
+def _captions(con) -> dict[str, list[tuple[float, float, str, bool, str | None]]]:
+    """seq_id -> [(start_t, end_t, caption, mirrored, tokens)] of the store's HumanML3D captions ({} without labels;
+    tokens None in label tables imported before they were kept)."""
     cur = con.cursor()
     try:
         if not cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'labels'").fetchone()[0]:
             return {}
+        has_tokens = cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'labels' "
+                                 f"AND column_name = '{LAB.tokens}'").fetchone()[0]
         rows = cur.execute(
-            "SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored') FROM labels "
+            f"SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored'), "
+            f"{LAB.tokens if has_tokens else 'NULL'} FROM labels "
             "WHERE source = 'humanml3d' AND text IS NOT NULL "
             f"AND seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS}) "
             "ORDER BY seq_id, start_t, end_t, text").fetchall()
     finally:
         cur.close()
     out: dict[str, list] = {}
-    for sid, a, b, text, m in rows:
-        out.setdefault(sid, []).append((float(a), float(b), str(text), bool(m)))
+    for sid, a, b, text, m, tok in rows:
+        out.setdefault(sid, []).append((float(a), float(b), str(text), bool(m), tok or None))
     return out
 
 
@@ -472,26 +477,37 @@ def _span(s, store_fps: float | None) -> tuple[float, float]:
     return a, b
 
 
+#: a caption that covers a clip but for at most this much at either end is the whole clip: written 0.0#0.0, as
+#: HumanML3D does, not as a sub-clip of nearly all of it (their whole-file clips, end_frame -1, stop up to two 20 fps
+#: frames before the file's end: the dropped last frame plus the stride's remainder)
+WHOLE_TOLERANCE = 2.0 / FPS + 1e-6
+
+
 def _caption_lines(caps, span: tuple[float, float], row_text: str | None, mirrored: bool) -> list[str]:
     """caption#tokens#start#end lines for a clip covering `span` (store seconds): 0.0#0.0 = the whole clip.
 
-    `row_text` (the split row's text, if any) is a whole-clip caption. A mirrored clip takes the store's mirrored
-    captions when there are any, else the others with left/right swapped."""
+    caps: (start_t, end_t, caption, mirrored, tokens) of the store's captions; their tokens (word/POS) are written as
+    the source had them, else word/OTHER. `row_text` (the split row's text, if any) is a whole-clip caption. A
+    mirrored clip takes the store's mirrored captions when there are any, else the others with left/right swapped.
+    Captions covering the clip (within WHOLE_TOLERANCE) are 0.0#0.0; only true sub-segments carry times."""
     a, b = span
     own = [c for c in caps if c[3] == mirrored]
     if mirrored and not own:
-        own = [(s, e, _swap_sides(t), True) for s, e, t, m in caps if not m]
+        own = [(s, e, _swap_sides(t), True, tok and _swap_sides(tok)) for s, e, t, m, tok in caps if not m]
+    known = {t: tok for _s, _e, t, _m, tok in own if tok}
     out, seen = [], set()
     if row_text:
         text = _swap_sides(row_text) if mirrored else row_text
-        out.append(f"{text}#{_tokens(text)}#0.0#0.0")
+        out.append(f"{text}#{known.get(text) or _tokens(text)}#0.0#0.0")
         seen.add((text, 0.0, 0.0))
-    for s, e, text, _m in own:
+    for s, e, text, _m, tok in own:
         if e <= a or s >= b:
             continue
-        rs, re_ = (0.0, 0.0) if (s <= a + 1e-6 and e >= b - 1e-6) else (max(s, a) - a, min(e, b) - a)
+        whole = s <= a + WHOLE_TOLERANCE and e >= b - WHOLE_TOLERANCE
+        rs, re_ = (0.0, 0.0) if whole else (max(s, a) - a, min(e, b) - a)
         key = (text, round(rs, 3), round(re_, 3))
         if key not in seen:
             seen.add(key)
-            out.append(f"{text}#{_tokens(text)}#{rs:.3f}#{re_:.3f}" if (rs, re_) != (0.0, 0.0) else f"{text}#{_tokens(text)}#0.0#0.0")
+            times = "0.0#0.0" if whole else f"{rs:.3f}#{re_:.3f}"
+            out.append(f"{text}#{tok or _tokens(text)}#{times}")
     return out
