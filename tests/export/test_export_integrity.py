@@ -153,7 +153,8 @@ def test_no_space_at_each_fault_point_leaves_the_previous_export(demo_store, tmp
 KILL = """
 import os, signal, warnings, sys
 from amass_arrow import export
-from amass_arrow.splits import Definition, ExportSpec, SplitsConfig, build_splits
+from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits
+from amass_arrow.query.splits import Definition
 point = sys.argv[1]
 export.FAULT = lambda p: os.kill(os.getpid(), signal.SIGKILL) if p == point else None
 warnings.simplefilter("ignore")
