@@ -149,8 +149,8 @@ def run_humanml3d(out: Path, scale: float = 1.0, seed: int = 0, log: Callable[[s
     return res
 
 
-if __name__ == "__main__":  # only this row: python -m amass_arrow.tools.bench.humanml3d [OUT] [SCALE]
-    r = run_humanml3d(Path(sys.argv[1] if len(sys.argv) > 1 else "bench-out"),
-                      float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)
-    print(f"{r['written']:,} of {r['clips']:,} clips ({r['clip_frames']:,} frames) in {r['seconds']:.1f} s: "
-          f"{r['seconds'] / 60 / r['scale']:.2f} min projected to {CLIPS:,} clips")
+
+def format_row(r: dict[str, Any]) -> str:
+    """One line for `amass-arrow bench --humanml3d-only`."""
+    return (f"humanml3d official export: {r['written']:,} of {r['clips']:,} clips ({r['clip_frames']:,} frames at 20 fps) "
+            f"in {r['seconds']:.1f} s; {r['seconds'] / 60 / r['scale']:.2f} min projected to {CLIPS:,} clips (target <= 5)")
