@@ -360,6 +360,7 @@ LABEL_SEGMENT_SCHEMA = pa.schema(
         pa.field("proc_label", pa.string(), nullable=True),
         pa.field("act_cat", pa.list_(pa.string()), nullable=False),
         pa.field("text", pa.string(), nullable=True),  # caption (HumanML3D); null for BABEL
+        pa.field("tokens", pa.string(), nullable=True),  # the caption's word/POS tokens as the source has them (HumanML3D)
         pa.field("kind", pa.string(), nullable=False),  # sequence | frame | clip
         pa.field("source_split", pa.string(), nullable=True),  # babel: train/val/extra_train/...; humanml3d: train/val/test
         pa.field("annotator", pa.string(), nullable=True),
@@ -460,3 +461,13 @@ BABEL = Columns("BABEL json", [
 ])
 #: header of HumanML3D's index.csv (read by labels/humanml3d.py, written by synthetic/annotations.py)
 HML3D_INDEX = Columns("HumanML3D index.csv", ["source_path", "start_frame", "end_frame", "new_name"])
+#: canonical dataset -> seconds HumanML3D cuts off each file's head before slicing index.csv's frames
+#: (raw_pose_processing: data[k*fps:]); read by labels/humanml3d.py and export/humanml3d_official.py; the shipped
+#: slice sql/slices/trim_heads.sql lists the same seconds (tests/test_defaults.py holds them equal)
+HML3D_HEAD_SECONDS = {
+    "Eyes_Japan_Dataset": 3.0,
+    "MPI_HDM05": 3.0,
+    "TotalCapture": 1.0,
+    "MPI_Limits": 1.0,
+    "Transitions_mocap": 0.5,
+}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import command
 
 
@@ -17,6 +19,9 @@ def _bench_args(p):
                    help=f"most sequences in the smplx baseline sample (default {SMPLX_SEQUENCES})")
     p.add_argument("--hf-batches", type=int, default=HF_BATCHES, help=f"batches timed for with_format('torch') (default {HF_BATCHES})")
     p.add_argument("--no-ray", dest="ray", action="store_false", help="skip the Ray executor build (its overhead vs the local pool)")
+    p.add_argument("--humanml3d", type=float, default=1.0, metavar="SCALE",
+                   help="size of the HumanML3D row's synthetic clone, a fraction of HumanML3D's 29,232 clips (0: skip)")
+    p.add_argument("--humanml3d-only", action="store_true", help="time only the HumanML3D row (--humanml3d SCALE)")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -25,6 +30,11 @@ def _bench_args(p):
 def _bench(args):
     from amass_arrow.tools.bench import format_table, run
 
+    if args.humanml3d_only:
+        from amass_arrow.tools.bench.humanml3d import format_row, run_humanml3d
+
+        print(format_row(run_humanml3d(Path(args.out), args.humanml3d or 1.0, args.seed)))
+        return
     res = run(args.out, args.frames, scaling=args.scaling, seed=args.seed, workers=tuple(args.workers),
-              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches, ray=args.ray)
+              smplx_sequences=args.smplx_sequences, hf_batches=args.hf_batches, ray=args.ray, humanml3d=args.humanml3d)
     print(format_table(res))

@@ -128,7 +128,8 @@ def _build_splits(args):
 
 def _export_args(p):
     store_arg(p)
-    p.add_argument("--sql", required=True, help="split definition file, e.g. sql/splits/amass_official.sql")
+    p.add_argument("--sql", help="split definition file, e.g. sql/splits/amass_official.sql (required, except with "
+                   "--kind humanml3d --recipe official)")
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
     from amass_arrow.export.registry import load_all, option_fields
@@ -148,17 +149,26 @@ def _export_args(p):
     quiet_arg(p)
     for name, f in option_fields().items():  # each exporter's options (registry); only the set ones are passed
         kind = type(f.default)
+        extra = {"nargs": "?", "const": "true"} if kind is bool else {}  # a bare --flag is true
         p.add_argument(f"--{name.replace('_', '-')}", dest=f"opt_{name}", default=None, metavar=kind.__name__.upper(),
-                       type=(lambda v: v) if kind is bool else kind, help=f.metadata.get("help", f"exporter option {name}"))
+                       type=(lambda v: v) if kind is bool else kind, help=f.metadata.get("help", f"exporter option {name}"),
+                       **extra)
 
 
 @command("export", "export one split definition with one exporter",
          "examples:\n  amass-arrow export demo/store --sql sql/splits/amass_official.sql --kind hf --unit window --out out/hf\n"
-         "  amass-arrow export demo/store --sql sql/splits/random_sequences.sql --param seed=3 --kind torch --out out/pt")(_export_args)
+         "  amass-arrow export demo/store --sql sql/splits/random_sequences.sql --param seed=3 --kind torch --out out/pt\n"
+         "  amass-arrow export STORE --kind humanml3d --recipe official --humanml3d-dir HumanML3D --out out/hml3d "
+         "[--humanact12 DIR] [--with-params]")(_export_args)
 def _export(args):
     from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec, SplitsConfig, build_splits
     from amass_arrow.query.splits import Definition
 
+    if args.kind == "humanml3d" and args.opt_recipe == "official":
+        return _export_humanml3d_official(args)
+    if not args.sql:
+        raise ConfigError("--sql is required (a split definition file, e.g. sql/splits/amass_official.sql), except "
+                          "with --kind humanml3d --recipe official")
     params = parse_params(args.param) or {}
     if isinstance(params, list):
         raise ConfigError("--param needs K=V for export (DuckDB variables)")
@@ -170,6 +180,19 @@ def _export(args):
     res = build_splits(args.store, cfg, args.out, progress=not args.quiet)
     for name, folder, path in res.outputs:
         print(f"output {name} {folder}: {path}")
+
+
+def _export_humanml3d_official(args):
+    from amass_arrow.export.humanml3d_official import run_official
+    from amass_arrow.export.registry import get
+
+    if args.sql or args.slice or args.param:
+        raise ConfigError("--recipe official takes its clips and splits from --humanml3d-dir: drop --sql/--slice/--param")
+    options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
+    opts = get("humanml3d").options(options, "export humanml3d")
+    res = run_official(args.store, args.out, opts.humanml3d_dir, humanact12=opts.humanact12,
+                       with_params=opts.with_params, body_models=opts.body_models, progress=not args.quiet)
+    print(res.summary)
 
 
 def _motion_yaml_args(p):

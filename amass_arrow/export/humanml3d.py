@@ -25,7 +25,9 @@ Steps, as the reference's `process_file` does them (quirks kept on purpose, for 
    (the hip pair reversed: the reference unpacks its `face_joint_indx` in a different order there), its
    forward vector Gaussian-smoothed over time (sigma 20 frames, edge values repeated); the heading
    quaternion keeps w >= 0, so the angular velocity flips sign on the one frame where the smoothed
-   facing crosses the start's backward direction -- as in the shipped data.
+   facing crosses the start's backward direction -- as in the shipped data. Frame 0's heading is the identity
+   (their inverse_kinematics_np sets root_quat[0] to it), not its smoothed facing: frame 0's angular velocity,
+   ric, local velocities and the chain starts' 6D follow from that (checked on their shipped clip 012314).
 6. Joint rotations: the shortest-arc rotation from each bone's rest direction to its posed direction, made
    local to its parent's (joints 1, 2, 3 and the collars 13, 14 are made local to the heading).
 
@@ -49,7 +51,7 @@ import numpy as np
 from amass_arrow.motion.contacts import HUMANML3D as HUMANML3D_CONTACTS
 
 from ..errors import ConfigError
-from ..schema import FRM, SPL
+from ..schema import FRM, LAB, SPL
 from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .stats import RunningStats
@@ -188,6 +190,9 @@ def features(joints: np.ndarray) -> np.ndarray:
     fx, fz = _smooth(np.stack(_facing(G, l_hip, r_hip, r_sdr, l_sdr), axis=1)).T
     n = np.hypot(fx, fz)
     c, s, hw, hy = _to_z(fx / n, fz / n)
+    # their inverse_kinematics_np sets frame 0's root rotation to identity (common/skeleton.py), and every frame-0
+    # column that uses the heading follows it: angular velocity, ric, local velocities, the chain starts' 6D
+    c[0], s[0], hw[0], hy[0] = 1.0, 0.0, 1.0, 0.0
     # inverse kinematics: shortest arc (their qbetween) from each bone's rest direction u to its direction v ...
     # (float32 from here to the 6D columns: rotations of unit vectors, ~1e-7, like the reference's float32)
     vx, vy, vz = (v.astype(np.float32) for v in (vx, vy, vz))
@@ -279,9 +284,32 @@ SPLIT_FILES = {"train": "train", "validation": "val", "val": "val", "test": "tes
 _SIDES = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
 
 
+RECIPES = ("default", "official")
+
+
 @dataclass
 class Options:
     mirror: bool = field(default=False, metadata={"help": "humanml3d: also write mirrored M<id> clips (true/false)"})
+    recipe: str = field(default="default", metadata={"help": "humanml3d: default (the split rows, store frames at 20 fps) "
+                        "| official (HumanML3D's own dataset id for id, from --humanml3d-dir; no --sql; needs a store "
+                        "built with --resample none)"})
+    humanml3d_dir: str = field(default="", metadata={"help": "humanml3d --recipe official: a clone of "
+                               "EricGuo5513/HumanML3D (index.csv, HumanML3D/ lists and texts.zip or texts/)"})
+    humanact12: str = field(default="", metadata={"help": "humanml3d --recipe official: the extracted "
+                            "pose_data/humanact12/ joint files (without it those ids are reported, not written)"})
+    with_params: bool = field(default=False, metadata={"help": "humanml3d --recipe official: also write "
+                              "HumanML3D/params/<id>.npz (SMPL+H poses, trans, betas, gender, source frames)"})
+    body_models: str = field(default="", metadata={"help": "body model root (protomotions: bodies the store lacks; "
+                             "humanml3d official: the SMPL+H male/female models); default: the store's info.json"})
+
+    def validate(self, where: str) -> None:
+        if self.recipe not in RECIPES:
+            raise ConfigError(f"{where}.recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}")
+        if self.recipe == "official" and not self.humanml3d_dir:
+            raise ConfigError(f"{where}: --recipe official needs --humanml3d-dir (a clone of EricGuo5513/HumanML3D)")
+        extra = [n for n in ("humanml3d_dir", "humanact12", "with_params") if getattr(self, n)]
+        if self.recipe != "official" and extra:
+            raise ConfigError(f"{where}: {', '.join('--' + n.replace('_', '-') for n in extra)} only go with --recipe official")
 
 
 @register
@@ -292,7 +320,8 @@ class HumanML3DExporter(Exporter):
         new_joint_vecs/<id>.npy  (T-1, 263) float32    `features` of the row's joints at 20 fps, Y-up (-x, z, y)
         Mean.npy, Std.npy        (263,) float32        over the train split's clips (std averaged per feature group)
         texts/<id>.txt           caption#tokens#start#end lines, when the store has HumanML3D captions for the row
-                                 (or the row has a text); tokens are word/OTHER (no POS tagger here)
+                                 (or the row has a text); tokens word/POS as the imported texts had them (word/OTHER
+                                 for texts without: no POS tagger here); captions covering the clip are #0.0#0.0
         train.txt val.txt test.txt all.txt            ids per split (M ids too with --mirror true)
         index.csv                new_name, seq_id, split, start_t, end_t (seconds, store clock), frames, mirrored
         humanml3d.json           how Mean/Std were computed, frame, fps, skipped rows
@@ -310,6 +339,10 @@ class HumanML3DExporter(Exporter):
 
     def export(self, ctx, out: Path) -> Path:
         opts: Options = ctx.options
+        if opts.recipe == "official":
+            raise ConfigError("humanml3d --recipe official takes its clips and splits from the clone, not from a split "
+                              "definition: run `amass-arrow export STORE --kind humanml3d --recipe official "
+                              "--humanml3d-dir CLONE --out OUT` (no --sql, not in build-splits)")
         pick = _body22(ctx.store.info.joint_names)
         to_hml = _frame_converter(ctx.store.info.frame)
         captions = _captions(ctx.con)
@@ -404,22 +437,26 @@ def _to_20fps(j: np.ndarray, t: np.ndarray, fps: float | None) -> np.ndarray:
     return (1.0 - w) * j[i] + w * j[i + 1]
 
 
-def _captions(con) -> dict[str, list[tuple[float, float, str, bool]]]:
-    """seq_id -> [(start_t, end_t, caption, mirrored)] of the store's HumanML3D captions ({} without labels)."""
+def _captions(con) -> dict[str, list[tuple[float, float, str, bool, str | None]]]:
+    """seq_id -> [(start_t, end_t, caption, mirrored, tokens)] of the store's HumanML3D captions ({} without labels;
+    tokens None in label tables imported before they were kept)."""
     cur = con.cursor()
     try:
         if not cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'labels'").fetchone()[0]:
             return {}
+        has_tokens = cur.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'labels' "
+                                 f"AND column_name = '{LAB.tokens}'").fetchone()[0]
         rows = cur.execute(
-            "SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored') FROM labels "
+            f"SELECT seq_id, start_t, end_t, text, list_contains(flags, 'mirrored'), "
+            f"{LAB.tokens if has_tokens else 'NULL'} FROM labels "
             "WHERE source = 'humanml3d' AND text IS NOT NULL "
             f"AND seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS}) "
             "ORDER BY seq_id, start_t, end_t, text").fetchall()
     finally:
         cur.close()
     out: dict[str, list] = {}
-    for sid, a, b, text, m in rows:
-        out.setdefault(sid, []).append((float(a), float(b), str(text), bool(m)))
+    for sid, a, b, text, m, tok in rows:
+        out.setdefault(sid, []).append((float(a), float(b), str(text), bool(m), tok or None))
     return out
 
 
@@ -440,26 +477,37 @@ def _span(s, store_fps: float | None) -> tuple[float, float]:
     return a, b
 
 
+#: a caption that covers a clip but for at most this much at either end is the whole clip: written 0.0#0.0, as
+#: HumanML3D does, not as a sub-clip of nearly all of it (their whole-file clips, end_frame -1, stop up to two 20 fps
+#: frames before the file's end: the dropped last frame plus the stride's remainder)
+WHOLE_TOLERANCE = 2.0 / FPS + 1e-6
+
+
 def _caption_lines(caps, span: tuple[float, float], row_text: str | None, mirrored: bool) -> list[str]:
     """caption#tokens#start#end lines for a clip covering `span` (store seconds): 0.0#0.0 = the whole clip.
 
-    `row_text` (the split row's text, if any) is a whole-clip caption. A mirrored clip takes the store's mirrored
-    captions when there are any, else the others with left/right swapped."""
+    caps: (start_t, end_t, caption, mirrored, tokens) of the store's captions; their tokens (word/POS) are written as
+    the source had them, else word/OTHER. `row_text` (the split row's text, if any) is a whole-clip caption. A
+    mirrored clip takes the store's mirrored captions when there are any, else the others with left/right swapped.
+    Captions covering the clip (within WHOLE_TOLERANCE) are 0.0#0.0; only true sub-segments carry times."""
     a, b = span
     own = [c for c in caps if c[3] == mirrored]
     if mirrored and not own:
-        own = [(s, e, _swap_sides(t), True) for s, e, t, m in caps if not m]
+        own = [(s, e, _swap_sides(t), True, tok and _swap_sides(tok)) for s, e, t, m, tok in caps if not m]
+    known = {t: tok for _s, _e, t, _m, tok in own if tok}
     out, seen = [], set()
     if row_text:
         text = _swap_sides(row_text) if mirrored else row_text
-        out.append(f"{text}#{_tokens(text)}#0.0#0.0")
+        out.append(f"{text}#{known.get(text) or _tokens(text)}#0.0#0.0")
         seen.add((text, 0.0, 0.0))
-    for s, e, text, _m in own:
+    for s, e, text, _m, tok in own:
         if e <= a or s >= b:
             continue
-        rs, re_ = (0.0, 0.0) if (s <= a + 1e-6 and e >= b - 1e-6) else (max(s, a) - a, min(e, b) - a)
+        whole = s <= a + WHOLE_TOLERANCE and e >= b - WHOLE_TOLERANCE
+        rs, re_ = (0.0, 0.0) if whole else (max(s, a) - a, min(e, b) - a)
         key = (text, round(rs, 3), round(re_, 3))
         if key not in seen:
             seen.add(key)
-            out.append(f"{text}#{_tokens(text)}#{rs:.3f}#{re_:.3f}" if (rs, re_) != (0.0, 0.0) else f"{text}#{_tokens(text)}#0.0#0.0")
+            times = "0.0#0.0" if whole else f"{rs:.3f}#{re_:.3f}"
+            out.append(f"{text}#{tok or _tokens(text)}#{times}")
     return out

@@ -91,10 +91,12 @@ class ImportResult:
     inputs: list[str] = field(default_factory=list)
 
     def add(self, seq_id: str, start_t: float, end_t: float, *, kind: str, source_ref: str, raw_label=None,
-            proc_label=None, act_cat=None, text=None, source_split=None, annotator=None, flags=()) -> None:
+            proc_label=None, act_cat=None, text=None, tokens=None, source_split=None, annotator=None,
+            flags=()) -> None:
         self.segments.append(dict(
             seq_id=seq_id, source=self.source, start_t=float(start_t), end_t=float(end_t), raw_label=raw_label,
-            proc_label=proc_label, act_cat=list(act_cat or []), text=text, kind=kind, source_split=source_split,
+            proc_label=proc_label, act_cat=list(act_cat or []), text=text, tokens=tokens, kind=kind,
+            source_split=source_split,
             annotator=None if annotator is None else str(annotator), flags=list(flags), source_ref=source_ref,
         ))
 

@@ -16,7 +16,8 @@
 
 A clip of trimmed frames [a, b) spans store time [(trim + a)*step/source_fps, (trim + b)*step/source_fps).
 Each caption line of `texts/<new_name>.txt` is `caption#tokens#start#end` with seconds relative
-to the clip; `0.0#0.0` (or nan) is the whole clip, otherwise clip frames [int(start*20), int(end*20)).
+to the clip (the tokens, word/POS as HumanML3D tagged them, are kept in the `tokens` column);
+`0.0#0.0` (or nan) is the whole clip, otherwise clip frames [int(start*20), int(end*20)).
 Rows whose new_name starts with 'M' are HumanML3D's mirrored copies: imported once, flagged
 'mirrored' (their captions swap left/right). humanact12 clips are not AMASS and are reported.
 If `train.txt`/`val.txt`/`test.txt` sit beside texts/, they fill `source_split`.
@@ -32,19 +33,12 @@ from amass_arrow.motion.contacts import HUMANML3D
 from amass_arrow.source.discover import canonical_dataset
 
 from ..errors import LabelError
-from ..schema import HML3D_INDEX, SEQ
+from ..schema import HML3D_HEAD_SECONDS, HML3D_INDEX, SEQ
 from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index
 
 HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
-#: canonical dataset -> head HumanML3D cuts off, in seconds (raw_pose_processing: data[k*fps:]); the shipped
-#: slice sql/slices/trim_heads.sql lists the same seconds (tests/test_defaults.py holds them equal)
-HEAD_SECONDS = {
-    "Eyes_Japan_Dataset": 3.0,
-    "MPI_HDM05": 3.0,
-    "TotalCapture": 1.0,
-    "MPI_Limits": 1.0,
-    "Transitions_mocap": 0.5,
-}
+#: canonical dataset -> head HumanML3D cuts off, in seconds (one definition: schema.HML3D_HEAD_SECONDS)
+HEAD_SECONDS = HML3D_HEAD_SECONDS
 #: the same in pose_data frames, as their int(k * fps) cut
 HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HEAD_SECONDS.items()}
 POSE_PREFIX = "pose_data/"
@@ -159,7 +153,7 @@ def _add_captions(res, seq_id: str, duration: float, captions, clip: tuple[int, 
                   ref: str, where: str, flags: list[str], source_split) -> None:
     """One segment per caption of a clip (pose_data frames `clip`), in store seconds, clipped to `duration`."""
     lo, hi = clip
-    for caption, _tokens, cs, ce in captions:
+    for caption, tokens, cs, ce in captions:
         if cs == 0.0 and ce == 0.0:
             f0, f1 = lo, hi
         else:
@@ -176,4 +170,5 @@ def _add_captions(res, seq_id: str, duration: float, captions, clip: tuple[int, 
             res.report(ref, "clipped", f"caption {caption!r} ends at {end:.3f} s, after the store's "
                        f"{duration:.3f} s", seq_id=seq_id, source_file=where, imported=True)
         end = min(end, duration)
-        res.add(seq_id, start, end, kind=KIND_CLIP, source_ref=ref, text=caption, source_split=source_split, flags=fl)
+        res.add(seq_id, start, end, kind=KIND_CLIP, source_ref=ref, text=caption, tokens=tokens.strip() or None,
+                source_split=source_split, flags=fl)

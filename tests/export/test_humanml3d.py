@@ -119,6 +119,7 @@ class _RefSkeleton:
         target = np.array([[0, 0, 1]]).repeat(len(forward), axis=0)
         root_quat = _ref_qbetween(forward, target)
         quat_params = np.zeros(joints.shape[:-1] + (4,))
+        root_quat[0] = np.array([[1.0, 0.0, 0.0, 0.0]])  # theirs: frame 0's root rotation is identity
         quat_params[:, 0] = root_quat
         for chain in _CHAINS:
             R = root_quat
@@ -525,8 +526,8 @@ def test_export_mean_std_follow_their_recipe_on_train(exported):
 
 
 def test_caption_lines_place_segments_and_mirror():
-    caps = [(0.0, 10.0, "walk forward", False), (2.0, 3.0, "turn left", False), (20.0, 30.0, "sit", False),
-            (2.0, 3.0, "turn right (mirrored file)", True)]
+    caps = [(0.0, 10.0, "walk forward", False, None), (2.0, 3.0, "turn left", False, None),
+            (20.0, 30.0, "sit", False, None), (2.0, 3.0, "turn right (mirrored file)", True, None)]
     row = (1.0, 5.0)
     assert h._caption_lines(caps, row, None, False) == ["walk forward#walk/OTHER forward/OTHER#0.0#0.0",
                                                   "turn left#turn/OTHER left/OTHER#1.000#2.000"]
@@ -544,3 +545,119 @@ def test_resampling_to_20fps_is_linear():
     assert out.shape == (21, 22, 3)
     np.testing.assert_allclose(out[:, 5], (np.arange(21) / 20.0)[:, None] * [1.0, 2.0, 3.0], atol=1e-12)
     assert h._to_20fps(j, t, 20.0) is j
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# texts as the field's loaders read them: a transcription of the reading rules of MDM's Text2MotionDatasetV2
+# (data_loaders/humanml/data/dataset.py) and WordVectorizer (word/POS split), written from reading them
+# ---------------------------------------------------------------------------------------------------------------
+
+def _loader_entries(folder, split_file, min_motion_len=40):
+    """{entry name: (clip id, caption, tokens, frames)}: a whole clip is one entry per caption under its id (if any
+    caption line is 0.0#0.0), every other line its own sub-clip entry motion[int(f*20):int(t*20)] (length-filtered)."""
+    entries = {}
+    for name in (folder / split_file).read_text().splitlines():
+        name = name.strip()
+        try:
+            motion = np.load(folder / "new_joint_vecs" / f"{name}.npy")
+            if len(motion) < min_motion_len or len(motion) >= 200:
+                continue
+            whole = []
+            for k, line in enumerate((folder / "texts" / f"{name}.txt").read_text().splitlines()):
+                caption, tokens, f_tag, to_tag = line.strip().split("#")[:4]
+                f_tag, to_tag = (0.0 if np.isnan(float(v)) else float(v) for v in (f_tag, to_tag))
+                if f_tag == 0.0 and to_tag == 0.0:
+                    whole.append((caption, tokens.split(" ")))
+                else:
+                    n = len(motion[int(f_tag * 20):int(to_tag * 20)])
+                    if min_motion_len <= n < 200:
+                        entries[f"sub{k}_{name}"] = (name, caption, tokens.split(" "), n)
+            for caption, tokens in whole:
+                entries.setdefault(name, [])
+                entries[name].append((name, caption, tokens, len(motion)))
+        except OSError:  # their bare except: ids without files are skipped
+            pass
+    return entries
+
+
+def _pos(tokens):
+    return {t.split("/")[1] for t in tokens}
+
+
+@pytest.fixture(scope="module")
+def captioned(demo_store, synthetic_root, tmp_path_factory):
+    """A copy of the demo store with the synthetic archive's HumanML3D texts imported; its default export."""
+    import shutil
+
+    from amass_arrow.cli import main
+    from amass_arrow.labels import humanml3d as hl
+    from amass_arrow.labels import write_labels
+    from amass_arrow.tools.synthetic.annotations import make_annotations
+
+    tmp = tmp_path_factory.mktemp("captioned")
+    shutil.copytree(demo_store.parent, tmp / "demo", symlinks=True)  # the store link and its builds, as they are
+    store = tmp / "demo" / demo_store.name
+    assert store.is_symlink() and store.resolve().is_relative_to(tmp)
+    ann = make_annotations(tmp / "ann", synthetic_root.files, seed=0)
+    write_labels(store, hl.import_humanml3d(store, ann.humanml3d_index, ann.humanml3d_texts))
+    outs = {}
+    for name, extra in (("sequences", []), ("captions", ["--slice", "sql/slices/captions.sql"])):
+        assert main(["export", str(store), "--sql", "sql/splits/amass_official.sql", *extra, "--kind", "humanml3d",
+                     "--mirror", "--out", str(tmp / name), "--quiet"]) == 0
+        outs[name] = tmp / name / "amass_official" / "humanml3d"
+    return store, ann, outs
+
+
+def test_texts_keep_the_source_tokens_and_tags(captioned):
+    from amass_arrow.query.sql import connect
+
+    store, _, outs = captioned
+    con = connect(store)
+    src = {(t, bool(m)): tok for t, m, tok in con.execute(
+        "SELECT text, list_contains(flags, 'mirrored'), tokens FROM labels WHERE source = 'humanml3d'").fetchall()}
+    assert src and all(src.values())
+    lines = [ln for p in (outs["sequences"] / "texts").glob("*.txt") for ln in p.read_text().splitlines()]
+    assert lines
+    for ln in lines:
+        caption, tokens = ln.split("#")[:2]
+        mirrored = h._swap_sides(caption)  # an M clip without mirrored captions: the caption, sides swapped
+        assert tokens in (src.get((caption, False)), src.get((caption, True)),
+                          h._swap_sides(src.get((mirrored, False)) or ""))
+    entries = _loader_entries(outs["captions"], "train.txt")
+    tags = set().union(*(_pos(e[2]) for v in entries.values() for e in (v if isinstance(v, list) else [v])))
+    assert "OTHER" not in tags and {"NOUN", "VERB"} <= tags
+
+
+def test_whole_clip_captions_are_written_0_0(captioned):
+    import csv as _csv
+
+    store, ann, outs = captioned
+    from amass_arrow.query.sql import connect
+
+    con = connect(store)
+    # captions HumanML3D wrote 0.0#0.0 on a whole untrimmed file ([0:-1]: all but its last 20 fps frame)
+    untrimmed = {"Eyes_Japan_Dataset", "MPI_HDM05", "TotalCapture", "MPI_Limits", "Transitions_mocap"}
+    with open(ann.humanml3d_index, newline="") as fh:
+        whole_files = {r["new_name"][:-4] for r in _csv.DictReader(fh)
+                       if r["start_frame"] == "0" and r["end_frame"] == "-1" and "humanact12" not in r["source_path"]
+                       and r["source_path"].split("/")[2] not in untrimmed and not r["new_name"].startswith("M")}
+    rows = con.execute("SELECT seq_id, text FROM labels WHERE source = 'humanml3d' AND NOT list_contains(flags, "
+                       "'mirrored') AND source_ref IN (SELECT unnest($1))", [sorted(whole_files)]).fetchall()
+    assert rows
+    with open(outs["sequences"] / "index.csv", newline="") as fh:
+        clip_of = {r["seq_id"]: r["new_name"] for r in _csv.DictReader(fh) if r["mirrored"] == "0"}
+    checked = 0
+    for seq_id, text in rows:
+        if seq_id not in clip_of:
+            continue
+        lines = (outs["sequences"] / "texts" / f"{clip_of[seq_id]}.txt").read_text().splitlines()
+        [line] = [ln for ln in lines if ln.split("#")[0] == text]
+        assert line.endswith("#0.0#0.0"), line
+        checked += 1
+    assert checked >= 3
+    # timed captions stay sub-clips, relative to the clip; with caption rows every clip is whole, no sub-clip entry
+    subs = [ln for p in (outs["sequences"] / "texts").glob("*.txt") for ln in p.read_text().splitlines()
+            if not ln.endswith("#0.0#0.0")]
+    assert subs and all(0.0 <= float(ln.split("#")[2]) < float(ln.split("#")[3]) for ln in subs)
+    entries = _loader_entries(outs["captions"], "train.txt")
+    assert entries and not [k for k in entries if k.startswith("sub")]

@@ -521,3 +521,15 @@ def test_hf_clip_export_of_a_labelled_split_has_readable_text(synthetic_labelled
     # the clip's frames span the caption's seconds at the store rate (half-open, 30 fps)
     seconds = {(s, t): d for s, t, d in expected}[(row["seq_id"], row["text"])]
     assert abs(row["num_frames"] - seconds * 30) <= 1
+
+
+def test_humanml3d_keeps_each_captions_tokens_with_their_tags(store, tmp_path):
+    index, texts = write_humanml3d(tmp_path / "hml")
+    res = humanml3d.import_humanml3d(store, index, texts)
+    tok = {(r["source_ref"], r["text"]): r["tokens"] for r in res.segments}
+    assert tok[("000000", "a person walks forward.")] == "a/DET person/NOUN walk/VERB forward/ADV"
+    assert tok[("000000", "a person turns.")] == "a/DET person/NOUN turn/VERB"
+    assert tok[("M000001", "someone runs to the right.")] == "someone/PRON run/VERB"
+    write_labels(store, res)
+    con = connect(store)
+    assert con.execute("SELECT tokens FROM labels WHERE text = 'he speeds up.'").fetchall() == [("he/PRON speed/VERB up/ADP",)]

@@ -21,7 +21,7 @@ from amass_arrow.tools import bench  # noqa: E402
 def result(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     res = bench.run(out, frames=15_000, scaling=True, smplx_sequences=2, smplx_seconds=1.0, hf_batches=2,
-                    ray=False, log=lambda *a: None)  # the Ray row: test_ray_row_is_a_ratio_of_two_builds
+                    ray=False, humanml3d=0.002, log=lambda *a: None)  # the Ray row: test_ray_row_is_a_ratio_of_two_builds
     return out, res
 
 
@@ -135,3 +135,12 @@ def test_each_build_row_is_the_fastest_of_its_runs(result):
         for b in s["builds"].values():
             assert len(b["runs"]) == bench.BUILD_RUNS and b["seconds"] == min(b["runs"])
             assert b["source_fps"] == pytest.approx(b["source_frames"] / b["seconds"])
+
+
+def test_humanml3d_row_exports_every_clip_of_its_clone(result):
+    _out, res = result
+    h = res["humanml3d"]
+    # 0.002 x HumanML3D: round(13,425 x 0.002) = 27 AMASS rows + round(1,191 x 0.002) = 2 HumanAct12 rows, x 2 mirrors
+    assert h["clips"] == 2 * (27 + 2) and h["written"] == h["clips"] and h["clip_frames"] > 40 * h["clips"]
+    assert res["ratios"]["humanml3d_minutes"] == pytest.approx(h["seconds"] / 60 / 0.002)
+    assert any(t["key"] == "humanml3d_minutes" for t in res["targets"])

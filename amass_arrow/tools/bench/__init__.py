@@ -15,11 +15,13 @@ On one synthetic archive (`synth(target_frames=N)`, mixed 60/100/120/250 fps) it
                shuffle=True)` (a bounded number of batches)
   ray          the 2-worker build again with `--executor ray` (a local Ray the build starts): its overhead
   size         store bytes / input `.npz` bytes
+  humanml3d    `export --kind humanml3d --recipe official` of a synthetic clone of HumanML3D's size (29,232 clips)
+               from a `--resample none` store of synthetic sources (tools/bench/humanml3d.py; `--humanml3d SCALE`)
 then the same build at 2N (`scaling`) to show how time and memory grow. `run()` returns one dict (also
 written to OUT/bench.json); `format_table()` prints it with a pass/fail column per target.
 
 Modules: `targets` (settings, targets, ratios), `measure` (one function per measurement), `archive` (the
-cached synthetic archives), `run` (a whole run -> bench.json), `table` (the printed table).
+cached synthetic archives), `humanml3d` (the HumanML3D row and its synthetic world), `run` (a whole run -> bench.json), `table` (the printed table).
 """
 
 from amass_arrow.tools.bench.run import machine, measure_size, run

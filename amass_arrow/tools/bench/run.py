@@ -13,6 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from amass_arrow.tools.bench.archive import cached_archive
+from amass_arrow.tools.bench.humanml3d import run_humanml3d
 from amass_arrow.tools.bench.measure import (
     best_build,
     in_worker,
@@ -79,8 +80,11 @@ def measure_size(out: Path, frames: int, *, workers: tuple[int, ...] = DEFAULT_W
 
 def run(out: str | Path = "bench-out", frames: int = DEFAULT_FRAMES, *, scaling: bool = True, seed: int = 0,
         workers: tuple[int, ...] = DEFAULT_WORKERS, smplx_sequences: int = SMPLX_SEQUENCES,
-        smplx_seconds: float = SMPLX_SECONDS, hf_batches: int = HF_BATCHES, ray: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The whole benchmark; writes OUT/bench.json and returns the same dict (figures, ratios, targets)."""
+        smplx_seconds: float = SMPLX_SECONDS, hf_batches: int = HF_BATCHES, ray: bool = True, humanml3d: float = 1.0,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The whole benchmark; writes OUT/bench.json and returns the same dict (figures, ratios, targets).
+
+    humanml3d: size of the HumanML3D row's synthetic clone as a fraction of HumanML3D's (0: skip the row)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -90,6 +94,8 @@ def run(out: str | Path = "bench-out", frames: int = DEFAULT_FRAMES, *, scaling:
         sizes.append(measure_size(out, 2 * frames, workers=workers, seed=seed, full=False, log=log))
     res = {"date": _dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(), "sizes": sizes,
            "workers": list(workers), "batch_size": BATCH}
+    if humanml3d > 0:
+        res["humanml3d"] = run_humanml3d(out, humanml3d, seed, log)
     res["ratios"] = ratios(res)
     res["targets"] = check_targets(res["ratios"])
     res["total_seconds"] = time.perf_counter() - t0

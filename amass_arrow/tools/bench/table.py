@@ -15,6 +15,11 @@ def format_table(res: dict[str, Any]) -> str:
          ""]
     for k, s in enumerate(res["sizes"]):
         L += _format_size(res, k, s)
+    if res.get("humanml3d"):
+        h = res["humanml3d"]
+        L += [f"HumanML3D official recipe (synthetic clone at {h['scale']:g}x HumanML3D's size, --resample none store):",
+              f"  {'export --kind humanml3d --recipe official':<46}{h['seconds']:>9.2f}  {h['written']:,} of "
+              f"{h['clips']:,} clips, {h['clip_frames']:,} frames at 20 fps", ""]
     L += _format_findings(res)
     L += _format_targets(res["targets"])
     L.append(f"total bench time {res.get('total_seconds', 0):.0f} s; figures in bench.json")
