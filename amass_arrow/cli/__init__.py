@@ -9,8 +9,12 @@ after `build`'s pool is prestarted, so its fork server warms up while they load 
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 
+from amass_arrow import __version__
+from amass_arrow.build import warmstart
 from amass_arrow.errors import AmassArrowError
 
 from .table import COMMANDS, command, os_error_line, quiet_arg, store_arg  # noqa: F401 - the command modules' API
@@ -19,7 +23,6 @@ from .table import COMMANDS, command, os_error_line, quiet_arg, store_arg  # noq
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="amass-arrow", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    from amass_arrow import __version__
 
     ap.add_argument("--version", action="version", version=f"amass-arrow {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
@@ -62,7 +65,6 @@ def _prestart_pool(argv: list[str]) -> None:
     (build/preload.py) overlaps these imports (~0.2 s of a build)."""
     if argv[:1] != ["build"] or "-h" in argv or "--help" in argv:
         return
-    from amass_arrow.build import warmstart
 
     if "numpy" not in sys.modules:  # (a caller that imported numpy already keeps its threads)
         warmstart.one_blas_thread()
@@ -77,8 +79,6 @@ def _prestart_pool(argv: list[str]) -> None:
 
 def _load_plugins() -> None:
     """Import the command groups: every module of this package registers its commands on COMMANDS."""
-    import importlib
-    import pkgutil
 
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name != "store"):  # archive/store verbs lead --help
         if not mod.name.startswith("_"):

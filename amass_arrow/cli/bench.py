@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from amass_arrow.tools.bench import format_table, run
+from amass_arrow.tools.bench.humanml3d import format_row, run_humanml3d
+from amass_arrow.tools.bench.targets import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
+
 from . import command
 
 
 def _bench_args(p):
-    from amass_arrow.tools.bench.targets import DEFAULT_FRAMES, DEFAULT_WORKERS, HF_BATCHES, SMPLX_SEQUENCES
-
     p.add_argument("--out", default="bench-out", help="working folder: synthetic archives, stores, exports, bench.json")
     p.add_argument("--frames", type=int, default=DEFAULT_FRAMES, help=f"approximate source frames (default {DEFAULT_FRAMES:,})")
     p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the second (doubled) archive")
@@ -28,11 +30,7 @@ def _bench_args(p):
 @command("bench", "measure build/export/loading speed, memory and size against baselines in the same run",
          "examples:\n  amass-arrow bench --out bench-out\n  amass-arrow bench --frames 200000 --no-scaling")(_bench_args)
 def _bench(args):
-    from amass_arrow.tools.bench import format_table, run
-
     if args.humanml3d_only:
-        from amass_arrow.tools.bench.humanml3d import format_row, run_humanml3d
-
         print(format_row(run_humanml3d(Path(args.out), args.humanml3d or 1.0, args.seed)))
         return
     res = run(args.out, args.frames, scaling=args.scaling, seed=args.seed, workers=tuple(args.workers),

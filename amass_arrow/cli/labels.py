@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from amass_arrow.labels import SOURCES, write_labels
+from amass_arrow.schema import UNM
+
 from . import command, store_arg
 
 _EPILOG = """examples:
@@ -27,7 +30,6 @@ def _labels_args(p):
     imp = sub.add_parser("import", help="import one annotation source into a store", epilog=_EPILOG,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     src = imp.add_subparsers(dest="labels_source", metavar="SOURCE", required=True)
-    from amass_arrow.labels import SOURCES
 
     for source in SOURCES.values():
         q = src.add_parser(source.name, help=source.help)
@@ -40,9 +42,6 @@ def _labels_args(p):
 
 @command("labels", "import BABEL / HumanML3D / file-name labels into a store", _EPILOG)(_labels_args)
 def _labels(args):
-    from amass_arrow.labels import SOURCES, write_labels
-    from amass_arrow.schema import UNM
-
     source = SOURCES[args.labels_source]
     res = source.run(args.store, *(getattr(args, name) for name, _ in source.inputs))
     summary = res.summary()

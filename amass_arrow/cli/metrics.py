@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 from amass_arrow.errors import ConfigError
+from amass_arrow.metrics import format_table, score
+from amass_arrow.metrics.sources import folder_groups, read_lengths, store_groups
 
 from . import command
 
@@ -30,9 +32,6 @@ def _metrics_args(p):
 @command("metrics", "the field's motion metrics (GMD skating ratio, FlowMDM jerk, PeakJerk, AUJ) per split, on "
          "generated motion or a store's ground truth", _EPILOG)(_metrics_args)
 def _metrics(args):
-    from amass_arrow.metrics import format_table, score
-    from amass_arrow.metrics.sources import folder_groups, read_lengths, store_groups
-
     if args.sql:
         groups, source = store_groups(args.path, args.sql)
     else:

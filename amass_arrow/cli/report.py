@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from amass_arrow.tools.report import make_report
+
 from . import command, store_arg
 
 
@@ -17,7 +19,5 @@ def _report_args(p):
          "examples:\n  amass-arrow report demo/store -o report.html\n"
          "  amass-arrow report demo/store -o report.html --worst 0   # no stick figures (faster)")(_report_args)
 def _report(args):
-    from amass_arrow.tools.report import make_report
-
     out = make_report(args.store, args.out, worst=args.worst)
     print(f"wrote {out}")

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
 from amass_arrow.errors import ConfigError, SQLError
+from amass_arrow.export.humanml3d_official import run_official
+from amass_arrow.export.protomotions import read_motion_yaml, rows_sql
+from amass_arrow.export.registry import get, load_all, option_fields
+from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec, SplitsConfig, build_splits, load_splits_config
+from amass_arrow.export.units import UNITS
+from amass_arrow.query.splits import Definition
+from amass_arrow.query.sql import connect, query
+from amass_arrow.resources import find
+from amass_arrow.schema import SEQ, SPLIT_ROWS_FILE
 
 from . import command, quiet_arg, store_arg
 
@@ -39,8 +53,6 @@ def parse_params(items: list[str]) -> dict[str, str] | list[str] | None:
          "  amass-arrow query demo/store \"SELECT * FROM frames WHERE subject = $s\" --param s=01 --format csv -o f.csv\n"
          "  amass-arrow query demo/store \"SELECT seq_id, duration FROM sequences WHERE duration > ?\" --param 5 --format json")(_query_args)
 def _query(args):
-    from amass_arrow.query.sql import query
-
     if args.format == "parquet" and not args.output:
         raise ConfigError("--format parquet needs -o FILE")
     table = query(args.store, args.sql, parse_params(args.param))
@@ -48,11 +60,7 @@ def _query(args):
 
 
 def write_table(table, fmt: str, output: str | None, max_rows: int = MAX_ROWS) -> None:
-    import pyarrow as pa
-
     if fmt == "parquet":
-        import pyarrow.parquet as pq
-
         pq.write_table(table, output)
         print(f"wrote {table.num_rows} rows to {output}")
         return
@@ -61,9 +69,6 @@ def write_table(table, fmt: str, output: str | None, max_rows: int = MAX_ROWS) -
     elif fmt == "json":
         text = "\n".join(json.dumps(r, default=str) for r in table.to_pylist()) + ("\n" if table.num_rows else "")
     else:
-        import io
-
-        import pyarrow.csv as pcsv
 
         cols = []
         for c in table.columns:  # nested values as JSON-ish text
@@ -104,8 +109,6 @@ def render_table(table, max_rows: int = MAX_ROWS, max_cell: int = 40) -> str:
 
 # ---------------------------------------------------------------- build-splits / export
 def _build_splits_args(p):
-    from amass_arrow.schema import SPLIT_ROWS_FILE
-
     store_arg(p)
     p.add_argument("--config", default=None, help="splits YAML (configs/splits.yaml); default: official split, HF frames")
     p.add_argument("--out", required=True, help=f"output folder: OUT/<definition>/{{{SPLIT_ROWS_FILE},report.json,<exporter>/}}")
@@ -115,9 +118,6 @@ def _build_splits_args(p):
 @command("build-splits", "run split definitions (sql/splits, sql/slices), check them for leakage, and export each",
          "example:\n  amass-arrow build-splits demo/store --config configs/splits.yaml --out demo/splits")(_build_splits_args)
 def _build_splits(args):
-    from amass_arrow.export.splits import build_splits, load_splits_config
-    from amass_arrow.resources import find
-
     cfg_path = find(args.config, what="config file") if args.config else None  # configs/splits.yaml works anywhere
     cfg = load_splits_config(cfg_path)
     base = cfg_path.resolve().parent if cfg_path else None
@@ -132,9 +132,6 @@ def _export_args(p):
                    "--kind humanml3d --recipe official)")
     p.add_argument("--slice", action="append", default=[], help="slice file applied on top (repeatable, in order)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="DuckDB variable for the SQL (getvariable('K'))")
-    from amass_arrow.export.registry import load_all, option_fields
-    from amass_arrow.export.splits import ExportSpec
-    from amass_arrow.export.units import UNITS
 
     reg = load_all()
     d = ExportSpec()  # every default is the config's (splits.ExportSpec)
@@ -161,9 +158,6 @@ def _export_args(p):
          "  amass-arrow export STORE --kind humanml3d --recipe official --humanml3d-dir HumanML3D --out out/hml3d "
          "[--humanact12 DIR] [--with-params]")(_export_args)
 def _export(args):
-    from amass_arrow.export.splits import DEFAULT_COLUMNS, ExportSpec, SplitsConfig, build_splits
-    from amass_arrow.query.splits import Definition
-
     if args.kind == "humanml3d" and args.opt_recipe == "official":
         return _export_humanml3d_official(args)
     if not args.sql:
@@ -183,9 +177,6 @@ def _export(args):
 
 
 def _export_humanml3d_official(args):
-    from amass_arrow.export.humanml3d_official import run_official
-    from amass_arrow.export.registry import get
-
     if args.sql or args.slice or args.param:
         raise ConfigError("--recipe official takes its clips and splits from --humanml3d-dir: drop --sql/--slice/--param")
     options = {k[4:]: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
@@ -207,10 +198,6 @@ def _motion_yaml_args(p):
          "example:\n  amass-arrow import-motion-yaml demo/store --yaml train=train.yaml --yaml test=test.yaml "
          "--out sql/splits/proto.sql\n  amass-arrow export demo/store --sql sql/splits/proto.sql --kind protomotions --out out")(_motion_yaml_args)
 def _import_motion_yaml(args):
-    from amass_arrow.export.protomotions import read_motion_yaml, rows_sql
-    from amass_arrow.query.sql import connect
-    from amass_arrow.schema import SEQ
-
     con = connect(args.store)
     cols = (SEQ.seq_id, SEQ.source_path)
     seqs = [dict(zip(cols, r)) for r in con.sql(f"SELECT {', '.join(cols)} FROM sequences").fetchall()]

@@ -4,7 +4,24 @@ from __future__ import annotations
 
 import argparse
 
-from amass_arrow.errors import BuildError
+from amass_arrow.build.orchestrate import build, dataset_table
+from amass_arrow.config import (
+    CONTACT_METHODS,
+    EXECUTORS,
+    RESAMPLE_MODES,
+    SOURCE_FRAMES,
+    BuildConfig,
+    load_build_config,
+    parse_workers,
+)
+from amass_arrow.errors import BuildError, ConfigError
+from amass_arrow.motion.quality import describe_rules
+from amass_arrow.schema import FRAMES, JOINT_SETS
+from amass_arrow.source.discover import discover, inventory
+from amass_arrow.store.open import open_store
+from amass_arrow.store.verify import verify
+from amass_arrow.tools.render import render_sequence
+from amass_arrow.tools.synthetic import synth
 
 from .table import command, quiet_arg, store_arg
 
@@ -20,8 +37,6 @@ def _synth_args(p):
 @command("synth", "write a synthetic AMASS-like archive and synthetic body models (not SMPL; for demos and tests)",
          "example:\n  amass-arrow synth demo/\n  amass-arrow synth big/ --target-frames 1000000")(_synth_args)
 def _synth(args):
-    from amass_arrow.tools.synthetic import synth
-
     kw = {"seed": args.seed}
     if args.target_frames:
         kw["target_frames"] = args.target_frames
@@ -33,9 +48,6 @@ def _synth(args):
 
 # ---------------------------------------------------------------- build
 def _build_args(p):
-    from amass_arrow.config import CONTACT_METHODS, EXECUTORS, RESAMPLE_MODES, SOURCE_FRAMES, BuildConfig
-    from amass_arrow.schema import FRAMES, JOINT_SETS
-
     d = BuildConfig()  # defaults shown in --help are the typed config's; flags left unset keep them
     m = d.motion
     p.add_argument("amass_root", nargs="?", help="AMASS root folder (<dataset>/<subject>/*.npz)")
@@ -65,8 +77,6 @@ def _build_args(p):
 
 def _workers_arg(text: str):
     """argparse type of --workers: 'auto' or an integer >= 1."""
-    from amass_arrow.config import parse_workers
-    from amass_arrow.errors import ConfigError
 
     try:
         parse_workers(text)
@@ -80,9 +90,6 @@ def _workers_arg(text: str):
          "  amass-arrow build --config configs/build.yaml --fps 60\n"
          "  amass-arrow build s3://bucket/amass --body-models /data/body_models --out s3://bucket/store --executor ray --address auto")(_build_args)
 def _build(args):
-    from amass_arrow.build.orchestrate import build
-    from amass_arrow.config import load_build_config
-
     cfg = load_build_config(
         args.config, amass_root=args.amass_root, body_models=args.body_models, out=args.out, workers=args.workers,
         executor=args.executor, address=args.address,
@@ -106,9 +113,6 @@ def _info_args(p):
 
 @command("info", "show what a store holds", "example:\n  amass-arrow info demo/store")(_info_args)
 def _info(args):
-    from amass_arrow.build.orchestrate import dataset_table
-    from amass_arrow.store.open import open_store
-
     s = open_store(args.store)
     if args.json:
         print(s.info.to_json())
@@ -125,8 +129,6 @@ def _info(args):
         print(f"contacts     {c.get('method')} (parity): " + ", ".join(
             f"{k} {v}" for k, v in c.items() if k not in ("method", "columns", "foot_joints", "floor")))
     if i.quality.get("thresholds"):
-        from amass_arrow.motion.quality import describe_rules
-
         print("quality      flags " + ", ".join(describe_rules(i.quality)))
     print(f"contents     {i.num_sequences} sequences, {i.num_frames} frames, {i.num_rejects} rejects")
     if i.source:
@@ -141,8 +143,6 @@ def _inventory_args(p):
 @command("inventory", "list the datasets, subjects and files under an AMASS root (reads no motion data)",
          "example:\n  amass-arrow inventory /data/amass")(_inventory_args)
 def _inventory(args):
-    from amass_arrow.source.discover import discover, inventory
-
     disc = discover(args.amass_root)
     print(f"{'dataset':<24}{'subjects':>9}{'files':>8}{'MB':>10}")
     for ds, row in inventory(disc).items():
@@ -163,8 +163,6 @@ def _render_args(p):
 @command("render", "draw a stick figure of one sequence with the floor and foot contacts",
          "example:\n  amass-arrow render demo/store CMU/01/01_01 -o walk.gif --start 0 --end 3")(_render_args)
 def _render(args):
-    from amass_arrow.tools.render import render_sequence
-
     out = render_sequence(args.store, args.seq_id, args.out, start=args.start, end=args.end)
     print(f"wrote {out}")
 
@@ -178,8 +176,6 @@ def _verify_args(p):
 @command("verify", "check a store against its manifest; exits 1 with a precise report on corruption",
          "example:\n  amass-arrow verify demo/store")(_verify_args)
 def _verify(args):
-    from amass_arrow.store.verify import verify
-
     rep = verify(args.store, quick=args.quick)
     print(rep.text())
     if not rep.ok:

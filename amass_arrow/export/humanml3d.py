@@ -51,7 +51,7 @@ import numpy as np
 from amass_arrow.motion.contacts import HUMANML3D as HUMANML3D_CONTACTS
 
 from ..errors import ConfigError
-from ..schema import FRM, LAB, SPL
+from ..schema import FRM, LAB, SKELETONS, SPL
 from .frames import EXPORT_ROWS
 from .registry import Exporter, register
 from .stats import RunningStats
@@ -408,8 +408,6 @@ class HumanML3DExporter(Exporter):
 
 def _body22(joint_names: list[str]) -> list[int]:
     """Indices of SMPL's 22 body joints in the store's joint set."""
-    from ..schema import SKELETONS
-
     want = SKELETONS["smpl"][0][:NUM_JOINTS]
     missing = [n for n in want if n not in joint_names]
     if missing:

@@ -41,9 +41,11 @@ import pyarrow.parquet as pq
 from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
 from amass_arrow.motion.kinematics import forward_kinematics
 from amass_arrow.source.discover import canonical_dataset, seq_id_for
+from amass_arrow.store.reader import Store
 
 from ..errors import AmassArrowError, ConfigError, ExportError
 from ..schema import FRM, HML3D_HEAD_SECONDS, HML3D_INDEX, NPZ, SEQ, SKELETONS
+from . import MARK, check_folder_name, publish_export
 from .humanml3d import FPS, GROUPS, NUM_JOINTS, features, group_std, mirror, recover_joints
 from .stats import RunningStats
 
@@ -481,9 +483,6 @@ def run_official(store_path, out: str | Path, clone_dir: str | Path, *, humanact
                  body_models: str = "", progress: bool = True) -> OfficialResult:
     """`amass-arrow export STORE --kind humanml3d --recipe official --humanml3d-dir CLONE --out OUT`: checks the store
     and the clone before writing anything, writes into a fresh folder and swaps it in as OUT (export.publish_export)."""
-    from amass_arrow.store.reader import Store
-
-    from . import MARK, check_folder_name, publish_export
 
     store = store_path if isinstance(store_path, Store) else Store(store_path)
     check_store(store)

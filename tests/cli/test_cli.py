@@ -110,3 +110,14 @@ def test_build_runs_one_blas_thread_when_it_sets_up_first():
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout.split()
     assert out == ["1", "1"]
+
+
+def test_the_command_line_loads_no_optional_extra():
+    """Every command module imports its library at the top, but no optional extra (those load inside the
+    functions that need them, behind their guard), so `amass-arrow --help` works on a base install."""
+    code = ("import sys; from amass_arrow import cli; cli._load_plugins(); cli.parser(); "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'datasets', 'ray', 'numba', 'boto3', 'h5py', 'smplx', "
+            "'huggingface_hub') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

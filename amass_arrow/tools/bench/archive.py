@@ -6,13 +6,14 @@ import os
 import shutil
 from pathlib import Path
 
+from amass_arrow.tools import synthetic
+from amass_arrow.tools.synthetic import synth
+
 
 # ---------------------------------------------------------------- the run
 def generator_hash() -> str:
     """Hash of the synthetic generator's source files."""
     import hashlib
-
-    from amass_arrow.tools import synthetic
 
     h = hashlib.blake2b(digest_size=8)
     for f in sorted(Path(synthetic.__file__).parent.glob("*.py")):
@@ -21,8 +22,6 @@ def generator_hash() -> str:
 
 
 def cached_archive(out: Path, frames: int, seed: int, log) -> tuple[Path, Path, float]:
-    from amass_arrow.tools.synthetic import synth
-
     d = out / f"synth-{frames}"
     done = d / ".done"
     stamp = f"{frames} {seed} {generator_hash()}"  # a changed generator invalidates the cache

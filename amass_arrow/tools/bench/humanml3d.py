@@ -24,6 +24,14 @@ from typing import Any, Callable
 
 import numpy as np
 
+from amass_arrow.build.orchestrate import build
+from amass_arrow.config import load_build_config
+from amass_arrow.motion.bodymodel import BodyModelRegistry
+from amass_arrow.motion.kinematics import forward_kinematics
+from amass_arrow.schema import SKELETONS
+from amass_arrow.tools.bench.archive import generator_hash
+from amass_arrow.tools.synthetic import KINDS, make_body_models, make_motion
+
 AMASS_ROWS, HUMANACT12_ROWS = 13_425, 1_191
 CLIPS = 2 * (AMASS_ROWS + HUMANACT12_ROWS)  # 29,232
 SOURCES, SOURCE_SECONDS, SOURCE_FPS = 500, 60.0, 120.0
@@ -34,19 +42,11 @@ ACT_FRAMES = (50, 77)  # HumanAct12 joint files: mean 63 frames (1.05 h / 1,191)
 
 
 def _stamp(scale: float, seed: int) -> str:
-    from amass_arrow.tools.bench.archive import generator_hash
-
     return f"humanml3d {scale} {seed} {SOURCES} {SOURCE_SECONDS} {generator_hash()}"
 
 
 def make_world(d: Path, scale: float = 1.0, seed: int = 0, log: Callable[[str], None] = print) -> dict[str, Path]:
     """The synthetic sources, their store (--resample none), a HumanML3D clone and HumanAct12 files under `d`."""
-    from amass_arrow.build.orchestrate import build
-    from amass_arrow.config import load_build_config
-    from amass_arrow.motion.bodymodel import BodyModelRegistry
-    from amass_arrow.motion.kinematics import forward_kinematics
-    from amass_arrow.schema import SKELETONS
-    from amass_arrow.tools.synthetic import KINDS, make_body_models, make_motion
 
     paths = {k: d / k for k in ("amass", "store", "clone", "humanact12")}
     paths["body_models"] = d / "body_models"

@@ -14,6 +14,19 @@ from typing import Any, Callable
 
 import numpy as np
 
+from amass_arrow.build.convert import Settings, convert_task
+from amass_arrow.build.executor import make_executor
+from amass_arrow.config import BuildConfig, MotionConfig
+from amass_arrow.errors import require
+from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits, load_splits_config
+from amass_arrow.export.units import FRAME_UNIT
+from amass_arrow.loader import FrameLoader
+from amass_arrow.motion import pipeline as motion
+from amass_arrow.query.splits import Definition
+from amass_arrow.resources import shipped
+from amass_arrow.schema import NPZ, SEQ
+from amass_arrow.source.discover import discover
+from amass_arrow.store.open import open_store
 from amass_arrow.tools.bench.targets import BATCH, BUILD_RUNS, HF_BATCHES, SMPLX_SECONDS, SMPLX_SEQUENCES
 
 
@@ -121,8 +134,6 @@ def run_build(amass_root: Path, body_models: Path, store: Path, workers: int, ex
     if proc.returncode != 0:
         raise RuntimeError(f"build failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    from amass_arrow.schema import SEQ
-    from amass_arrow.store.open import open_store
 
     seqs = open_store(store).sequences()
     return {"workers": workers, "executor": executor, "seconds": wall, "peak_rss_tree": rss.peak, "loadavg_before": load_before, "rss_samples": rss.samples,
@@ -148,8 +159,6 @@ def best_build(amass_root: Path, body_models: Path, store: Path, workers: int, r
 def smplx_baseline(amass_root: Path, body_models: Path, max_sequences: int = SMPLX_SEQUENCES, max_seconds: float = SMPLX_SECONDS,
                    fps: float = 30.0) -> dict[str, Any]:
     """Per sequence: np.load, every k-th frame (~fps), smplx SMPL+H forward pass -> joints; a bounded sample."""
-    from amass_arrow.errors import require
-    from amass_arrow.schema import NPZ
 
     smplx = require("smplx", "smplx")
     torch = require("torch", "torch")
@@ -214,11 +223,6 @@ def stage_profile(amass_root: Path, body_models: Path, max_files: int | None = N
     """
     import tempfile
 
-    from amass_arrow.build.convert import Settings, convert_task
-    from amass_arrow.config import BuildConfig, MotionConfig
-    from amass_arrow.motion import pipeline as motion
-    from amass_arrow.source.discover import discover
-
     files = sorted(discover(amass_root).files, key=lambda f: -f.size)
     if max_files:
         files = files[:: max(1, len(files) // max_files)][:max_files]
@@ -245,8 +249,6 @@ def stage_profile(amass_root: Path, body_models: Path, max_files: int | None = N
 def in_worker(fn: Callable[..., Any], *args: Any) -> Any:
     """`fn(*args)` in a local pool worker: the environment a build's conversions run in (one BLAS
     thread, pipeline and kernels preloaded by the fork server), not this process's."""
-    from amass_arrow.build.executor import make_executor
-
     ex = make_executor("local", 2)
     try:
         [(_, result)] = list(ex.map(_call, [(fn, args)]))
@@ -262,10 +264,6 @@ def _call(item: tuple[Callable[..., Any], tuple]) -> Any:
 
 def run_export(store: Path, out: Path) -> dict[str, Any]:
     """build_splits of the official split (configs/splits.yaml's definition) to a HF DatasetDict (unit frame)."""
-    from amass_arrow.export.splits import ExportSpec, SplitsConfig, build_splits, load_splits_config
-    from amass_arrow.export.units import FRAME_UNIT
-    from amass_arrow.query.splits import Definition
-    from amass_arrow.resources import shipped
 
     cfg_path = shipped("configs/splits.yaml")
     defs = [d for d in load_splits_config(cfg_path).definitions if d.name == "official"] if cfg_path.is_file() else []
@@ -287,8 +285,6 @@ def run_loading(hf_path: Path, split: str = "train", hf_batches: int = HF_BATCHE
     """Frames/s of shuffled batches: FrameLoader (full epochs) vs DataLoader over with_format('torch') (bounded)."""
     import datasets
     import torch
-
-    from amass_arrow.loader import FrameLoader
 
     t0 = time.perf_counter()
     loader = FrameLoader(hf_path, split, batch_size=BATCH, seed=seed)
@@ -324,8 +320,6 @@ def run_loading(hf_path: Path, split: str = "train", hf_batches: int = HF_BATCHE
 
 
 def store_bytes(store: Path) -> int:
-    from amass_arrow.store.open import open_store
-
     root = open_store(store).root
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
