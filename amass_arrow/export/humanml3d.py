@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from amass_arrow.motion.contacts import HUMANML3D as HUMANML3D_CONTACTS
+from amass_arrow.motion.paper_metrics import at_20fps
 
 from ..errors import ConfigError
 from ..schema import FRM, LAB, SKELETONS, SPL
@@ -426,13 +427,9 @@ def _frame_converter(frame: str):
 
 def _to_20fps(j: np.ndarray, t: np.ndarray, fps: float | None) -> np.ndarray:
     """(T, 22, 3) joints at times t (seconds) -> joints at 20 fps from t[0] (linear interpolation), unless already."""
-    if (fps is not None and abs(fps - FPS) < 1e-6) or len(t) < 2:
+    if fps is not None and abs(fps - FPS) < 1e-6:
         return j
-    n = int(np.floor((t[-1] - t[0]) * FPS + 1e-6)) + 1
-    tq = t[0] + np.arange(n) / FPS
-    i = np.clip(np.searchsorted(t, tq, side="right") - 1, 0, len(t) - 2)
-    w = np.clip((tq - t[i]) / (t[i + 1] - t[i]), 0.0, 1.0)[:, None, None]
-    return (1.0 - w) * j[i] + w * j[i + 1]
+    return at_20fps(j, t)  # the same resampling as the metrics' ground truth (motion.paper_metrics)
 
 
 def _captions(con) -> dict[str, list[tuple[float, float, str, bool, str | None]]]:
