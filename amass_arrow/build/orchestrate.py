@@ -14,6 +14,7 @@ import copy
 import datetime as _dt
 import hashlib
 import io
+import json
 import os
 import platform
 import shutil
@@ -265,6 +266,8 @@ class Previous:
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: dict[str, Any] = field(default_factory=dict)
+    #: a store of another format version: its label files (nothing of it is reused; its rows only guard a replacement)
+    foreign_labels: list[str] | None = None
 
 
 @dataclass
@@ -298,8 +301,10 @@ def _plan(cfg: BuildConfig, layout, disc, registry: BodyModelRegistry, prev: Pre
     digests = _Digests(disc.files)
     other_archive = _other_archive(prev.source, root, prev.rows, digests)
     _check_replacement(layout, prev.source, root, prev.rows, set(digests.by_rel), other_archive, allow=cfg.replace)
-    previous = {} if cfg.force else {rel: r for rel, r in prev.rows.items() if rel in digests.by_rel}
-    entries = {} if cfg.force else dict(prev.entries)
+    _check_labels_kept(layout, prev, allow=cfg.replace)
+    fresh = cfg.force or prev.foreign_labels is not None  # nothing of another format version is reused
+    previous = {} if fresh else {rel: r for rel, r in prev.rows.items() if rel in digests.by_rel}
+    entries = {} if fresh else dict(prev.entries)
     needs = _needed_models(disc.files, previous, registry, executor)
     joint_set = _resolve_joint_set(cfg.motion.joints, {m for m, _ in needs})
     # absolute paths only (an export run from another folder reads them); workers load the models
@@ -545,12 +550,51 @@ def _previous(layout: StoreLayout) -> Previous:
         store = open_store(layout.path, lease=False)
         table = store.sequences()
     except (AmassArrowError, OSError, pa.ArrowException):
-        return Previous()
-    source = dict(store.info.source)
-    if not source.get("root") and store.info.config.get("amass_root"):  # stores from before `source` existed
-        old = str(store.info.config["amass_root"])
+        return _previous_of_another_version(layout)
+    return Previous({r[SEQ.source_path]: r for r in table.to_pylist()}, dict(store.info.files),
+                    _recorded_source(store.info.source, store.info.config))
+
+
+def _recorded_source(source: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    source = dict(source)
+    if not source.get("root") and config.get("amass_root"):  # stores from before `source` existed
+        old = str(config["amass_root"])
         source["root"] = old if is_url(old) or Path(old).is_absolute() else None
-    return Previous({r[SEQ.source_path]: r for r in table.to_pylist()}, dict(store.info.files), source)
+    return source
+
+
+def _previous_of_another_version(layout: StoreLayout) -> Previous:
+    """A published build this version cannot read (another format version): nothing of it is reused, but its
+    rows still guard against a replacement (`_check_replacement`) and its labels are named (`_check_labels_kept`).
+    Empty when it is unreadable for another reason (then this build replaces it whole)."""
+    root = layout.current()
+    if not isinstance(root, Path):  # object storage: replaced whole, as before
+        return Previous()
+    try:
+        data = json.loads((root / schema.INFO_PATH).read_text())
+        if not isinstance(data, dict) or data.get("format_version") == schema.FORMAT_VERSION:
+            return Previous()
+        cols = [SEQ.source_path, SEQ.seq_id, SEQ.file_size, SEQ.content_hash, SEQ.file_mtime_ns]
+        seqs = pq.read_table(root / schema.SEQUENCES_PATH)
+        table = seqs.select([c for c in cols if c in seqs.column_names])
+    except (OSError, ValueError, pa.ArrowException):
+        return Previous()
+    labels = sorted(p.stem for p in (root / schema.LABELS_DIR).glob("*.parquet"))
+    return Previous({r[SEQ.source_path]: r for r in table.to_pylist()}, {},
+                    _recorded_source(data.get("source") or {}, data.get("config") or {}), foreign_labels=labels)
+
+
+def _check_labels_kept(layout: StoreLayout, prev: Previous, allow: bool) -> None:
+    """Refuse (before anything is published) to rebuild over a store of another format version that holds label
+    tables: they cannot be carried over, so the user re-imports them (`--replace` confirms)."""
+    if not prev.foreign_labels or allow:
+        return
+    names = ", ".join(prev.foreign_labels)
+    raise StoreError(
+        f"{layout.path} was built by another amass-arrow format version and holds labels ({names}) that a rebuild "
+        f"cannot carry over. Nothing was published. Re-run with --replace to rebuild it, then import them again "
+        f"(amass-arrow labels import SOURCE {layout.path} ...; make labels STORE={layout.path} ...)"
+    )
 
 
 def _clear_other_staging(layout: StoreLayout, keep: Path) -> None:
