@@ -30,7 +30,7 @@ import numpy as np
 
 from amass_arrow.motion.kinematics import forward_kinematics
 
-from ..errors import ConfigError
+from ..errors import ConfigError, require
 from ..schema import FRM, SEQ
 from .frames import EXPORT_ROWS
 from .registry import Exporter, register
@@ -53,14 +53,6 @@ def central_frames(n: int) -> range:
 def motion_key(subject: str, source_path: str) -> str:
     """Their motion group name: '{subject}_{file name}' with the file's extension."""
     return f"{subject}_{posixpath.basename(source_path)}"
-
-
-def require_h5py():
-    try:
-        import h5py
-    except ImportError:
-        raise ConfigError("the rib exporter writes HDF5 and needs h5py: pip install 'amass-arrow[rib]'") from None
-    return h5py
 
 
 @dataclass
@@ -153,7 +145,7 @@ class RibExporter(Exporter):
     load = "h5py.File('OUT/<definition>/rib/train/AMASS_3D_joints.h5')['CMU']['01_01_01_poses.npz']['joints'][:]"
 
     def export(self, ctx, out: Path) -> Path:
-        h5py = require_h5py()
+        h5py = require("h5py", "rib")
         opts: Options = ctx.options
         recipe = opts.recipe or "rib"
         models = Models(ctx.store, opts.body_models, "rib")
