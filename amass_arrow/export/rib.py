@@ -32,7 +32,7 @@ from amass_arrow.motion.kinematics import forward_kinematics
 
 from ..errors import ConfigError, require
 from ..schema import FRM, SEQ
-from .frames import EXPORT_ROWS
+from .posing import Models, require_z_up, sequences_of_rows
 from .registry import Exporter, register
 from .units import SLICE_UNIT
 
@@ -65,51 +65,6 @@ class Options:
     def validate(self, where: str) -> None:
         if self.recipe not in ("",) + RECIPES:
             raise ConfigError(f"{where}.recipe must be one of {', '.join(RECIPES)}; got {self.recipe!r}")
-
-
-class Models:
-    """Body models by (surface model, gender): from `root` (a body-model folder) or the store's info.json paths."""
-
-    def __init__(self, store, root: str, who: str):
-        self.store, self.root, self.who = store, root, who
-        self._cache: dict[tuple[str, str], Any] = {}
-
-    def get(self, surface_model: str, gender: str):
-        from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
-
-        key = (surface_model, gender)
-        if key not in self._cache:
-            try:
-                if self.root:
-                    self._cache[key] = BodyModelRegistry(self.root).get(surface_model, gender)
-                else:
-                    path = self.store.info.body_models.get(f"{surface_model}/{gender}")
-                    if not path:
-                        raise FileNotFoundError(f"the store's info.json records no {surface_model}/{gender} model")
-                    self._cache[key] = load_body_model(path, surface_model, gender)
-            except Exception as exc:
-                raise ConfigError(f"{self.who}: needs the {surface_model}/{gender} body model, which could not be "
-                                  f"loaded ({exc}); pass --body-models DIR") from None
-        return self._cache[key]
-
-
-def sequences_of_rows(con, columns: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """seq_id -> {column: value} of `sequences` for every sequence in the exported split rows."""
-    cur = con.cursor()
-    try:
-        rows = cur.execute(f"SELECT seq_id, {', '.join(columns)} FROM sequences "
-                           f"WHERE seq_id IN (SELECT DISTINCT seq_id FROM {EXPORT_ROWS})").fetchall()
-    finally:
-        cur.close()
-    return {r[0]: dict(zip(columns, r[1:])) for r in rows}
-
-
-def require_z_up(store, who: str) -> None:
-    """Refuse a y_up store: its stored root_orient/trans are turned about the pelvis of its own body model, and
-    the formats here pose the archive's Z-up parameters (with other models)."""
-    if store.info.frame != "z_up":
-        raise ConfigError(f"{who}: needs a store built with --frame z_up (the default); this one is "
-                          f"{store.info.frame!r}: rebuild it with --frame z_up")
 
 
 def body_pose(feats: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
