@@ -2,8 +2,9 @@
 
     OUT/README.md                       the dataset card: a YAML header declaring `configs` (data_files per split)
                                         and `dataset_info.features`, then provenance and the AMASS licence note
-    OUT/data/<split>-<k:05d>.parquet    at most `--shard-mb` MB (default 500) of feature values per shard; every
-                                        split has at least one shard (an empty split: one empty shard)
+    OUT/data/<split>-<k:05d>.parquet    at most `--shard-mb` MB (default 500) of feature values per shard (or one
+                                        bigger clip); an empty split has no file and is left out of the card's
+                                        configs (`datasets` cannot load a split of 0 rows; the card names it)
 
 Columns: seq_id, dataset, subject, start_t, end_t (seconds, half-open, store clock), fps (the export rate),
 num_frames, text / label (when the split rows carry them), then each chosen feature (`--columns`, default the
@@ -83,9 +84,11 @@ def clip_table(clips: list[dict[str, Any]], schema: pa.Schema, columns: list[str
 
 
 def card(features, splits: dict[str, int], provenance: dict[str, Any], columns: list[str], widths: dict[str, int]) -> str:
-    """The dataset card: YAML header (configs with data_files per split, dataset_info features) + text."""
+    """The dataset card: YAML header (configs with data_files per non-empty split, dataset_info features) + text."""
     import yaml
 
+    empty = [s for s, n in splits.items() if not n]
+    splits = {s: n for s, n in splits.items() if n}
     header = {
         "license": "other", "license_name": "amass", "license_link": "https://amass.is.tue.mpg.de/license.html",
         "tags": ["motion-capture", "amass", "smpl"], "pretty_name": f"AMASS clips ({provenance.get('definition')})",
@@ -105,6 +108,7 @@ def card(features, splits: dict[str, int], provenance: dict[str, Any], columns: 
         f"`{provenance.get('frame')}` frame, joint-major ({provenance.get('joint_set')}).", "",
         "```python", "import datasets", "dd = datasets.load_dataset(\"path/or/repo\")   # " + ", ".join(
             f"{s}: {n} clips" for s, n in splits.items()), "```", "",
+        *([f"Empty splits, left out (`datasets` cannot load a split of 0 rows): {', '.join(empty)}.", ""] if empty else []),
         "## Licence", "", LICENCE, "",
         "## Provenance (amass_arrow)", "", "```json", json.dumps(prov, indent=1, sort_keys=True, default=str), "```", "",
     ]
@@ -138,13 +142,6 @@ class HubExporter(Exporter):
         counts: dict[str, int] = {}
         for split in ctx.split_names():
             shard, clips, size, n = 0, [], 0, 0
-
-            def flush() -> None:
-                nonlocal shard, clips, size
-                pq.write_table(clip_table(clips, schema, ctx.columns, widths), out / DATA / f"{split}-{shard:05d}.parquet",
-                               compression="zstd")
-                shard, clips, size = shard + 1, [], 0
-
             for s in ctx.slices(split):
                 r = s.row
                 fps = float(ctx.fps or r[SPL.store_fps] / (r.get(SPL.export_step) or 1))
@@ -152,20 +149,25 @@ class HubExporter(Exporter):
                         "start_t": r[SPL.start_frame] / r[SPL.store_fps], "end_t": r[SPL.end_frame] / r[SPL.store_fps],
                         "fps": fps, "num_frames": len(s), **{c: r.get(c) for c in texts},
                         **{c: s.feats[c] for c in ctx.columns}}
-                nbytes = sum(v.nbytes for c, v in s.feats.items() if c in ctx.columns)
-                if clips and size + nbytes > limit:
-                    flush()
+                nbytes = sum(s.feats[c].nbytes for c in ctx.columns)
+                if clips and size + nbytes > limit:  # a shard closes before the clip that would cross the limit
+                    self._write(clips, schema, ctx.columns, widths, out / DATA / f"{split}-{shard:05d}.parquet")
+                    shard, clips, size = shard + 1, [], 0
                 clips.append(clip)
                 size += nbytes
                 n += 1
                 ctx.update_stats(split, {c: s.feats[c] for c in ctx.columns})
-            if clips or shard == 0:
-                flush()
+            if clips:  # an empty split has no file: datasets cannot load a split of 0 rows (the card names it)
+                self._write(clips, schema, ctx.columns, widths, out / DATA / f"{split}-{shard:05d}.parquet")
             counts[split] = n
         (out / CARD).write_text(card(features, counts, ctx.provenance, ctx.columns, widths), encoding="utf-8")
         if opts.push:
             push(out, opts.push)
         return out
+
+    @staticmethod
+    def _write(clips, schema, columns, widths, path: Path) -> None:
+        pq.write_table(clip_table(clips, schema, columns, widths), path, compression="zstd")
 
 
 __all__ = ["HubExporter", "Options", "card", "clip_table", "hub_features", "push"]
