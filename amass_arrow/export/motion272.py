@@ -21,12 +21,18 @@ function here, tested against a transcription of their rules):
                 (cal_mean_std.py); clips with NaN are left out of it.
 
 Export (`--kind motion272`), laid out like their release: `motion_data/<id>.npy` (T, 272) float64,
-`mean_std/Mean.npy`/`Std.npy`, `split/{train,val,test}.txt` (+ `all.txt`), `texts/<id>.txt`
-(`caption#tokens#0.0#0.0`, tokens word/OTHER, from the split row's text), `index.csv` (id -> seq_id, time range).
-Clips are the split rows at the store's 30 fps frames (a store at another rate: `--fps 30`); `--mirror` (default
-true, as their pipeline) adds `M<id>` clips. Their own clip list (`--recipe official`: HumanML3D's index.csv with
-every int(fps/30)-th source frame) is not implemented yet and is refused. The store's floor shift and fps
-resampling change nothing their features keep (the floor and the first frame's root XZ are subtracted).
+`mean_std/Mean.npy`/`Std.npy`, `split/{train,val,test}.txt` (+ `all.txt`), `texts/<id>.txt`, `index.csv`
+(id -> seq_id, time range); `--mirror` (default true, as their pipeline) adds `M<id>` clips with left/right swapped
+in their captions. Two clip lists:
+- default (`--recipe sql`): the split rows at the store's 30 fps frames (a store at another rate: `--fps 30`), ids
+  000000.. in split order, captions from the row's text (`caption#tokens#0.0#0.0`, tokens word/OTHER). The store's
+  fps resampling and floor shift change nothing their features keep (the floor and frame 0's root XZ are subtracted).
+- `--recipe official --humanml3d-dir DIR`: their clip list, DIR/index.csv rows (source_path, start_frame, end_frame,
+  new_name) at every int(fps/30)-th frame of the file (fps = the file's own key), then [start_frame:end_frame] with
+  Python slicing (end -1 drops the last frame), as amass_process.py; DIR/texts/<name>.txt and DIR/{train,val,test}.txt
+  place captions and splits. It needs a store of the files' own frames (`--resample none`); rows it cannot place are
+  listed in `skipped.csv`. (HumanML3D's own index.csv counts 20 fps frames after head trims; theirs is a 30 fps
+  mapping made with UniMoCap's h3d_to_h3d.py at fps=30: give that one.)
 """
 
 from __future__ import annotations
@@ -180,9 +186,13 @@ def mean_std(clips: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 _SIDES = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT"}
 
 
-def _caption(text: str, mirrored: bool) -> str:
-    if mirrored:
-        text = re.sub(r"\b(left|right|Left|Right|LEFT|RIGHT)\b", lambda m: _SIDES[m.group(0)], text)
+def _mirror_sides(line: str) -> str:
+    """A caption line of a mirrored clip: left and right swapped (words and their tokens)."""
+    return re.sub(r"\b(left|right|Left|Right|LEFT|RIGHT)\b", lambda m: _SIDES[m.group(0)], line)
+
+
+def _caption(text: str) -> str:
+    """`caption#tokens#0.0#0.0` (the whole clip), tokens word/OTHER (no POS tagger here)."""
     tokens = " ".join(f"{w}/OTHER" for w in re.findall(r"[A-Za-z0-9']+", text))
     return f"{text}#{tokens}#0.0#0.0"
 
@@ -191,6 +201,8 @@ def _caption(text: str, mirrored: bool) -> str:
 class Options:
     recipe: str = field(default="", metadata={"help": "rib: rib | own; motion272: sql (default) | official"})
     mirror: bool = field(default=True, metadata={"help": "also write mirrored M<id> clips (true/false)"})
+    humanml3d_dir: str = field(default="", metadata={"help": "motion272 --recipe official: HumanML3D folder (index.csv, "
+                                                             "texts/, train/val/test.txt)"})
     body_models: str = field(default="", metadata={"help": "body model root for bodies the store lacks "
                                                            "(default: the paths in the store's info.json)"})
 
@@ -210,39 +222,32 @@ class Motion272Exporter(Exporter):
 
     def export(self, ctx, out: Path) -> Path:
         opts: Options = ctx.options
-        if opts.recipe == "official":
-            raise ConfigError("motion272 --recipe official (HumanML3D's clip list) is not implemented yet; "
-                              "export the split rows (the default recipe)")
         require_z_up(ctx.store, "motion272")
-        fps = ctx.fps
-        if fps is None or abs(fps - FPS) > 1e-6:
-            raise ConfigError(f"motion272 is {FPS:g} fps; this export is at {fps if fps else 'per-sequence rates'}: "
-                              f"export with --fps 30 from a store whose rate 30 divides, or build it at --fps 30")
+        if opts.recipe == "official":
+            source = official_clips(ctx, Path(opts.humanml3d_dir) if opts.humanml3d_dir else None)
+        else:
+            if opts.humanml3d_dir:
+                raise ConfigError("motion272: --humanml3d-dir is read by --recipe official only")
+            source = row_clips(ctx)
         model = Models(ctx.store, opts.body_models, "motion272").get("smplx", "neutral")
-        seqs = sequences_of_rows(ctx.con, (SEQ.betas,))
         for d in ("motion_data", "mean_std", "split", "texts"):
             (out / d).mkdir(parents=True, exist_ok=True)
-        clips, index, k = [], [], 0
-        for split in ctx.split_names():
-            ids = []
-            for s in ctx.slices(split):
-                poses = np.concatenate([s.feats[FRM.root_orient], s.feats[FRM.pose_body]], axis=1)
-                x = to_smpl85(poses, s.feats[FRM.trans], seqs[s.seq_id][SEQ.betas])
-                name = f"{k:06d}"
-                k += 1
-                for cid, x85, mirrored in [(name, x, False)] + ([("M" + name, mirror85(x), True)] if opts.mirror else []):
-                    xf = face_z(x85)
-                    f = features(joints_of(xf, model), xf[:, POSE].reshape(len(xf), JOINTS, 3))
-                    np.save(out / "motion_data" / f"{cid}.npy", f)
-                    clips.append(f)
-                    ids.append(cid)
-                    text = s.row.get(SPL.text)
-                    if text:
-                        (out / "texts" / f"{cid}.txt").write_text(_caption(text, mirrored) + "\n", encoding="utf-8")
-                    r = s.row
-                    index.append((cid, s.seq_id, split, r[SPL.start_frame] / r[SPL.store_fps],
-                                  r[SPL.end_frame] / r[SPL.store_fps], len(f), mirrored))
-            (out / "split" / f"{SPLIT_FILES.get(split, split)}.txt").write_text("".join(f"{i}\n" for i in ids))
+        clips, index, lists = [], [], {}
+        for c in source:
+            x = to_smpl85(c.poses, c.trans, c.betas)
+            for cid, x85, mirrored in [(c.name, x, False)] + ([("M" + c.name, mirror85(x), True)] if opts.mirror else []):
+                xf = face_z(x85)
+                f = features(joints_of(xf, model), xf[:, POSE].reshape(len(xf), JOINTS, 3))
+                np.save(out / "motion_data" / f"{cid}.npy", f)
+                clips.append(f)
+                if c.texts:
+                    lines = [_mirror_sides(t) if mirrored else t for t in c.texts]
+                    (out / "texts" / f"{cid}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+                if c.split:
+                    lists.setdefault(c.split, []).append(cid)
+                index.append((cid, c.seq_id, c.split or "", c.start_t, c.end_t, len(f), mirrored))
+        for split in ("train", "validation", "test", *sorted(set(lists) - {"train", "validation", "test"})):
+            (out / "split" / f"{SPLIT_FILES.get(split, split)}.txt").write_text("".join(f"{i}\n" for i in lists.get(split, [])))
         (out / "split" / "all.txt").write_text("".join(f"{row[0]}\n" for row in index))
         mean, std = mean_std(clips)
         np.save(out / "mean_std" / "Mean.npy", mean)
@@ -251,7 +256,110 @@ class Motion272Exporter(Exporter):
             w = csv.writer(fh)
             w.writerow(["id", SPL.seq_id, SPL.split, SPL.start_t, SPL.end_t, "frames", "mirrored"])
             w.writerows(index)
+        if opts.recipe == "official":
+            with open(out / "skipped.csv", "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["new_name", "reason", "message"])
+                w.writerows(source.skipped)
         return out
+
+
+@dataclass
+class Clip:
+    """One clip to write: its id, the store sequence, AMASS parameters (Z-up) and what goes beside it."""
+
+    name: str
+    seq_id: str
+    poses: np.ndarray  # (T, 66) root + body axis-angle
+    trans: np.ndarray  # (T, 3) m
+    betas: np.ndarray
+    split: str | None
+    texts: list[str]
+    start_t: float
+    end_t: float
+
+
+def row_clips(ctx):
+    """The split rows at the store's 30 fps frames, ids 000000.. in split order (the default recipe)."""
+    fps = ctx.fps
+    if fps is None or abs(fps - FPS) > 1e-6:
+        raise ConfigError(f"motion272 is {FPS:g} fps; this export is at {fps if fps else 'per-sequence rates'}: "
+                          f"export with --fps 30 from a store whose rate 30 divides, or build it at --fps 30")
+    seqs = sequences_of_rows(ctx.con, (SEQ.betas,))
+    k = 0
+    for split in ctx.split_names():
+        for s in ctx.slices(split):
+            r = s.row
+            text = r.get(SPL.text)
+            yield Clip(f"{k:06d}", s.seq_id, np.concatenate([s.feats[FRM.root_orient], s.feats[FRM.pose_body]], axis=1),
+                       s.feats[FRM.trans], np.asarray(seqs[s.seq_id][SEQ.betas]), split,
+                       [_caption(text)] if text else [], r[SPL.start_frame] / r[SPL.store_fps],
+                       r[SPL.end_frame] / r[SPL.store_fps])
+            k += 1
+
+
+class official_clips:
+    """Their clip list (`--recipe official`): HumanML3D-style `index.csv` rows (source_path, start_frame, end_frame,
+    new_name) read from `folder`, each clip = the file's every int(fps/30)-th frame, then [start_frame:end_frame]
+    (Python slicing, as amass_process.py), fps = the file's own; `texts/<name>.txt` and `{train,val,test}.txt` from
+    the same folder when there. The store must hold the files' own frames (--resample none). Rows that match no
+    sequence, HumanAct12 rows and empty clips are skipped (`skipped.csv`)."""
+
+    def __init__(self, ctx, folder: Path | None):
+        if folder is None:
+            raise ConfigError("motion272 --recipe official needs --humanml3d-dir DIR (its index.csv, texts/, split lists)")
+        if ctx.store.info.resample != "none":
+            raise ConfigError(f"motion272 --recipe official takes every int(fps/30)-th frame of the file: it needs a store "
+                              f"of the files' own frames (build with --resample none); this one is {ctx.store.info.resample!r}")
+        if not (folder / "index.csv").is_file():
+            raise ConfigError(f"{folder / 'index.csv'}: not found (motion272 --recipe official reads HumanML3D's index.csv)")
+        self.ctx, self.folder, self.skipped = ctx, folder, []
+
+    def __iter__(self):
+        from amass_arrow.labels import SequenceIndex
+
+        folder, con = self.folder, self.ctx.con
+        splits = {}
+        for split, fname in SPLIT_FILES.items():
+            p = folder / f"{fname}.txt"
+            if p.is_file():
+                splits.update({n.strip(): split for n in p.read_text().split() if n.strip()})
+        index = SequenceIndex.of_store(self.ctx.store)
+        facts = {r[0]: r[1:] for r in con.execute(
+            f"SELECT seq_id, {SEQ.betas}, {SEQ.fps_in_file}, {SEQ.source_fps}, {SEQ.dataset}, {SEQ.canonical_dataset} "
+            "FROM sequences").fetchall()}
+        with open(folder / "index.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        for row in rows:
+            name = row["new_name"].strip()
+            name = name[:-4] if name.endswith(".npy") else name
+            src = row["source_path"].strip().replace("\\", "/")
+            rel = src.split("pose_data/", 1)[1] if "pose_data/" in src else src.lstrip("./")
+            if rel.split("/")[0] == "humanact12":
+                self.skipped.append((name, "not_amass", f"{src} is a HumanAct12 clip"))
+                continue
+            ids = index.lookup(rel)
+            if not ids:
+                self.skipped.append((name, "no_sequence", f"no store sequence for {src}"))
+                continue
+            sid = next((i for i in ids if facts[i][3] == facts[i][4]), ids[0])  # the SMPL+H download's copy first
+            betas, fps_file, fps_used = facts[sid][0], facts[sid][1], facts[sid][2]
+            step = int((fps_file if fps_file is not None else fps_used) / FPS)
+            if step < 1:
+                self.skipped.append((name, "low_fps", f"{sid}: {fps_file or fps_used} fps is below 30"))
+                continue
+            frames = con.execute(f"SELECT {FRM.frame}, {FRM.root_orient}, {FRM.pose_body}, {FRM.trans} FROM frames "
+                                 f"WHERE seq_id = ? ORDER BY {FRM.frame}", [sid]).fetchall()
+            kept = frames[::step][int(float(row["start_frame"])):int(float(row["end_frame"]))]
+            if not kept:
+                self.skipped.append((name, "empty_clip", f"{sid}: frames [{row['start_frame']}:{row['end_frame']}] of "
+                                                         f"{len(frames[::step])} at every {step}-th frame"))
+                continue
+            text_file = folder / "texts" / f"{name}.txt"
+            texts = [ln for ln in text_file.read_text(encoding="utf-8").splitlines() if ln.strip()] if text_file.is_file() else []
+            yield Clip(name, sid, np.array([list(f[1]) + list(f[2]) for f in kept], np.float64),
+                       np.array([f[3] for f in kept], np.float64), np.asarray(betas), splits.get(name),
+                       texts, kept[0][0] / fps_used, (kept[-1][0] + 1) / fps_used)
 
 
 __all__ = ["DIM", "Motion272Exporter", "Options", "face_z", "features", "joints_of", "mean_std", "mirror85",

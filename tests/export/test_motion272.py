@@ -299,11 +299,65 @@ def test_export_on_the_demo_store_is_their_pipeline(demo_store, synthetic_root, 
     np.testing.assert_allclose(np.load(out / "mean_std" / "Std.npy"), std, atol=1e-9)
 
 
-def test_export_refuses_other_rates_and_the_unbuilt_recipe(demo_store, tmp_path, capsys):
+def test_export_refuses_what_it_cannot_do_before_writing(demo_store, tmp_path, capsys):
     base = ["export", str(demo_store), "--sql", "sql/splits/amass_official.sql", "--kind", "motion272",
             "--out", str(tmp_path), "--quiet"]
     assert main(base + ["--fps", "10"]) == 2
     assert "motion272 is 30 fps" in capsys.readouterr().err
     assert main(base + ["--recipe", "official"]) == 2
-    assert "not implemented" in capsys.readouterr().err
+    assert "needs --humanml3d-dir" in capsys.readouterr().err
+    assert main(base + ["--recipe", "official", "--humanml3d-dir", str(tmp_path)]) == 2
+    assert "--resample none" in capsys.readouterr().err  # the demo store is resampled to 30 fps
     assert not (tmp_path / "amass_official" / "motion272").exists()
+
+
+# ---------------------------------------------------------------- --recipe official: their clip list, their frames
+@pytest.fixture(scope="module")
+def source_rate_store(synthetic_root, tmp_path_factory):
+    from amass_arrow.build.orchestrate import build
+    from amass_arrow.config import load_build_config
+
+    out = tmp_path_factory.mktemp("m272") / "store"
+    build(load_build_config(None, amass_root=str(synthetic_root.amass_root), body_models=str(synthetic_root.body_models),
+                            out=str(out), workers=1, datasets=["CMU", "KIT"], motion_resample="none"), progress=False)
+    return out
+
+
+def test_official_recipe_is_their_pipeline_on_the_files(synthetic_root, source_rate_store, tmp_path):
+    hml = tmp_path / "HumanML3D"
+    (hml / "texts").mkdir(parents=True)
+    (hml / "index.csv").write_text(
+        "source_path,start_frame,end_frame,new_name\n"
+        "./pose_data/CMU/01/01_01_poses.npy,10,50,000000.npy\n"
+        "./pose_data/KIT/3/walking_medium01_poses.npy,0,-1,000001.npy\n"   # 100 fps: every 3rd frame; -1 drops the last
+        "./pose_data/humanact12/humanact12/P01G01R01F0001T0064A0101.npy,0,40,000002.npy\n"
+        "./pose_data/CMU/09/09_99_poses.npy,0,40,000003.npy\n"
+        "./pose_data/CMU/02/02_01_poses.npy,5000,6000,000004.npy\n")
+    (hml / "texts" / "000000.txt").write_text("a person turns left#a/DET person/NOUN turn/VERB left/ADV#0.0#0.0\n")
+    (hml / "train.txt").write_text("000000\nM000000\n")
+    (hml / "test.txt").write_text("000001\nM000001\n")
+    assert main(["export", str(source_rate_store), "--sql", "sql/splits/random_sequences.sql", "--kind", "motion272",
+                 "--recipe", "official", "--humanml3d-dir", str(hml), "--out", str(tmp_path), "--quiet",
+                 "--body-models", str(synthetic_root.body_models)]) == 0  # this store used no SMPL-X model
+    out = tmp_path / "random_sequences" / "motion272"
+    assert sorted(p.stem for p in (out / "motion_data").glob("*.npy")) == ["000000", "000001", "M000000", "M000001"]
+    with open(out / "skipped.csv") as fh:
+        assert {r["new_name"]: r["reason"] for r in csv.DictReader(fh)} == {
+            "000002": "not_amass", "000003": "no_sequence", "000004": "empty_clip"}
+    assert (out / "split" / "train.txt").read_text().split() == ["000000", "M000000"]
+    assert (out / "split" / "test.txt").read_text().split() == ["000001", "M000001"]
+    assert "turns right" in (out / "texts" / "M000000.txt").read_text()
+    model = _model(synthetic_root.body_models / "smplx" / "SMPLX_NEUTRAL.npz")
+    files = {f.rel_path: f for f in synthetic_root.files}
+    for name, rel, a, b in (("000000", "CMU/01/01_01_poses.npz", 10, 50), ("000001", "KIT/3/walking_medium01_poses.npz", 0, -1)):
+        with np.load(files[rel].path, allow_pickle=False) as z:
+            step = int(float(z["mocap_framerate"]) / 30)  # get_smplx_85: range(0, N, int(fps / 30))
+            poses, trans, betas = z["poses"][::step][a:b], z["trans"][::step][a:b], z["betas"]
+        x = their_smpl85(poses, trans, betas)
+        for cid, clip in ((name, x), ("M" + name, their_swap(x))):
+            xf = their_face_z(clip.astype(float))
+            want = their_272(their_joints(xf, model), xf)
+            got = np.load(out / "motion_data" / f"{cid}.npy")
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, atol=TOL)
+    assert len(np.load(out / "motion_data" / "000001.npy")) == len(range(0, files["KIT/3/walking_medium01_poses.npz"].num_frames, 3)) - 1
