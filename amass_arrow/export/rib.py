@@ -8,10 +8,12 @@ groups per phase: point `root` at a split's file and list its groups, the file a
                                               keeps its extension, e.g. CMU/01_01_01_poses.npz)
 
 Their rules (Human_Motion_Modelling/AMASS/gen_amass_h5.py, read, not copied), kept by the default `--recipe rib`:
-- frames [int(0.1 N), int(0.9 N)) of the take's N frames (its central 80%); a take left with no frame is skipped;
+- frames [int(0.1 N), int(0.9 N)) of the row's N frames (its central 80%; a row is a whole take unless the split
+  SQL slices it, and a take twice in one split is refused); a row left with no frame is skipped (attribute
+  `skipped_empty`);
 - the male SMPL+H model for every take, whatever its gender, with betas[:10]; joints = the model's 52 posed joints
-  (body 22 + both hands 30) plus `trans`, in the file's coordinates (the store's floor shift is added back; a
-  y_up store is refused).
+  (body 22 + both hands 30; SMPL-X takes too, SMPL takes with their hands at rest) plus `trans`, in the file's
+  coordinates (the store's floor shift is added back; a y_up store is refused).
 Their frames are the file's own (the source rate): build the store with `--resample none` for those; on a resampled
 store the rule applies to the store's frames at the export rate (the file attribute `fps` says which).
 Deliberate difference: their BodyModel also adds the DMPL soft-tissue blend shapes to the joints; the store keeps no
