@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
@@ -10,28 +11,42 @@ from .frames import EXPORT_ROWS
 
 
 class Models:
-    """Body models by (surface model, gender): from `root` (a body-model folder) or the store's info.json paths."""
+    """Body models by (surface model, gender), exactly that gender (no neutral fallback): under `root` (a body-model
+    folder) when given, else the store's info.json path for it, else beside the models info.json records (the
+    folders holding them: a store of SMPL+H takes still finds SMPLX_NEUTRAL.npz next to its SMPL+H files)."""
 
     def __init__(self, store, root: str, who: str):
         self.store, self.root, self.who = store, root, who
         self._cache: dict[tuple[str, str], Any] = {}
 
+    def path(self, surface_model: str, gender: str) -> Path | None:
+        from amass_arrow.motion.bodymodel import find_model_file
+
+        recorded = self.store.info.body_models or {}
+        if not self.root and recorded.get(f"{surface_model}/{gender}"):
+            return Path(recorded[f"{surface_model}/{gender}"])
+        roots = [Path(self.root)] if self.root else list(dict.fromkeys(
+            up for p in recorded.values() for up in Path(p).parents[:3]))
+        for r in roots:
+            found = find_model_file(r, surface_model, gender)
+            if found is not None:
+                return found
+        return None
+
     def get(self, surface_model: str, gender: str):
-        from amass_arrow.motion.bodymodel import BodyModelRegistry, load_body_model
+        from amass_arrow.motion.bodymodel import load_body_model
 
         key = (surface_model, gender)
         if key not in self._cache:
+            path = self.path(surface_model, gender)
+            where = f"under {self.root}" if self.root else "in the store's info.json or beside the models it records"
+            if path is None:
+                raise ConfigError(f"{self.who}: needs the {surface_model}/{gender} body model; none found {where}: "
+                                  f"pass --body-models DIR (laid out as smplx expects)")
             try:
-                if self.root:
-                    self._cache[key] = BodyModelRegistry(self.root).get(surface_model, gender)
-                else:
-                    path = self.store.info.body_models.get(f"{surface_model}/{gender}")
-                    if not path:
-                        raise FileNotFoundError(f"the store's info.json records no {surface_model}/{gender} model")
-                    self._cache[key] = load_body_model(path, surface_model, gender)
+                self._cache[key] = load_body_model(path, surface_model, gender)
             except Exception as exc:
-                raise ConfigError(f"{self.who}: needs the {surface_model}/{gender} body model, which could not be "
-                                  f"loaded ({exc}); pass --body-models DIR") from None
+                raise ConfigError(f"{self.who}: cannot load the {surface_model}/{gender} body model {path}: {exc}") from None
         return self._cache[key]
 
 
