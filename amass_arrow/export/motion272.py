@@ -298,6 +298,12 @@ def row_clips(ctx):
             k += 1
 
 
+def take_of(rel: str) -> str:
+    """'CMU/01/01_01_poses.npy' -> the take 'CMU/01/01_01' (SMPL+H folder names, as HumanML3D's paths use)."""
+    stem = re.sub(r"\.(npy|npz)$", "", rel)
+    return re.sub(r"_(poses|stageii)$", "", stem)
+
+
 class official_clips:
     """Their clip list (`--recipe official`): HumanML3D-style `index.csv` rows (source_path, start_frame, end_frame,
     new_name) read from `folder`, each clip = the file's every int(fps/30)-th frame, then [start_frame:end_frame]
@@ -316,18 +322,19 @@ class official_clips:
         self.ctx, self.folder, self.skipped = ctx, folder, []
 
     def __iter__(self):
-        from amass_arrow.labels import SequenceIndex
-
         folder, con = self.folder, self.ctx.con
         splits = {}
         for split, fname in SPLIT_FILES.items():
             p = folder / f"{fname}.txt"
             if p.is_file():
                 splits.update({n.strip(): split for n in p.read_text().split() if n.strip()})
-        index = SequenceIndex.of_store(self.ctx.store)
-        facts = {r[0]: r[1:] for r in con.execute(
-            f"SELECT seq_id, {SEQ.betas}, {SEQ.fps_in_file}, {SEQ.source_fps}, {SEQ.dataset}, {SEQ.canonical_dataset} "
-            "FROM sequences").fetchall()}
+        facts, takes = {}, {}
+        for sid, take, dataset, canonical, betas, fps_file, fps_used in con.execute(
+                f"SELECT seq_id, {SEQ.take}, {SEQ.dataset}, {SEQ.canonical_dataset}, {SEQ.betas}, {SEQ.fps_in_file}, "
+                f"{SEQ.source_fps} FROM sequences ORDER BY seq_id").fetchall():
+            facts[sid] = (betas, fps_file, fps_used)
+            if dataset == canonical or take not in takes:  # the SMPL+H download's copy of a take first
+                takes[take] = sid
         with open(folder / "index.csv", newline="") as fh:
             rows = list(csv.DictReader(fh))
         for row in rows:
@@ -338,11 +345,10 @@ class official_clips:
             if rel.split("/")[0] == "humanact12":
                 self.skipped.append((name, "not_amass", f"{src} is a HumanAct12 clip"))
                 continue
-            ids = index.lookup(rel)
-            if not ids:
+            sid = takes.get(take_of(rel))
+            if sid is None:
                 self.skipped.append((name, "no_sequence", f"no store sequence for {src}"))
                 continue
-            sid = next((i for i in ids if facts[i][3] == facts[i][4]), ids[0])  # the SMPL+H download's copy first
             betas, fps_file, fps_used = facts[sid][0], facts[sid][1], facts[sid][2]
             step = int((fps_file if fps_file is not None else fps_used) / FPS)
             if step < 1:

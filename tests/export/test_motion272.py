@@ -361,3 +361,9 @@ def test_official_recipe_is_their_pipeline_on_the_files(synthetic_root, source_r
             assert got.shape == want.shape
             np.testing.assert_allclose(got, want, atol=TOL)
     assert len(np.load(out / "motion_data" / "000001.npy")) == len(range(0, files["KIT/3/walking_medium01_poses.npz"].num_frames, 3)) - 1
+
+
+def test_take_of_an_index_path():
+    assert m.take_of("CMU/01/01_01_poses.npy") == "CMU/01/01_01"
+    assert m.take_of("ACCAD/Female1General_c3d/A1 - Stand_poses.npy") == "ACCAD/Female1General_c3d/A1 - Stand"
+    assert m.take_of("MPI_HDM05/dg/HDM_dg_03-01_01_120_stageii.npz") == "MPI_HDM05/dg/HDM_dg_03-01_01_120"
