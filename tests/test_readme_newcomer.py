@@ -132,7 +132,7 @@ def test_loader_lines_and_frame_loader_snippet_run_on_the_demo_exports(newcomer,
     assert len(lines) - len(runnable) == 2
     assert "installed" in sql and all(k in sql for k in ("MotionLib", "Text2MotionDataset"))
     # OUT = --out of build-splits: demo/splits for the demo
-    script = "import datasets, torch\n" + "".join(f"print(type({ln.replace('OUT/', 'demo/splits/')}).__name__)\n"
+    script = "import datasets, h5py, numpy as np, torch\n" + "".join(f"print(type({ln.replace('OUT/', 'demo/splits/')}).__name__)\n"
                                                    for ln in runnable)
     (tmp_path / "loaders.py").write_text(script)
     assert len(run(f"python {tmp_path / 'loaders.py'}\n").strip().splitlines()) == len(runnable)
@@ -157,7 +157,7 @@ def test_export_folders_hold_what_the_readme_says(newcomer):
     claimed_stats = set(re.findall(r"`(\w+)`", stats_sentence)) & set(names())
     folders = [d for d in (clone / "demo" / "splits").glob("*/*") if d.is_dir()]
     kinds = {d: next(k for k in sorted(names(), key=len, reverse=True) if d.name.startswith(k)) for d in folders}
-    assert set(kinds.values()) == {"hf", "torch", "protomotions", "vposer", "humanml3d"}
+    assert set(kinds.values()) == {"hf", "torch", "protomotions", "vposer", "humanml3d", "motion272", "rib", "hub"}
     for d, kind in kinds.items():
         assert (d / "provenance.json").is_file(), d
         assert (d / "stats.json").is_file() == (kind in claimed_stats), (d, claimed_stats)
