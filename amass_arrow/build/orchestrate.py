@@ -733,7 +733,7 @@ def _manifest(plan: BuildPlan, build_id: str, ordered: list[dict[str, Any]], num
 
 def _finish_objects(plan: BuildPlan) -> tuple[Manifest, bool]:
     """Publish on object storage: reused parts copied into this build's prefix, tables and manifest written
-    there, then the pointer swapped (see objectstore). Nothing is written under a prefix a pointer names."""
+    there, then the pointer swapped (see store/remote.py). Nothing is written under a prefix a pointer names."""
     layout, staging, entries = plan.layout, plan.staging, plan.entries
     ordered = sorted(plan.rows.values(), key=lambda r: r[SEQ.seq_id])
     seq_table, rej_table = _tables(ordered, plan.rejects)

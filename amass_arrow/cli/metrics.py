@@ -9,6 +9,7 @@ from pathlib import Path
 from amass_arrow.errors import ConfigError
 from amass_arrow.metrics import format_table, score
 from amass_arrow.metrics.sources import folder_groups, read_lengths, store_groups
+from amass_arrow.store.layout import StoreLayout
 
 from . import command
 
@@ -35,7 +36,7 @@ def _metrics(args):
     if args.sql:
         groups, source = store_groups(args.path, args.sql)
     else:
-        if (Path(args.path) / "meta" / "info.json").is_file() or Path(args.path).is_symlink():
+        if (Path(args.path) / "meta" / "info.json").is_file() and StoreLayout(args.path).current() is not None:
             raise ConfigError(f"{args.path} is a store: give --sql SPLIT.sql to score its ground truth")
         groups, source = folder_groups(args.path, read_lengths(args.lengths))
     summaries = [score(g) for g in groups if g.joints]

@@ -109,7 +109,22 @@ def load_splits_config(path: str | Path | None = None) -> SplitsConfig:
         missing = set(e.definitions) - set(names)
         if missing:
             raise ConfigError(f"{path}: export {e.folder} names unknown definition(s) {', '.join(sorted(missing))}")
-    return SplitsConfig(definitions=defs or [Definition()], exports=exps)
+    config = SplitsConfig(definitions=defs or [Definition()], exports=exps)
+    _check_unique_folders(config, str(path))
+    return config
+
+
+def _check_unique_folders(config: SplitsConfig, where: str) -> None:
+    """Two exports of one definition may not write the same folder (the second would replace the first)."""
+    for d in config.definitions:
+        seen: dict[str, int] = {}
+        for k, e in enumerate(config.exports):
+            if e.definitions and d.name not in e.definitions:
+                continue
+            if e.folder in seen:
+                raise ConfigError(f"{where}: exports[{seen[e.folder]}] and exports[{k}] both write {d.name}/{e.folder}; "
+                                  f"give one a `name:`")
+            seen[e.folder] = k
 
 
 def _check_definition_names(defs: list[Definition], where: str) -> None:
@@ -132,6 +147,7 @@ def build_splits(store, config: SplitsConfig, out: str | Path, *, base: Path | N
     _check_definition_names(config.definitions, "build-splits")
     for e in config.exports:
         e.validate("build-splits export")
+    _check_unique_folders(config, "build-splits")
     con = connect(st)
     tables = [materialize(con, d, base) for d in config.definitions]  # all checks before any write
     for t in tables:  # an export rate the store cannot deliver fails here, before anything is written

@@ -42,9 +42,13 @@ def read_lengths(path: str | Path | None) -> dict[str, int]:
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError
-        return {str(k): int(v) for k, v in data.items()}
     except ValueError:
-        pass
+        data = None
+    if data is not None:
+        bad = [k for k, v in data.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0]
+        if bad:
+            raise ConfigError(f"--lengths {p}: lengths must be whole numbers of frames >= 0; not for {', '.join(map(str, bad[:5]))}")
+        return {str(k): int(v) for k, v in data.items()}
     out = {}
     for k, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -64,9 +68,12 @@ def _check(a: np.ndarray, where: str) -> np.ndarray:
 
 def _load_clip(folder: Path, cid: str, kind: str) -> np.ndarray:
     p = folder / f"{cid}.npy"
-    a = np.load(p, allow_pickle=False)
-    if kind == "new_joint_vecs":
-        a = recover_joints(a)
+    try:
+        a = np.load(p, allow_pickle=False)
+        if kind == "new_joint_vecs":
+            a = recover_joints(a)
+    except (OSError, ValueError) as exc:  # not an .npy of numbers, or not 263 features (e.g. KIT-ML's 251)
+        raise ConfigError(f"{p}: cannot read its motion: {exc}") from None
     return _check(np.asarray(a), str(p))
 
 

@@ -124,7 +124,7 @@ def discover(root: str | Path, datasets: list[str] | None = None) -> Discovery:
     seen_dirs: set[tuple[int, int]] = set()
 
     def onerror(err: OSError) -> None:
-        problems.append(InputError(err.filename or str(root), "unreadable", f"cannot list folder: {err.strerror}"))
+        problems.append(InputError(printable_path(str(err.filename or root)), "unreadable", f"cannot list folder: {err.strerror}"))
 
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         st = os.stat(dirpath)

@@ -12,7 +12,7 @@ A build writes everything into staging, renames it into `builds/`, then swaps th
 After a publish the current and previous builds are kept, and every build a live reader holds: each
 `Store` (so each `sql.connect()`) leaves a lease file naming its process; a lease whose process is
 gone (same host) or that is older than LEASE_DAYS (another host) is stale and pruned with its build.
-(Stores on object storage: `objectstore.ObjectLayout`.)
+(Stores on object storage: `store.remote.ObjectLayout`.)
 """
 
 from __future__ import annotations
@@ -100,7 +100,10 @@ class StoreLayout:
             if live and (self.builds / build).is_dir():
                 out.add(build)
             else:
-                lease.unlink(missing_ok=True)
+                try:
+                    lease.unlink(missing_ok=True)
+                except OSError:  # another user's lease in a shared store: theirs to remove; not held by us
+                    pass
         return out
 
     def clear_staging(self, staged: Path) -> None:
@@ -169,9 +172,15 @@ class StoreLayout:
             tmp_link.unlink()
         os.symlink(os.path.relpath(final, p.parent), tmp_link)
         os.replace(tmp_link, p)
-        fsync_dir(p.parent)
-        fault("publish:after")
-        self._prune(keep={final.name, previous.name if previous else ""})
+        # Published. What follows is housekeeping: a failure there (a full disk at the fsync) is reported as what it
+        # is, never as a failed publish with the previous store intact (the new build is live).
+        try:
+            fsync_dir(p.parent)
+            fault("publish:after")
+            self._prune(keep={final.name, previous.name if previous else ""})
+        except OSError as exc:
+            raise StoreError(f"{p}: published build {final.name}, but the cleanup after it failed: "
+                             f"{exc.strerror or exc}; the store is readable, the next build cleans up") from None
         return final
 
     def _prune(self, keep: set[str]) -> None:

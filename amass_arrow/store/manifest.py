@@ -1,6 +1,6 @@
 """`meta/info.json`: the manifest of one build, validated as it is read (`Manifest.from_dict`).
 
-Local stores (`store.Store`) and stores on object storage (`objectstore.ObjectStore`) read it the same way;
+Local stores (`store.reader.Store`) and stores on object storage (`store.remote.ObjectStore`) read it the same way;
 `build` writes it last, after every file it lists.
 """
 

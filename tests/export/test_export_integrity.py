@@ -206,3 +206,15 @@ def test_split_rows_out_of_space_keep_the_previous_file(demo_store, tmp_path, mo
     monkeypatch.undo()
     assert pq.read_table(rows).equals(before)
     assert sorted(p.name for p in (out / "d").iterdir()) == ["report.json", "split_rows.parquet", "torch_frame"]
+
+
+def test_two_exports_writing_one_folder_are_refused(tmp_path):
+    """Two hf window exports of one definition both default to hf_window: the second would replace the first."""
+    cfg = tmp_path / "splits.yaml"
+    cfg.write_text("definitions: [{name: official}]\n"
+                   "exports:\n  - {kind: hf, unit: window, window: 60}\n  - {kind: hf, unit: window, window: 120}\n")
+    with pytest.raises(ConfigError, match=r"exports\[0\] and exports\[1\] both write official/hf_window"):
+        load_splits_config(cfg)
+    cfg.write_text("definitions: [{name: official}]\n"
+                   "exports:\n  - {kind: hf, unit: window, window: 60}\n  - {kind: hf, unit: window, window: 120, name: hf_w120}\n")
+    assert [e.folder for e in load_splits_config(cfg).exports] == ["hf_window", "hf_w120"]

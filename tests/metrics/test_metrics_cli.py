@@ -151,3 +151,32 @@ def test_sequences_column_is_the_gmd_ratio_of_each_take(demo_store):
         assert s["skating_ratio_gmd"] == pytest.approx(want, abs=1e-6), s["seq_id"]
         checked += 1
     assert checked >= 5
+
+
+def test_unreadable_motion_and_bad_lengths_are_one_line_errors(tmp_path, capsys):
+    vecs = tmp_path / "kit" / "new_joint_vecs"
+    vecs.mkdir(parents=True)
+    np.save(vecs / "000001.npy", np.zeros((30, 251), np.float32))  # KIT-ML's 251 features, not HumanML3D's 263
+    assert main(["metrics", str(tmp_path / "kit")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "000001.npy: cannot read its motion" in err
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "x.npy").write_bytes(b"not an npy file")
+    assert main(["metrics", str(junk)]) == 2
+    assert "x.npy: cannot read its motion" in capsys.readouterr().err
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    np.save(gen / "a.npy", np.zeros((10, 22, 3), np.float32))
+    (tmp_path / "len.json").write_text('{"a": null}')
+    assert main(["metrics", str(gen), "--lengths", str(tmp_path / "len.json")]) == 2
+    assert "lengths must be whole numbers" in capsys.readouterr().err
+
+
+def test_a_symlinked_folder_of_motion_is_not_taken_for_a_store(tmp_path, capsys):
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    np.save(gen / "a.npy", np.random.default_rng(0).normal(0, 0.1, (20, 22, 3)).astype(np.float32))
+    (tmp_path / "link").symlink_to(gen)
+    assert main(["metrics", str(tmp_path / "link")]) == 0
+    assert "skating ratio (GMD)" in capsys.readouterr().out

@@ -87,3 +87,27 @@ def test_odd_names_are_parsed_verbatim(tmp_path):
     _touch(tmp_path, "sp ace=%ü/s..1/x_poses.npz")
     d = discover(tmp_path)
     assert (d.files[0].dataset, d.files[0].subject, d.files[0].seq_id) == ("sp ace=%ü", "s..1", "sp ace=%ü/s..1/x")
+
+
+def test_an_unreadable_folder_with_a_non_utf8_name_is_reported_printable(tmp_path, monkeypatch):
+    """os.walk's error for a folder whose name is not UTF-8 carries surrogates: the problem row escapes them, so the
+    rejects table (Arrow strings must be UTF-8) can hold it."""
+    import os
+
+    import pyarrow as pa
+
+    from amass_arrow.source import discover as d
+
+    (tmp_path / "CMU" / "01").mkdir(parents=True)
+    bad = os.fsdecode(os.fsencode(str(tmp_path)) + b"/KIT\xff")
+    real = os.walk
+
+    def walk(top, **kw):
+        kw["onerror"](PermissionError(13, "Permission denied", bad))
+        return real(top, **kw)
+
+    monkeypatch.setattr(d.os, "walk", walk)
+    disc = d.discover(tmp_path)
+    [p] = [p for p in disc.problems if "cannot list folder" in str(p)]
+    assert "KIT\\xff" in str(p)
+    pa.array([str(p)])  # encodable: raised UnicodeEncodeError with the raw name

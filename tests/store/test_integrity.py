@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -444,3 +445,27 @@ def test_kill_or_full_disk_at_every_fault_point_leaves_old_or_new_store(where, t
                 assert got_id == old_id, (point, action)  # published only once the swap happened
             assert reader.execute("SELECT count(*) FROM frames").fetchone()[0] == sum(n for _, n in old_rows)
             reader.close()
+
+
+def test_another_users_stale_lease_does_not_fail_a_publish(tiny, synthetic_root, tmp_path, monkeypatch):
+    """A stale lease the builder may not remove (another user's, in a shared store) is left alone: the build
+    publishes and exits cleanly instead of reporting the previous store 'intact' after the new one went live."""
+    src, take, variant = _archive(tiny, tmp_path)
+    out = tmp_path / "store"
+    build(_cfg(src, synthetic_root.body_models, out), progress=False)
+    readers = out.parent / f".{out.name}.amass-arrow" / "readers"
+    readers.mkdir(parents=True, exist_ok=True)
+    theirs = readers / f"999999999@{socket.gethostname()}@gone-build"  # a dead pid: stale
+    theirs.write_text("")
+    real_unlink = Path.unlink
+
+    def unlink(self, *a, **kw):
+        if self == theirs:
+            raise PermissionError(13, "Operation not permitted", str(self))
+        return real_unlink(self, *a, **kw)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    _toggle(take, variant, take.read_bytes())
+    res = build(_cfg(src, synthetic_root.body_models, out), progress=False)
+    assert open_store(out, lease=False).info.build_id == res.build_id and verify(out).ok
+    assert theirs.exists()
