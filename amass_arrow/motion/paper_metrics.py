@@ -59,7 +59,11 @@ def skating_ratio(joints: np.ndarray) -> np.ndarray:
     j = np.asarray(joints)
     if j.ndim != 4 or j.shape[2] < 22 or j.shape[3] != 3:
         raise ValueError(f"skating_ratio wants (B, T, 22, 3) joints, got {j.shape}")
-    feet = np.moveaxis(j[:, :, list(SKATING_FEET), :], 1, -1)  # (B, 2, 3, T), their layout
+    return _skating_ratio_of_toes(np.moveaxis(j[:, :, list(SKATING_FEET), :], 1, -1))
+
+
+def _skating_ratio_of_toes(feet: np.ndarray) -> np.ndarray:
+    """(B,) from GMD's (B, 2, 3, T) toe layout (left, right toe; Y-up; 20 fps): the steps of skating_ratio."""
     step = feet[:, :, [0, 2], 1:] - feet[:, :, [0, 2], :-1]
     speed = np.linalg.norm(step, axis=2) * SKATING_FPS  # (B, 2, T - 1) m/s
     avg = uniform_average(speed, SKATING_WINDOW)
@@ -118,11 +122,11 @@ def take_skating_ratio(joints: np.ndarray, fps: float) -> float | None:
     """GMD's skating ratio of one stored take: (T, >= 22, 3) Z-up joints (m, floor at 0) at `fps`, turned Y-up
     ((x, y, z) -> (x, z, y); the sign of x does not change a speed) and resampled to 20 fps; None under 2 frames
     at 20 fps. The sequences column `skating_ratio_gmd`, so SQL can filter by the paper metric."""
-    j = np.asarray(joints, np.float64)[:, :22]
+    j = np.asarray(joints)
     if j.shape[0] < 2 or j.shape[1] < 22:  # no SMPL body (a custom skeleton): GMD's toes 10/11 do not exist
         return None
-    y_up = j[..., [0, 2, 1]]
-    j20 = at_20fps(y_up, np.arange(j.shape[0]) / float(fps))
-    if j20.shape[0] < 2:
+    toes = np.asarray(j[:, list(SKATING_FEET)], np.float64)[..., [0, 2, 1]]  # only the toes: (T, 2, 3) Y-up
+    t20 = at_20fps(toes, np.arange(j.shape[0]) / float(fps))
+    if t20.shape[0] < 2:
         return None
-    return float(skating_ratio(j20[None].astype(np.float32))[0])
+    return float(_skating_ratio_of_toes(np.moveaxis(t20.astype(np.float32), 0, -1)[None])[0])
