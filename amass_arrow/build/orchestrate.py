@@ -80,6 +80,7 @@ class BuildResult:
     elapsed: float = 0.0
     source_frames: int = 0
     damaged: list[str] = field(default_factory=list)  # published parts that failed their hash and were converted again
+    removed: list[str] = field(default_factory=list)  # seq_ids of the previous build that this one no longer holds
 
     def failure(self) -> str | None:
         """Why this build must not count as a success (the CLI exits non-zero), or None.
@@ -99,6 +100,10 @@ class BuildResult:
         lines = dataset_table(self.per_dataset, total=True)
         lines.append(f"converted {self.converted}, reused {self.reused}, rejected {len(self.rejects)}"
                      + ("" if self.changed else " (store already up to date)"))
+        if self.removed:
+            shown = ", ".join(self.removed[:REPLACE_LIST]) + (" …" if len(self.removed) > REPLACE_LIST else "")
+            lines.append(f"removed {len(self.removed)} sequence(s) the previous build held (their files are gone from the "
+                         f"archive or were not selected): {shown}")
         if self.damaged:
             lines.append(f"repaired {len(self.damaged)} damaged part(s) of the published build (content differed from "
                          f"info.json), e.g. {self.damaged[0]}")
@@ -238,9 +243,10 @@ def build(cfg: BuildConfig, *, progress: bool = True) -> BuildResult:
         except OSError as exc:
             raise _intact(layout, exc) from None
     src_frames = sum(int(r[SEQ.source_frames]) for r in plan.rows.values())
+    removed = sorted(r[SEQ.seq_id] for rel, r in previous.rows.items() if rel not in plan.rows)
     return BuildResult(layout.path, manifest.build_id, converted, plan.reused,
                        sorted(plan.rejects, key=lambda r: r[REJ.source_path]), manifest.num_sequences, manifest.num_frames,
-                       manifest.datasets, changed, time.perf_counter() - t0, src_frames, plan.damaged)
+                       manifest.datasets, changed, time.perf_counter() - t0, src_frames, plan.damaged, removed)
 
 
 def _intact(layout, exc: OSError) -> StoreError:

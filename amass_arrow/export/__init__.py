@@ -80,7 +80,9 @@ def check_export_target(out: Path) -> None:
     if not out.exists() and not out.is_symlink() and old.is_dir() and is_export(old):
         old.rename(out)  # killed between the two renames of a swap: the previous complete export comes back
     elif old.is_dir() and is_export(old):
-        shutil.rmtree(old)  # killed after the swap: the set-aside previous export was ours to delete
+        _remove_export(old)  # killed after the swap: the set-aside previous export was ours to delete
+    elif old.is_dir() and not any(old.iterdir()):
+        old.rmdir()  # a delete killed between its last two steps
     if out.parent.is_dir():
         for p in out.parent.glob(_partial_prefix(out) + "*"):
             pid = p.name[len(_partial_prefix(out)):]
@@ -124,9 +126,26 @@ def publish_export(out: Path, write: Callable[[Path], Any]) -> Path:
             old.rename(out)  # a failed swap: the previous export back in place
         raise
     finally:
-        if swapped:
-            shutil.rmtree(old, ignore_errors=True)  # the previous export, replaced
+        if swapped and old.is_dir():
+            try:
+                _remove_export(old)  # the previous export, replaced
+            except OSError:
+                pass  # still marked as ours: the next export removes it
     return out
+
+
+def _remove_export(d: Path) -> None:
+    """Delete an export folder of ours, its mark last: a delete killed halfway still reads as ours, so the next
+    run finishes it (an unmarked `.<name>.old` would block every later swap)."""
+    for p in d.iterdir():
+        if p.name == MARK:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    (d / MARK).unlink(missing_ok=True)
+    d.rmdir()
 
 
 def provenance(store, split_table, spec, fps: float | None) -> dict[str, Any]:

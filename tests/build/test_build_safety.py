@@ -264,3 +264,17 @@ def test_info_json_records_root_and_content_fingerprint(synthetic_root, tmp_path
     for r in rows:
         h.update(f"{r['source_path']}\0{r['content_hash']}\n".encode())
     assert info["source"] == {"root": str(src.resolve()), "fingerprint": h.hexdigest(), "files": len(rows)}
+
+
+def test_a_build_names_the_sequences_it_removed(synthetic_root, tmp_path):
+    """Removing up to half of a store needs no --replace, but the summary says what went (review finding)."""
+    src = _copy(synthetic_root, tmp_path / "src", ["CMU", "SFU"])
+    out = tmp_path / "store"
+    first = build(_cfg(src, synthetic_root.body_models, out, workers=1), progress=False)
+    assert first.removed == []
+    sfu = sorted(i for i in _ids(out) if i.startswith("SFU/"))
+    assert 0 < 2 * len(sfu) <= len(_ids(out))
+    shutil.rmtree(src / "SFU")
+    res = build(_cfg(src, synthetic_root.body_models, out, workers=1), progress=False)
+    assert res.removed == sfu and not (_ids(out) & set(sfu))
+    assert f"removed {len(sfu)} sequence(s) the previous build held" in res.summary() and sfu[0] in res.summary()

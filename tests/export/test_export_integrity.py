@@ -218,3 +218,28 @@ def test_two_exports_writing_one_folder_are_refused(tmp_path):
     cfg.write_text("definitions: [{name: official}]\n"
                    "exports:\n  - {kind: hf, unit: window, window: 60}\n  - {kind: hf, unit: window, window: 120, name: hf_w120}\n")
     assert [e.folder for e in load_splits_config(cfg).exports] == ["hf_window", "hf_w120"]
+
+
+def test_a_delete_of_the_replaced_export_killed_halfway_does_not_block_later_exports(demo_store, tmp_path, monkeypatch):
+    """The replaced export is deleted with its mark last: interrupted, it still reads as ours and the next export
+    clears it (deleting the mark first left an unmarked `.<name>.old` that made every later swap fail)."""
+    from amass_arrow import export as ex
+
+    sql = _sql(tmp_path, "few", FEW)
+    _export(demo_store, tmp_path / "o", sql, ["hf"])
+    real = ex._remove_export
+
+    def killed(d):
+        files = [p for p in d.rglob("*") if p.is_file() and p.name != ex.MARK]
+        files[0].unlink()  # part of it deleted, then the process dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "_remove_export", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _export(demo_store, tmp_path / "o", sql, ["hf"])
+    old = tmp_path / "o" / "d" / ".hf_frame.old"
+    assert old.is_dir() and ex.is_export(old)
+    monkeypatch.setattr(ex, "_remove_export", real)
+    _export(demo_store, tmp_path / "o", sql, ["hf"])
+    assert not old.exists() and ex.is_export(tmp_path / "o" / "d" / "hf_frame")
+    assert _leftovers(tmp_path / "o" / "d") == []
