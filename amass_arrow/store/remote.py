@@ -163,19 +163,19 @@ class ObjectLock:
                            "since": _dt.datetime.now().isoformat(timespec="seconds")}).encode()
 
     def __enter__(self) -> ObjectLock:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         self.client = c = self._client()
         try:
             self.etag = c.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), IfNoneMatch="*")["ETag"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("PreconditionFailed", "ConditionalRequestConflict"):
+        except (ClientError, BotoCoreError) as exc:  # BotoCoreError: no credentials, no endpoint, ...
+            if _code(exc) not in ("PreconditionFailed", "ConditionalRequestConflict"):
                 raise StoreError(f"{self.layout.url}: cannot create the lock object: {exc}") from None
             self._take_over_stale()
         try:
             self.layout.started_from = c.head_object(Bucket=self.bucket, Key=self.pointer_key)["ETag"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+        except (ClientError, BotoCoreError) as exc:
+            if _code(exc) not in ("404", "NoSuchKey", "NotFound"):
                 self._release()
                 raise StoreError(f"{self.layout.url}/{POINTER}: cannot read the store pointer: {exc}") from None
             self.layout.started_from = None
@@ -190,7 +190,14 @@ class ObjectLock:
         try:
             got = self.client.get_object(Bucket=self.bucket, Key=self.key)
             holder, etag = json.loads(got["Body"].read()), got["ETag"]
-        except (ClientError, ValueError):
+        except (ClientError, ValueError) as exc:
+            if isinstance(exc, ClientError) and _code(exc) in ("404", "NoSuchKey", "NotFound"):
+                try:  # released between our failed create and this read: create it again, once
+                    self.etag = self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(),
+                                                       IfNoneMatch="*")["ETag"]
+                    return
+                except ClientError:
+                    pass
             holder, etag = {}, None
         stale = holder.get("expires", 0) < time.time() or (holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")))
         if etag and stale:
@@ -232,18 +239,19 @@ class ObjectLock:
 
     def put_pointer(self, body: bytes, started_from: str | None) -> None:
         """PUT the pointer if it is still the one this writer started from (If-Match; If-None-Match * for none)."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         cond = {"IfMatch": started_from} if started_from else {"IfNoneMatch": "*"}
         try:
             self.client.put_object(Bucket=self.bucket, Key=self.pointer_key, Body=body, **cond)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "404"):
+        except (ClientError, BotoCoreError) as exc:
+            if _code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey", "412", "404"):
                 raise StoreLockedError(
                     f"{self.layout.url}: another writer published since this build started; nothing was published "
                     f"by this build. Re-run it to build on top of the new store"
                 ) from None
-            raise
+            raise StoreError(f"{self.layout.url}/{POINTER}: cannot publish the store pointer ({exc}); nothing was "
+                             f"published by this build, and the store is as it was. Re-run it") from None
 
     def _release(self) -> None:
         """Delete the lock only if it is still ours (conditional on our ETag); a lock left behind expires by its lease."""
@@ -260,6 +268,12 @@ class ObjectLock:
             self.layout.held = None
         if not self.lost:
             self._release()
+
+
+def _code(exc: Exception) -> str | None:
+    """The S3 error code of a botocore ClientError; None for other errors (no credentials, no endpoint, ...)."""
+    response = getattr(exc, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def _alive(pid: Any) -> bool:

@@ -212,3 +212,48 @@ def test_report_on_an_s3_store(s3, s3_archive, synthetic_root, tmp_path, capsys)
     page = out.read_text()
     assert url in page and all(f">{d}<" in page for d in DATASETS)
     assert "<img" in page  # the worst takes drawn from the bucket's frames
+
+
+class _FailingS3:
+    """A boto3 S3 client stand-in whose calls fail the way botocore does without credentials or an endpoint,
+    or with AccessDenied."""
+
+    def __init__(self, put_error: Exception | None = None, pointer_error: Exception | None = None):
+        self.put_error, self.pointer_error = put_error, pointer_error
+
+    def put_object(self, Key, **kw):  # noqa: N803 - boto3's names
+        if Key.endswith("_current.json") and self.pointer_error:
+            raise self.pointer_error
+        if self.put_error:
+            raise self.put_error
+        return {"ETag": '"lock-1"'}
+
+    def head_object(self, **kw):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+
+    def delete_object(self, **kw):
+        return {}
+
+
+def test_s3_client_errors_are_store_errors_not_tracebacks(monkeypatch):
+    """botocore's own errors (no credentials, no endpoint) and a refused pointer PUT (AccessDenied, or a server
+    without conditional writes) become one-line StoreErrors naming the store (review finding)."""
+    pytest.importorskip("boto3")
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+
+    from amass_arrow.errors import StoreError
+    from amass_arrow.store.remote import ObjectLayout, ObjectLock
+
+    layout = ObjectLayout("s3://bucket-x/store")
+    for err in (NoCredentialsError(), EndpointConnectionError(endpoint_url="http://127.0.0.1:9")):
+        monkeypatch.setattr(ObjectLock, "_client", lambda self, e=err: _FailingS3(put_error=e))
+        with pytest.raises(StoreError, match="s3://bucket-x/store: cannot create the lock object"):
+            with ObjectLock(layout):
+                pass
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject")
+    monkeypatch.setattr(ObjectLock, "_client", lambda self: _FailingS3(pointer_error=denied))
+    with ObjectLock(layout) as lock:
+        with pytest.raises(StoreError, match="cannot publish the store pointer.*nothing was published"):
+            lock.put_pointer(b"{}", None)
