@@ -116,8 +116,12 @@ class ObjectLayout:
         body = json.dumps(pointer, indent=1, sort_keys=True).encode()
         fault("publish:before")
         if self.held is not None:
-            self.held.confirm()
-            self.held.put_pointer(body, self.started_from)
+            try:
+                self.held.confirm()
+                self.held.put_pointer(body, self.started_from)
+            except StoreLockedError:  # certainly not published: without its manifest the next build resumes its parts
+                staged.delete(schema.INFO_PATH)
+                raise
         else:
             self.tree.write_bytes(POINTER, body)
         fault("publish:after")

@@ -257,3 +257,29 @@ def test_s3_client_errors_are_store_errors_not_tracebacks(monkeypatch):
     with ObjectLock(layout) as lock:
         with pytest.raises(StoreError, match="cannot publish the store pointer.*nothing was published"):
             lock.put_pointer(b"{}", None)
+
+
+def test_s3_publish_refused_by_the_fence_keeps_its_parts_for_the_rerun(s3, s3_archive, synthetic_root, tmp_path, monkeypatch):
+    """A pointer PUT the fence refuses (another writer published) publishes nothing and drops the prefix's manifest,
+    so the re-run resumes the converted parts instead of converting everything again (review finding)."""
+    from amass_arrow.io.remote import Tree
+    from amass_arrow.store.remote import ObjectLock
+    from amass_arrow.store.verify import verify
+
+    url = f"s3://{BUCKET}/fenced"
+    real = ObjectLock.put_pointer
+
+    def refused(self, body, started_from):
+        raise StoreLockedError(f"{url}: another writer published since this build started")
+
+    monkeypatch.setattr(ObjectLock, "put_pointer", refused)
+    with pytest.raises(StoreLockedError, match="another writer published"):
+        build(_cfg(s3_archive, synthetic_root.body_models, url, workers=1), progress=False)
+    layout = ObjectLayout(url)
+    assert layout.pointer() is None  # nothing published
+    [prefix] = [b for b in layout._builds()]
+    assert Tree(f"{url}/builds/{prefix}").size("meta/info.json") is None
+    monkeypatch.setattr(ObjectLock, "put_pointer", real)
+    res = build(_cfg(s3_archive, synthetic_root.body_models, url, workers=1), progress=False)
+    assert res.converted == 0 and res.reused > 0  # every part resumed from the refused build's prefix
+    assert verify(url).ok
