@@ -23,7 +23,6 @@ from .table import COMMANDS, command, os_error_line, quiet_arg, store_arg  # noq
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="amass-arrow", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-
     ap.add_argument("--version", action="version", version=f"amass-arrow {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     for name, (help_, epilog, add_args, _run) in COMMANDS.items():
@@ -65,7 +64,6 @@ def _prestart_pool(argv: list[str]) -> None:
     (build/preload.py) overlaps these imports (~0.2 s of a build)."""
     if argv[:1] != ["build"] or "-h" in argv or "--help" in argv:
         return
-
     if "numpy" not in sys.modules:  # (a caller that imported numpy already keeps its threads)
         warmstart.one_blas_thread()
     pre = argparse.ArgumentParser(add_help=False)
@@ -79,7 +77,6 @@ def _prestart_pool(argv: list[str]) -> None:
 
 def _load_plugins() -> None:
     """Import the command groups: every module of this package registers its commands on COMMANDS."""
-
     for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name != "store"):  # archive/store verbs lead --help
         if not mod.name.startswith("_"):
             importlib.import_module(f"{__name__}.{mod.name}")
