@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import schema
 from ..errors import ConfigError, ExportError
+from ..io.atomic import pid_alive
 from .frames import rows_table_name
 from .registry import ExportContext, get
 from .stats import FeatureStats
@@ -62,14 +63,6 @@ def _partial_prefix(out: Path) -> str:
     return f".{out.name}.partial-"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def check_export_target(out: Path) -> None:
@@ -86,7 +79,7 @@ def check_export_target(out: Path) -> None:
     if out.parent.is_dir():
         for p in out.parent.glob(_partial_prefix(out) + "*"):
             pid = p.name[len(_partial_prefix(out)):]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 shutil.rmtree(p, ignore_errors=True)  # an interrupted export's unfinished folder
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportError(f"{out}: exists and is not a folder; refusing to replace it (choose another --out or name)")

@@ -135,3 +135,15 @@ def content_id(files: dict[str, dict[str, Any]], *salt: str) -> str:
         e = files[rel]
         h.update(f"{rel}\0{e.get('rows')}\0{e.get('bytes')}\0{e.get('blake2b')}\n".encode())
     return h.hexdigest()
+
+
+def pid_alive(pid: Any) -> bool:
+    """True while process `pid` on this host exists (a lock's, lease's or partial folder's owner); False for a
+    pid that is not a number. A process of another user counts as alive."""
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True

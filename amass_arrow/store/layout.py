@@ -28,7 +28,7 @@ from pathlib import Path
 
 from amass_arrow import schema
 from amass_arrow.errors import StoreError, StoreLockedError
-from amass_arrow.io.atomic import fault, fsync_dir
+from amass_arrow.io.atomic import fault, fsync_dir, pid_alive
 
 SIDE_SUFFIX = ".amass-arrow"
 STAGING_PREFIX = "staging-"
@@ -96,7 +96,7 @@ class StoreLayout:
                 age = now - lease.stat().st_mtime
             except FileNotFoundError:
                 continue
-            live = _alive(pid) if lhost == host else age < LEASE_DAYS * 86400
+            live = pid_alive(pid) if lhost == host else age < LEASE_DAYS * 86400
             if live and (self.builds / build).is_dir():
                 out.add(build)
             else:
@@ -191,15 +191,6 @@ class StoreLayout:
                 shutil.rmtree(d, ignore_errors=True)
 
 
-def _alive(pid: str) -> bool:
-    """True while process `pid` (on this host) exists."""
-    try:
-        os.kill(int(pid), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class WriteLock:

@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from amass_arrow import schema
 from amass_arrow.errors import ConfigError, StoreError, StoreLockedError
-from amass_arrow.io.atomic import fault
+from amass_arrow.io.atomic import fault, pid_alive
 from amass_arrow.io.remote import Tree, resolve
 from amass_arrow.schema import FRM, SEQ
 
@@ -203,7 +203,7 @@ class ObjectLock:
                 except ClientError:
                     pass
             holder, etag = {}, None
-        stale = holder.get("expires", 0) < time.time() or (holder.get("host") == socket.gethostname() and not _alive(holder.get("pid")))
+        stale = holder.get("expires", 0) < time.time() or (holder.get("host") == socket.gethostname() and not pid_alive(holder.get("pid")))
         if etag and stale:
             try:
                 self.etag = self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(), IfMatch=etag)["ETag"]
@@ -280,14 +280,6 @@ def _code(exc: Exception) -> str | None:
     return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (TypeError, ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ObjectStore(Store):
