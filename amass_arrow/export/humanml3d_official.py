@@ -45,6 +45,7 @@ from amass_arrow.store.reader import Store
 
 from ..errors import AmassArrowError, ConfigError, ExportError
 from ..schema import FRM, HML3D_HEAD_SECONDS, HML3D_INDEX, NPZ, SEQ, SKELETONS
+from ..source.hml3d_index import read_index, rel_path
 from . import MARK, check_folder_name, publish_export
 from .humanml3d import FPS, GROUPS, NUM_JOINTS, features, group_std, mirror, recover_joints
 from .stats import RunningStats
@@ -52,7 +53,6 @@ from .stats import RunningStats
 HML_FPS = int(FPS)  # their pose_data rate, 20
 #: canonical dataset -> head trim in their 20 fps frames: int(seconds * 20), as their data[int(k*fps):]
 HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HML3D_HEAD_SECONDS.items()}
-POSE_PREFIX = "pose_data/"
 DIR = "HumanML3D"
 LISTS = ("train.txt", "val.txt", "test.txt", "train_val.txt", "all.txt")
 HUMANACT12 = "humanact12"
@@ -130,18 +130,6 @@ class OfficialResult:
                 f"{self.counts.get(NO_TEXTS, 0)} without texts){'; ' + rest if rest else ''}: {self.out / 'reconciliation.csv'}")
 
 
-def read_index(path: Path) -> list[dict[str, str]]:
-    """index.csv's rows (source_path, start_frame, end_frame, new_name)."""
-    try:
-        with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or not set(HML3D_INDEX) <= set(reader.fieldnames):
-                raise ConfigError(f"{path}: header must have {', '.join(HML3D_INDEX)}; got {reader.fieldnames}")
-            return list(reader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-
-
 class _Sources:
     """index.csv paths -> the store's sequences, through the dataset aliases (MPI_HDM05/x = HDM05/x); SMPL+H first."""
 
@@ -171,14 +159,6 @@ def check_store(store) -> None:
     if info.frame != "z_up":
         raise ConfigError(f"{store.layout.path}: built with --frame {info.frame}; the official HumanML3D recipe poses "
                           f"the files' own parameters: rebuild with --frame z_up (the default)")
-
-
-def rel_path(source_path: str) -> str:
-    """index.csv's `./pose_data/KIT/3/x_poses.npy` -> `KIT/3/x_poses.npy`."""
-    rel = source_path.strip().replace("\\", "/")
-    while rel.startswith("./"):
-        rel = rel[2:]
-    return rel[len(POSE_PREFIX):] if rel.startswith(POSE_PREFIX) else rel
 
 
 def stride(fps_in_file: float) -> int:

@@ -48,7 +48,8 @@ from amass_arrow.motion.kinematics import forward_kinematics, rodrigues
 from amass_arrow.motion.resample import aa_to_quat, matrix_to_quat, quat_to_aa
 
 from ..errors import ConfigError
-from ..schema import FRM, SEQ, SPL
+from ..schema import FRM, HML3D_INDEX, SEQ, SPL
+from ..source.hml3d_index import read_index, rel_path
 from .posing import Models, require_z_up, sequences_of_rows
 from .registry import Exporter, register
 from .units import SLICE_UNIT
@@ -335,13 +336,11 @@ class official_clips:
             facts[sid] = (betas, fps_file, fps_used)
             if dataset == canonical or take not in takes:  # the SMPL+H download's copy of a take first
                 takes[take] = sid
-        with open(folder / "index.csv", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        for row in rows:
-            name = row["new_name"].strip()
+        for row in read_index(folder / "index.csv"):
+            name = row[HML3D_INDEX.new_name].strip()
             name = name[:-4] if name.endswith(".npy") else name
-            src = row["source_path"].strip().replace("\\", "/")
-            rel = src.split("pose_data/", 1)[1] if "pose_data/" in src else src.lstrip("./")
+            src = row[HML3D_INDEX.source_path].strip()
+            rel = rel_path(src)
             if rel.split("/")[0] == "humanact12":
                 self.skipped.append((name, "not_amass", f"{src} is a HumanAct12 clip"))
                 continue
@@ -356,9 +355,10 @@ class official_clips:
                 continue
             frames = con.execute(f"SELECT {FRM.frame}, {FRM.root_orient}, {FRM.pose_body}, {FRM.trans} FROM frames "
                                  f"WHERE seq_id = ? ORDER BY {FRM.frame}", [sid]).fetchall()
-            kept = frames[::step][int(float(row["start_frame"])):int(float(row["end_frame"]))]
+            a, b = row[HML3D_INDEX.start_frame], row[HML3D_INDEX.end_frame]
+            kept = frames[::step][int(float(a)):int(float(b))]
             if not kept:
-                self.skipped.append((name, "empty_clip", f"{sid}: frames [{row['start_frame']}:{row['end_frame']}] of "
+                self.skipped.append((name, "empty_clip", f"{sid}: frames [{a}:{b}] of "
                                                          f"{len(frames[::step])} at every {step}-th frame"))
                 continue
             text_file = folder / "texts" / f"{name}.txt"

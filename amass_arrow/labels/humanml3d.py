@@ -25,7 +25,6 @@ If `train.txt`/`val.txt`/`test.txt` sit beside texts/, they fill `source_split`.
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from amass_arrow.source.discover import canonical_dataset
 
 from ..errors import LabelError
 from ..schema import HML3D_HEAD_SECONDS, HML3D_INDEX, SEQ
+from ..source.hml3d_index import read_index, rel_path
 from . import CLIP_TOLERANCE, KIND_CLIP, ImportResult, SequenceIndex, open_index
 
 HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contacts.HUMANML3D)
@@ -41,22 +41,6 @@ HML_FPS = int(HUMANML3D["fps"])  # their pose_data rate (one definition: contact
 HEAD_SECONDS = HML3D_HEAD_SECONDS
 #: the same in pose_data frames, as their int(k * fps) cut
 HEAD_TRIM = {ds: int(s * HML_FPS) for ds, s in HEAD_SECONDS.items()}
-POSE_PREFIX = "pose_data/"
-
-
-def read_index(index_csv: str | Path) -> list[dict[str, str]]:
-    p = Path(index_csv)
-    try:
-        with open(p, newline="") as fh:
-            reader = csv.DictReader(fh)
-            need = set(HML3D_INDEX)
-            if not reader.fieldnames or not need <= set(reader.fieldnames):
-                raise LabelError(f"{p}: header must have {', '.join(sorted(need))}; got {reader.fieldnames}")
-            return list(reader)
-    except OSError as exc:
-        raise LabelError(f"{p}: cannot read: {exc.strerror}") from None
-
-
 def read_captions(path: Path) -> list[tuple[str, str, float, float]]:
     """(caption, tokens, start_s, end_s) per line of a HumanML3D texts/<name>.txt; nan -> 0.0."""
     out = []
@@ -101,10 +85,7 @@ def _import_row(res, index, texts_dir, splits, row, where) -> None:
     name = row[HML3D_INDEX.new_name].strip()
     name = name[: -len(".npy")] if name.endswith(".npy") else name
     src = row[HML3D_INDEX.source_path].strip()
-    rel = src.replace("\\", "/")
-    while rel.startswith("./"):
-        rel = rel[2:]
-    rel = rel[len(POSE_PREFIX):] if rel.startswith(POSE_PREFIX) else rel
+    rel = rel_path(src)
     if rel.split("/")[0] == "humanact12":
         res.report(name, "not_amass", f"{src} is a HumanAct12 clip, not AMASS", source_file=where)
         return
